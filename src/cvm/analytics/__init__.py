@@ -1,0 +1,1 @@
+"""Engine-neutral analytics: Ibis expressions over the workspace's tables."""

@@ -1,0 +1,57 @@
+"""The ``cvm`` command line: parse, call the Workspace, print with Rich.
+
+Each area is a Typer sub-app in its own module of this package, registered below.
+User errors (`cvm.errors.CvmError`) exit with status 2 and a one-paragraph message on
+stderr; ``cvm --debug ...`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from cvm.cli._common import err_console
+from cvm.errors import CvmError
+
+__all__ = ["app", "main"]
+
+
+class _CvmGroup(TyperGroup):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CvmError as exc:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            err_console.print(f"error: {exc}", markup=False, highlight=False)
+            ctx.exit(exc.exit_code)
+
+
+app = typer.Typer(
+    name="cvm",
+    cls=_CvmGroup,
+    help="Customer value management: who your valuable customers are and what to do next.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors.")):
+    ctx.obj = {"debug": debug}
+
+
+def _register() -> None:
+    from cvm.cli import workspace as _workspace
+
+    _workspace.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    app(prog_name="cvm")

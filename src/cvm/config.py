@@ -1,0 +1,208 @@
+"""Settings: one typed table, read from a workspace's ``cvm.toml``.
+
+Every option has a type, a default and a description; `Settings.to_toml` writes them all,
+each with its description as a comment, so a new workspace's cvm.toml documents itself.
+Sections group the options of one area (``[value]``, ``[costs]``, ...).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cvm.errors import ConfigError
+
+__all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "SparkSettings",
+           "ClvSettings"]
+
+TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ValueSettings(_Section):
+    """Pareto value tiers and the window value is measured over."""
+
+    vip_share: float = Field(0.01, gt=0, lt=1, description=(
+        "Share of customers, ranked by value, that are VIP (top 1% in the source documents)."))
+    major_share: float = Field(0.05, gt=0, lt=1, description=(
+        "Cumulative share that ends the major tier: VIP plus major are the top 5%."))
+    ordinary_share: float = Field(0.20, ge=0.10, le=0.30, description=(
+        "Cumulative share that ends the ordinary tier (10%-30% by industry); the rest are small."))
+    tier_by: Literal["revenue", "profit"] = Field("revenue", description=(
+        "Rank customers by revenue or by profit after cost to serve."))
+    window_months: int = Field(12, ge=1, le=120, description=(
+        "Months of transactions, ending at the latest one, that value is measured over."))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueSettings:
+        if not self.vip_share < self.major_share < self.ordinary_share:
+            raise ValueError(
+                "tier shares must increase: vip_share < major_share < ordinary_share, got "
+                f"{self.vip_share}, {self.major_share}, {self.ordinary_share}")
+        return self
+
+
+class CostSettings(_Section):
+    """Cost to serve: what each transaction and each service interaction costs the company."""
+
+    per_transaction: float = Field(0.0, ge=0, description=(
+        "Cost of handling one transaction (billing, payment, fulfilment), in the currency."))
+    per_interaction: dict[str, float] = Field(
+        default_factory=lambda: {"branch": 8.0, "call_centre": 4.0, "account_manager": 25.0,
+                                 "web": 0.5, "mobile": 0.3, "on_site": 60.0},
+        description="Cost of one service interaction by touchpoint, in the currency.")
+    per_complaint: float = Field(0.0, ge=0, description=(
+        "Extra cost of an interaction whose kind is complaint, on top of its touchpoint cost."))
+
+    @model_validator(mode="after")
+    def _known_touchpoints(self) -> CostSettings:
+        unknown = sorted(set(self.per_interaction) - set(TOUCHPOINTS))
+        if unknown:
+            raise ValueError(f"unknown touchpoint(s) {unknown}; expected some of {TOUCHPOINTS}")
+        if any(v < 0 for v in self.per_interaction.values()):
+            raise ValueError("interaction costs must be >= 0")
+        return self
+
+
+class ImportSettings(_Section):
+    """How imports check and report bad input."""
+
+    max_examples: int = Field(10, ge=1, le=1000, description=(
+        "How many bad rows an import error shows before counting the rest."))
+    check_customers: bool = Field(True, description=(
+        "Reject rows whose customer_id is not in the customers table (when it has any rows)."))
+
+
+class ClvSettings(_Section):
+    """Lifetime value."""
+
+    discount_rate: float = Field(0.01, ge=0, lt=1, description=(
+        "Discount rate per period (see `period`) used for discounted CLV."))
+    horizon_periods: int = Field(36, ge=1, le=600, description=(
+        "Number of periods discounted CLV is summed over."))
+
+
+class SparkSettings(_Section):
+    """Local or cluster Spark, used when engine = "pyspark"."""
+
+    master: str = Field("local[2]", description="Spark master URL.")
+    driver_memory: str = Field("2g", description="spark.driver.memory.")
+    shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions.")
+
+
+class Settings(_Section):
+    """All of a workspace's options."""
+
+    engine: Literal["duckdb", "pyspark"] = Field("duckdb", description=(
+        "Analytics engine: duckdb (embedded, default) or pyspark (local or cluster Spark). "
+        "Both read the same Parquet warehouse, so switching needs no re-import."))
+    currency: str = Field("USD", min_length=3, max_length=3, description=(
+        "ISO 4217 code of the currency amounts are in."))
+    period: Literal["week", "month", "quarter", "year"] = Field("month", description=(
+        "Length of the reporting period (retention, scoring, discounting)."))
+    time_unit: Literal["days", "weeks", "months"] = Field("weeks", description=(
+        "Default unit of recency, frequency and age in the repeat-purchase summary."))
+    duckdb_memory_limit: str = Field("4GB", description=(
+        "Memory DuckDB may use before spilling to the workspace's temp folder."))
+    value: ValueSettings = Field(default_factory=ValueSettings)
+    costs: CostSettings = Field(default_factory=CostSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
+    clv: ClvSettings = Field(default_factory=ClvSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc, source)) from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Settings:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such settings file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, str(path))
+
+    def updated(self, **changes: Any) -> Settings:
+        """A copy with dotted keys changed, e.g. ``updated(**{"value.ordinary_share": 0.3})``."""
+        data = self.model_dump()
+        for key, val in changes.items():
+            *parents, leaf = key.split(".")
+            node = data
+            for p in parents:
+                node = node[p]
+            node[leaf] = val
+        return Settings.from_dict(data)
+
+    def to_toml(self) -> str:
+        """The settings as TOML, each option preceded by its description."""
+        lines = ["# cvm workspace settings. Every option is shown with its default.", ""]
+        sections = []
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                sections.append((name, value))
+                continue
+            lines += [f"# {info.description}", f"{name} = {_toml_value(value)}", ""]
+        for name, section in sections:
+            lines += [f"# {type(section).__doc__.strip()}", f"[{name}]"]
+            for key, info in type(section).model_fields.items():
+                lines += [f"# {info.description}", f"{key} = {_toml_value(getattr(section, key))}"]
+            lines.append("")
+        return "\n".join(lines)
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, Any, str]]:
+        """(dotted name, type, default, description) of every option."""
+        out = []
+        default = cls()
+        for name, info in cls.model_fields.items():
+            value = getattr(default, name)
+            if isinstance(value, BaseModel):
+                for key, sub in type(value).model_fields.items():
+                    out.append((f"{name}.{key}", _type_name(sub.annotation),
+                                getattr(value, key), sub.description or ""))
+            else:
+                out.append((name, _type_name(info.annotation), value, info.description or ""))
+        return out
+
+
+def _type_name(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        got = err.get("input")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown option"
+        parts.append(f"{source}: option '{loc}': {msg} (got {got!r})")
+    return "\n".join(parts)

@@ -1,0 +1,178 @@
+"""The Workspace: a folder with settings (``cvm.toml``) and a Parquet warehouse.
+
+CLI commands, the REST API, pages and tests all go through one `Workspace`. The warehouse
+is a folder of Parquet parts per table, listed in ``warehouse/_manifest.json``; a part is
+visible only once the manifest names it, and the manifest is replaced atomically, so an
+import either adds all its rows or none. Both engines read the same files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cvm.config import Settings
+from cvm.errors import WorkspaceError
+from cvm.schema import TABLES, table_spec
+
+__all__ = ["Workspace", "SETTINGS_FILE"]
+
+SETTINGS_FILE = "cvm.toml"
+_MANIFEST = "_manifest.json"
+_ARROW_TYPES = {"string": pa.string(), "timestamp": pa.timestamp("us"), "date": pa.date32(),
+                "float": pa.float64()}
+
+
+def canonical_schema(name: str) -> pa.Schema:
+    """The Arrow schema a canonical table is stored with."""
+    spec = table_spec(name)
+    return pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in spec.fields])
+
+
+class Workspace:
+    """A cvm workspace folder: settings, warehouse and the analytics engine over it.
+
+    Examples
+    --------
+    >>> ws = Workspace.init("acme")                      # doctest: +SKIP
+    >>> ws.import_file("transactions", "sales.csv")      # doctest: +SKIP
+    >>> ws.value_tiers().to_pandas()                     # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path, settings: Settings | None = None):
+        self.path = Path(path).resolve()
+        self._settings = settings
+
+    # ---- creation -------------------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | Path, settings: Settings | None = None,
+             exist_ok: bool = False) -> Workspace:
+        """Create a workspace folder with a documented cvm.toml and an empty warehouse."""
+        path = Path(path)
+        toml = path / SETTINGS_FILE
+        if toml.exists():
+            if not exist_ok:
+                raise WorkspaceError(f"{path} is already a cvm workspace ({toml} exists)")
+            return cls.open(path)
+        path.mkdir(parents=True, exist_ok=True)
+        settings = settings or Settings()
+        toml.write_text(settings.to_toml(), encoding="utf-8")
+        ws = cls(path, settings)
+        ws.warehouse_dir.mkdir(exist_ok=True)
+        ws._write_manifest({"version": 1, "tables": {}})
+        return ws
+
+    @classmethod
+    def open(cls, path: str | Path) -> Workspace:
+        """Open an existing workspace (the folder holding cvm.toml)."""
+        path = Path(path)
+        if not (path / SETTINGS_FILE).is_file():
+            raise WorkspaceError(
+                f"{path.resolve()} is not a cvm workspace (no {SETTINGS_FILE}); create one "
+                "with `cvm init DIR` or pass --workspace DIR")
+        return cls(path, Settings.load(path / SETTINGS_FILE))
+
+    # ---- settings and folders -------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.load(self.path / SETTINGS_FILE)
+        return self._settings
+
+    def with_settings(self, **changes: Any) -> Workspace:
+        """The same folder with some settings changed for this object only (not saved)."""
+        return Workspace(self.path, self.settings.updated(**changes))
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.path / "warehouse"
+
+    @property
+    def scratch_dir(self) -> Path:
+        d = self.path / ".cvm" / "tmp"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    # ---- manifest ---------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.warehouse_dir / _MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"version": 1, "tables": {}}
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        tmp = self.warehouse_dir / f".{_MANIFEST}.{uuid.uuid4().hex}"
+        tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        os.replace(tmp, self.warehouse_dir / _MANIFEST)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise writers to the warehouse (one import at a time per workspace)."""
+        lock_path = self.path / ".cvm" / "lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def parts(self, table: str) -> list[Path]:
+        """The Parquet files that make up a table, in import order."""
+        table_spec(table)
+        entries = self.manifest()["tables"].get(table, [])
+        return [self.warehouse_dir / e["part"] for e in entries]
+
+    def imports(self, table: str | None = None) -> list[dict[str, Any]]:
+        """The import log: one entry per stored part (file, sha256, rows, time)."""
+        tables = self.manifest()["tables"]
+        names = [table] if table else list(tables)
+        return [dict(e, table=t) for t in names for e in tables.get(t, [])]
+
+    def add_part(self, table: str, staged: Path, entry: dict[str, Any]) -> Path:
+        """Move a staged Parquet file into the warehouse and list it; call under write_lock."""
+        part_dir = self.warehouse_dir / table
+        part_dir.mkdir(parents=True, exist_ok=True)
+        name = f"part-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
+        final = part_dir / name
+        os.replace(staged, final)
+        manifest = self.manifest()
+        manifest["tables"].setdefault(table, []).append(
+            dict(entry, part=f"{table}/{name}",
+                 imported_at=datetime.now(UTC).isoformat(timespec="seconds")))
+        self._write_manifest(manifest)
+        return final
+
+    def row_count(self, table: str) -> int:
+        return sum(e["rows"] for e in self.manifest()["tables"].get(table, []))
+
+    # ---- engine ---------------------------------------------------------------------------
+    @cached_property
+    def backend(self):
+        """The Ibis backend named by the settings (DuckDB or PySpark)."""
+        from cvm.analytics.engines import connect
+
+        return connect(self.settings, self.scratch_dir)
+
+    def table(self, name: str):
+        """A canonical table as an Ibis table expression on the workspace's engine."""
+        from cvm.analytics.engines import read_parquet
+
+        return read_parquet(self.backend, name, self.parts(name), canonical_schema(name))
+
+    def has_rows(self, name: str) -> bool:
+        return self.row_count(name) > 0
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{t}={self.row_count(t):,}" for t in TABLES if self.row_count(t))
+        return f"Workspace({str(self.path)!r}, engine={self.settings.engine!r}, {counts or 'empty'})"
