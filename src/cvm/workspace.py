@@ -156,6 +156,19 @@ class Workspace:
     def row_count(self, table: str) -> int:
         return sum(e["rows"] for e in self.manifest()["tables"].get(table, []))
 
+    # ---- import -----------------------------------------------------------------------------
+    def import_file(self, table: str, path: str | Path, mapping: dict[str, str] | None = None,
+                    **options: Any):
+        """Import a CSV, Parquet or .xlsx file into a canonical table; see `cvm.ingest`.
+
+        ``mapping`` maps canonical field names to the file's column names. Options:
+        ``reject_file``, ``date_format``, ``delimiter``, ``encoding``, ``sheet``, ``on_rows``.
+        Returns an `ImportReport`; raises `ValidationError` (storing nothing) on bad rows.
+        """
+        from cvm.ingest import import_file
+
+        return import_file(self, table, path, mapping, **options)
+
     # ---- engine ---------------------------------------------------------------------------
     @cached_property
     def backend(self):
@@ -172,6 +185,78 @@ class Workspace:
 
     def has_rows(self, name: str) -> bool:
         return self.row_count(name) > 0
+
+    # ---- value analytics -------------------------------------------------------------------
+    def latest_day(self):
+        """Date of the latest stored transaction (None when there are none)."""
+        if not self.has_rows("transactions"):
+            return None
+        ts = self.table("transactions").timestamp.max().to_pyarrow().as_py()
+        return ts.date()
+
+    def value_window(self, until=None):
+        """The window value is measured over: ``value.window_months`` ending ``until``."""
+        from cvm.analytics.value import ValueWindow
+
+        end = until or self.latest_day()
+        if end is None:
+            raise WorkspaceError(f"{self.path}: no transactions imported yet; import some with "
+                                 "`cvm import transactions FILE`")
+        return ValueWindow.ending(end, self.settings.value.window_months)
+
+    def summary(self, calibration_end=None, unit: str | None = None) -> pa.Table:
+        """Per-customer repeat-purchase summary (frequency, recency, T, monetary_value)."""
+        from cvm.analytics.rfm import repeat_purchase_summary
+
+        expr = repeat_purchase_summary(self.table("transactions"), calibration_end,
+                                       unit or self.settings.time_unit)
+        return expr.order_by("customer_id").to_pyarrow()
+
+    def customer_values(self, until=None):
+        """Ibis table of revenue, costs and profit per customer over the value window."""
+        from cvm.analytics.value import customer_values
+
+        return customer_values(self.table("customers"), self.table("transactions"),
+                               self.table("interactions"), self.settings,
+                               self.value_window(until))
+
+    def customer_tiers(self, until=None):
+        """Ibis table of per-customer values with rank and Pareto tier."""
+        from cvm.analytics.value import assign_tiers
+
+        values = self.customer_values(until)
+        return assign_tiers(values, self.settings, int(values.count().to_pyarrow().as_py()))
+
+    def value_tiers(self, until=None) -> pa.Table:
+        """Per tier: customers, revenue, profit and shares (VIP, major, ordinary, small)."""
+        from cvm.analytics.value import tier_summary
+
+        return tier_summary(self.customer_tiers(until)).to_pyarrow()
+
+    def rfm(self, until=None) -> pa.Table:
+        """RFM quintile scores and named segments of the customers active in the window."""
+        from cvm.analytics.rfm import rfm_scores
+
+        w = self.value_window(until)
+        return rfm_scores(self.table("transactions"), w.start, w.end).order_by(
+            "customer_id").to_pyarrow()
+
+    def concentration(self, until=None, measure: str = "revenue"):
+        """(statistics dict: top shares and Gini, Lorenz curve points as an Arrow table)."""
+        from cvm.analytics.value import concentration
+
+        values = self.customer_values(until)
+        n = int(values.count().to_pyarrow().as_py())
+        stats, lorenz = concentration(values, n, measure)
+        return stats, lorenz.to_pyarrow()
+
+    def breakdown(self, by: str, until=None) -> pa.Table:
+        """Customer value = customers x mean value, per group of a customer or sales field."""
+        from cvm.analytics.value import breakdown
+
+        values = self.customer_tiers(until) if by == "tier" else self.customer_values(until)
+        return breakdown(values, self.table("customers"), self.table("transactions"), by,
+                         self.value_window(until)).to_pyarrow()
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}={self.row_count(t):,}" for t in TABLES if self.row_count(t))

@@ -22,9 +22,8 @@ def connect(settings: Settings, temp_dir: Path) -> ibis.BaseBackend:
     """Open the engine named by ``settings.engine``."""
     if settings.engine == "duckdb":
         temp_dir.mkdir(parents=True, exist_ok=True)
-        return ibis.duckdb.connect(
-            config={"memory_limit": settings.duckdb_memory_limit,
-                    "temp_directory": str(temp_dir)})
+        return ibis.duckdb.connect(memory_limit=settings.duckdb_memory_limit,
+                                   temp_directory=str(temp_dir))
     return ibis.pyspark.connect(spark_session(settings))
 
 
@@ -58,9 +57,7 @@ def read_parquet(backend: ibis.BaseBackend, name: str, files: list[Path],
                  schema: pa.Schema) -> ibis.Table:
     """The union of a table's Parquet parts as an Ibis table (an empty one if none)."""
     if not files:
-        return backend.create_table(name, schema=ibis.schema(schema), temp=True,
-                                    overwrite=True) if backend.name == "duckdb" else \
-            backend.create_view(name, ibis.memtable(schema.empty_table()), overwrite=True)
+        return ibis.memtable(schema.empty_table())
     paths = [str(f) for f in files]
     if backend.name == "duckdb":
         return backend.read_parquet(paths, table_name=name, union_by_name=True)

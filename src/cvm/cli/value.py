@@ -1,0 +1,89 @@
+"""``cvm value ...``: Pareto tiers, RFM, concentration and breakdowns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+
+from cvm.cli._common import (
+    Format,
+    FormatOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    emit_json,
+    open_workspace,
+)
+
+app = typer.Typer(help="Who the valuable customers are: tiers, RFM, concentration, breakdowns.",
+                  no_args_is_help=True)
+
+UntilOpt = Annotated[dt.datetime | None, typer.Option(
+    formats=["%Y-%m-%d"], help="Last day of the value window (default: the latest "
+                               "transaction's day); the window is value.window_months long.")]
+
+
+def _until(until: dt.datetime | None) -> dt.date | None:
+    return until.date() if until else None
+
+
+@app.command("tiers")
+def tiers(until: UntilOpt = None, customers: Annotated[bool, typer.Option(
+        "--customers", help="One row per customer (rank, tier, revenue, profit) instead of "
+                            "one per tier.")] = False,
+          workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table,
+          out: OutOpt = None) -> None:
+    """Pareto value tiers: VIP, major, ordinary, small, with revenue and profit shares."""
+    ws = open_workspace(workspace)
+    if customers:
+        table = ws.customer_tiers(_until(until)).order_by("rank").to_pyarrow()
+    else:
+        table = ws.value_tiers(_until(until))
+    emit(table, fmt, out, title="Pareto value tiers")
+
+
+@app.command("rfm")
+def rfm(until: UntilOpt = None, segments: Annotated[bool, typer.Option(
+        "--segments", help="Count customers per named segment instead of listing them.")]
+        = False, workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table,
+        out: OutOpt = None) -> None:
+    """RFM quintile scores (5 = best) and named segments (champions, at_risk, ...)."""
+    ws = open_workspace(workspace)
+    table = ws.rfm(_until(until))
+    if segments:
+        table = table.group_by("segment").aggregate(
+            [("customer_id", "count"), ("monetary", "sum")]).rename_columns(
+            ["segment", "customers", "revenue"]).sort_by([("customers", "descending")])
+    emit(table, fmt, out, title="RFM")
+
+
+@app.command("concentration")
+def concentration(until: UntilOpt = None, workspace: WorkspaceOpt = None,
+                  fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
+    """Share of revenue of the top 1/5/10/20%, Gini and the Lorenz curve."""
+    ws = open_workspace(workspace)
+    stats, lorenz = ws.concentration(_until(until))
+    if fmt is Format.json:
+        emit_json({"statistics": stats, "lorenz": lorenz.to_pylist()})
+        return
+    stats_table = pa.table({"statistic": list(stats), "value": list(stats.values())})
+    emit(stats_table, fmt, None, title="Revenue concentration")
+    if out is not None:
+        emit(lorenz, Format.csv if False else fmt, out, title="Lorenz curve")
+    elif fmt is Format.table:
+        console.print("[dim]Lorenz curve points: --format json, or --out FILE[/dim]")
+
+
+@app.command("breakdown")
+def breakdown(by: Annotated[str, typer.Option(
+        help="relationship_type, region, segment, tier, brand, product, channel, or any "
+             "further customer attribute.")],
+              until: UntilOpt = None, workspace: WorkspaceOpt = None,
+              fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
+    """Customer value = number of customers x mean value, per group."""
+    ws = open_workspace(workspace)
+    emit(ws.breakdown(by, _until(until)), fmt, out, title=f"Customer value by {by}")

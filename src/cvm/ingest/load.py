@@ -1,0 +1,343 @@
+"""Import a file into a canonical table: map columns, parse, validate, store atomically.
+
+The file is streamed through an embedded DuckDB connection (never whole into pandas):
+it is parsed into a staging table, every check runs as SQL over it, and only then are
+the good rows written to one new Parquet part that the manifest lists. A file with bad
+rows stores nothing, unless a reject file is given: then the good rows are stored and
+the bad ones written to the reject file with a ``reason`` column. Rows whose key is
+already stored with the same values are skipped, so importing a file twice adds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from cvm.errors import InputError, Problem, ValidationError
+from cvm.ingest.readers import ROW, Source, file_sha256, open_source
+from cvm.schema import FieldSpec, TableSpec, table_spec
+
+__all__ = ["ImportReport", "import_file"]
+
+_DEFAULT_DATE_FORMATS = ("%Y%m%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S")
+_SQL_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE", "float": "DOUBLE"}
+
+
+@dataclass
+class ImportReport:
+    """What an import did."""
+
+    table: str
+    file: str
+    rows_read: int = 0
+    rows_added: int = 0
+    rows_already_stored: int = 0
+    rows_rejected: int = 0
+    reject_file: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped_same_file: bool = False
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def resolve_mapping(spec: TableSpec, source: Source, mapping: dict[str, str]) -> dict[str, str]:
+    """Canonical field -> source column, from --map plus same-name columns."""
+    for fld, col in mapping.items():
+        if fld not in spec.names:
+            raise InputError(f"--map {fld}={col}: '{fld}' is not a field of {spec.name}; "
+                             f"fields are: {', '.join(spec.names)}")
+        if col not in source.columns:
+            raise InputError(f"--map {fld}={col}: {source.path} has no column '{col}'; its "
+                             f"columns are: {', '.join(source.columns)}")
+    resolved = dict(mapping)
+    by_norm = {_norm(c): c for c in source.columns}
+    taken = set(mapping.values())
+    for f in spec.fields:
+        if f.name not in resolved and _norm(f.name) in by_norm:
+            col = by_norm[_norm(f.name)]
+            if col not in taken:
+                resolved[f.name] = col
+                taken.add(col)
+    return resolved
+
+
+def _parse_expr(f: FieldSpec, raw: str, date_formats: tuple[str, ...]) -> str:
+    if f.kind == "string" and f.choices:
+        norm = f"regexp_replace(lower({raw}), '[\\s/\\-]+', '_', 'g')"
+        cases = " ".join(f"WHEN {_lit(a)} THEN {_lit(v)}" for a, v in f.choices.items())
+        return f"CASE {norm} {cases} END"
+    if f.kind == "string":
+        return raw
+    if f.kind == "float":
+        return f"TRY_CAST({raw} AS DOUBLE)"
+    tries = [f"TRY_STRPTIME({raw}, {_lit(fmt)})" for fmt in date_formats]
+    ts = f"COALESCE({', '.join(tries)})"
+    if date_formats is _DEFAULT_DATE_FORMATS:
+        ts = f"COALESCE(TRY_CAST({raw} AS TIMESTAMP), {', '.join(tries)})"
+    return f"CAST({ts} AS DATE)" if f.kind == "date" else ts
+
+
+def _expected(f: FieldSpec, date_formats: tuple[str, ...]) -> str:
+    if f.choices:
+        return "one of " + ", ".join(sorted(set(f.choices.values())))
+    if f.kind == "float":
+        return "a number such as 1234.50"
+    if date_formats is _DEFAULT_DATE_FORMATS:
+        example = "a date such as 2024-01-31 or 20240131"
+        return (example + " (give --date-format for other layouts)" if f.kind == "date" else
+                example.replace("a date", "a date or date-time") + " (or give --date-format)")
+    return f"a date in the format {' or '.join(date_formats)}"
+
+
+class _Importer:
+    def __init__(self, ws, spec: TableSpec, source: Source, mapping: dict[str, str],
+                 date_formats: tuple[str, ...], max_examples: int):
+        self.ws = ws
+        self.spec = spec
+        self.source = source
+        self.mapping = mapping
+        self.date_formats = date_formats
+        self.max_examples = max_examples
+        self.con = duckdb.connect(config={
+            "memory_limit": ws.settings.duckdb_memory_limit,
+            "temp_directory": str(ws.scratch_dir),
+            "preserve_insertion_order": False,
+        })
+        self.present = [f for f in spec.fields if f.name in mapping]
+        mapped = set(mapping.values())
+        self.extras = [c for c in source.columns if c not in mapped] if spec.keep_extra else []
+        self.extras = [c for c in self.extras if _norm(c) not in {_norm(n) for n in spec.names}]
+
+    def _scalar(self, sql: str):
+        return self.con.execute(sql).fetchall()[0][0]
+
+    # -- staging ------------------------------------------------------------------------
+    def stage(self, on_rows: Callable[[int], None] | None) -> int:
+        reader = self.source.reader(on_rows)
+        self.con.register("src", reader)
+        cols = []
+        for f in self.present:
+            raw = f"NULLIF(trim(CAST(src.{_q(self.mapping[f.name])} AS VARCHAR)), '')"
+            cols.append(f"{raw} AS {_q('raw_' + f.name)}")
+            cols.append(f"{_parse_expr(f, raw, self.date_formats)} AS {_q(f.name)}")
+        cols += [f"src.{_q(c)} AS {_q('x_' + c)}" for c in self.extras]
+        all_null = " AND ".join(f"src.{_q(c)} IS NULL" for c in self.source.columns)
+        self.con.execute(
+            f"CREATE TEMP TABLE staged AS SELECT src.{ROW} AS {ROW}, {', '.join(cols)} "
+            f"FROM src WHERE NOT ({all_null})")
+        self.con.unregister("src")
+        key_field = self.spec.key[0]
+        if self.spec.derived_key and key_field not in self.mapping:
+            self._derive_key(key_field)
+        return self._scalar("SELECT count(*) FROM staged")
+
+    def _derive_key(self, key_field: str) -> None:
+        """Key = hash of the row's values plus its occurrence among identical rows."""
+        content = [f.name for f in self.present]
+        parts = ", ".join(f"coalesce(CAST({_q(n)} AS VARCHAR), '')" for n in content)
+        digest = f"substr(md5(concat_ws(chr(31), {parts})), 1, 20)"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE staged AS SELECT *, {digest} || '-' || "
+            f"CAST(row_number() OVER (PARTITION BY {digest} ORDER BY {ROW}) AS VARCHAR) "
+            f"AS {_q(key_field)}, NULL::VARCHAR AS {_q('raw_' + key_field)} FROM staged")
+        self.present = [self.spec.field(key_field), *self.present]
+        self.mapping = {key_field: "(derived)", **self.mapping}
+
+    # -- checks -------------------------------------------------------------------------
+    def problem_queries(self) -> list[str]:
+        """SQL selects of (row, field, value, expected), one per check."""
+        qs = []
+
+        def add(fld: str, cond: str, expected: str, value: str | None = None) -> None:
+            value = value or _q("raw_" + fld)
+            qs.append(f"SELECT {ROW} AS row, {_lit(fld)} AS field, CAST({value} AS VARCHAR) "
+                      f"AS value, {expected} AS expected FROM staged WHERE {cond}")
+
+        for f in self.present:
+            raw, val = _q("raw_" + f.name), _q(f.name)
+            if f.required and self.mapping.get(f.name) != "(derived)":
+                add(f.name, f"{raw} IS NULL", _lit("a value (the field is required)"))
+            if f.kind != "string" or f.choices:
+                add(f.name, f"{raw} IS NOT NULL AND {val} IS NULL",
+                    _lit(_expected(f, self.date_formats)))
+            if f.min_value is not None:
+                add(f.name, f"{val} < {f.min_value}", _lit(f"a value >= {f.min_value:g}"))
+        names = {f.name for f in self.present}
+        for early, late in self.spec.ordered_pairs:
+            if early in names and late in names:
+                add(late, f"{_q(late)} < {_q(early)}",
+                    f"'a value not before {early} (' || CAST({_q(early)} AS VARCHAR) || ')'")
+        qs += self._key_checks()
+        qs += self._reference_checks()
+        return qs
+
+    def _key_checks(self) -> list[str]:
+        key = self.spec.key
+        if not all(k in self.mapping for k in key):
+            return []
+        kcols = ", ".join(_q(k) for k in key)
+
+        def shown(prefix: str = "") -> str:
+            return " || '/' || ".join(f"coalesce(CAST({prefix}{_q(k)} AS VARCHAR), '')"
+                                      for k in key)
+
+        label = "/".join(key)
+        out = [
+            f"SELECT {ROW} AS row, {_lit(label)} AS field, {shown()} AS value, "
+            f"'a unique id (the same id is on row ' || CAST(first_row AS VARCHAR) || ')' "
+            f"AS expected FROM (SELECT *, min({ROW}) OVER (PARTITION BY {kcols}) AS first_row "
+            f"FROM staged) WHERE {ROW} <> first_row"
+        ]
+        if self.stored_parts:
+            differs = " OR ".join(
+                f"s.{_q(f.name)} IS DISTINCT FROM t.{_q(f.name)}" for f in self.present
+                if f.name not in key)
+            on = " AND ".join(f"s.{_q(k)} = t.{_q(k)}" for k in key)
+            out.append(
+                f"SELECT s.{ROW} AS row, {_lit(label)} AS field, {shown('s.')} "
+                f"AS value, 'an id not already stored with other values (give the row a new id)' "
+                f"AS expected FROM staged s JOIN stored t ON {on} WHERE {differs or 'FALSE'}")
+        return out
+
+    def _reference_checks(self) -> list[str]:
+        out = []
+        ws, spec = self.ws, self.spec
+        if (spec.references_customers and "customer_id" in self.mapping
+                and ws.settings.imports.check_customers and ws.has_rows("customers")):
+            self._view("known_customers", ws.parts("customers"))
+            required = self.spec.field("customer_id").required
+            cond = "customer_id NOT IN (SELECT customer_id FROM known_customers)"
+            if not required:
+                cond = "customer_id IS NOT NULL AND " + cond
+            out.append(f"SELECT {ROW} AS row, 'customer_id' AS field, customer_id AS value, "
+                       f"'a customer_id present in the customers table' AS expected "
+                       f"FROM staged WHERE {cond}")
+        if spec.name == "survey_responses" and ws.has_rows("survey_items"):
+            self._view("items", ws.parts("survey_items"))
+            out.append(
+                f"SELECT s.{ROW} AS row, 'answer' AS field, CAST(s.answer AS VARCHAR) AS value, "
+                f"'an answer between ' || i.scale_min || ' and ' || i.scale_max || ' (the scale "
+                f"of item ' || s.item || ')' AS expected FROM staged s JOIN items i "
+                f"ON s.survey = i.survey AND s.item = i.item "
+                f"WHERE s.answer < i.scale_min OR s.answer > i.scale_max")
+            out.append(
+                f"SELECT s.{ROW} AS row, 'item' AS field, s.item AS value, 'an item defined for "
+                f"survey ' || s.survey || ' in survey_items' AS expected FROM staged s "
+                f"WHERE s.survey IN (SELECT survey FROM items) AND NOT EXISTS (SELECT 1 FROM "
+                f"items i WHERE i.survey = s.survey AND i.item = s.item)")
+        return out
+
+    def _view(self, name: str, parts: list[Path]) -> None:
+        files = "[" + ", ".join(_lit(str(p)) for p in parts) + "]"
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM "
+                         f"read_parquet({files}, union_by_name = true)")
+
+    # -- run --------------------------------------------------------------------------------
+    def run(self, report: ImportReport, reject_file: Path | None,
+            on_rows: Callable[[int], None] | None) -> ImportReport:
+        self.stored_parts = self.ws.parts(self.spec.name)
+        if self.stored_parts:
+            self._view("stored", self.stored_parts)
+        report.rows_read = self.stage(on_rows)
+        problems_sql = " UNION ALL ".join(self.problem_queries())
+        self.con.execute(f"CREATE TEMP TABLE problems AS {problems_sql}")
+        total = self._scalar("SELECT count(*) FROM problems")
+        if total and reject_file is None:
+            rows = self.con.execute(
+                f"SELECT row, field, value, expected FROM problems ORDER BY row, field "
+                f"LIMIT {self.max_examples}").fetchall()
+            raise ValidationError(str(self.source.path), self.spec.name,
+                                  [Problem(*r) for r in rows], total)
+        if total:
+            report.rows_rejected = self._write_rejects(reject_file)
+            report.reject_file = str(reject_file)
+        good = f"{ROW} NOT IN (SELECT row FROM problems)"
+        if self.stored_parts:
+            on = " AND ".join(f"staged.{_q(k)} = stored.{_q(k)}" for k in self.spec.key)
+            already = f"EXISTS (SELECT 1 FROM stored WHERE {on})"
+            report.rows_already_stored = self._scalar(
+                f"SELECT count(*) FROM staged WHERE {good} AND {already}")
+            good += f" AND NOT {already}"
+        added = self._scalar(f"SELECT count(*) FROM staged WHERE {good}")
+        if added:
+            self._store(good, added, report)
+        report.rows_added = added
+        return report
+
+    def _write_rejects(self, path: Path) -> int:
+        original = ", ".join(f"src_cols.{_q(c)}" for c in self.source.columns)
+        self.con.register("src_cols", self.source.reader())
+        self.con.execute(
+            f"COPY (SELECT src_cols.{ROW} AS row, {original}, r.reason FROM src_cols JOIN "
+            f"(SELECT row, string_agg(field || ': expected ' || expected || ', got ' || "
+            f"coalesce('''' || value || '''', '(empty)'), '; ' ORDER BY field) AS reason "
+            f"FROM problems GROUP BY row) r ON src_cols.{ROW} = r.row ORDER BY row) "
+            f"TO {_lit(str(path))} (HEADER, DELIMITER ',')")
+        return self._scalar("SELECT count(DISTINCT row) FROM problems")
+
+    def _store(self, good: str, added: int, report: ImportReport) -> None:
+        cols = [f"CAST({_q(f.name)} AS {_SQL_TYPES[f.kind]}) AS {_q(f.name)}"
+                for f in self.spec.fields if f.name in self.mapping]
+        cols += [f"NULL::{_SQL_TYPES[f.kind]} AS {_q(f.name)}" for f in self.spec.fields
+                 if f.name not in self.mapping]
+        cols += [f"{_q('x_' + c)} AS {_q(c)}" for c in self.extras]
+        staged = self.ws.scratch_dir / f"staged-{self.spec.name}-{id(self)}.parquet"
+        self.con.execute(
+            f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good} ORDER BY {ROW}) "
+            f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
+        self.ws.add_part(self.spec.name, staged, {
+            "file": str(self.source.path), "sha256": self.sha256, "rows": added})
+
+
+def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None = None, *,
+                reject_file: str | Path | None = None, date_format: str | None = None,
+                delimiter: str | None = None, encoding: str = "utf-8", sheet: str | None = None,
+                on_rows: Callable[[int], None] | None = None) -> ImportReport:
+    """Import one file into a canonical table of the workspace; see the module docstring."""
+    spec = table_spec(table)
+    source = open_source(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    resolved = resolve_mapping(spec, source, mapping or {})
+    report = ImportReport(table, str(source.path))
+    missing = [f.name for f in spec.fields if f.required and f.name not in resolved]
+    if missing:
+        problems = [Problem(None, m, None, f"a column named {m} (or map yours with "
+                            f"--map {m}=YourColumn)") for m in missing]
+        raise ValidationError(str(source.path), table, problems, len(problems),
+                              hint=f"The file's columns are: {', '.join(source.columns)}.")
+    if spec.keep_extra:
+        report.ignored_columns = []
+    else:
+        report.ignored_columns = [c for c in source.columns if c not in resolved.values()]
+    sha = file_sha256(source.path)
+    with ws.write_lock():
+        previous = [e for e in ws.imports(table) if e.get("sha256") == sha]
+        if previous:
+            report.skipped_same_file = True
+            report.notes.append(f"this file was already imported on "
+                                f"{previous[0]['imported_at']}; nothing added")
+            return report
+        if (spec.references_customers and not ws.has_rows("customers")
+                and "customer_id" in resolved):
+            report.notes.append("no customers are loaded yet, so customer ids were not checked")
+        formats = (date_format,) if date_format else _DEFAULT_DATE_FORMATS
+        importer = _Importer(ws, spec, source, resolved, formats,
+                             ws.settings.imports.max_examples)
+        importer.sha256 = sha
+        try:
+            return importer.run(report, Path(reject_file) if reject_file else None, on_rows)
+        finally:
+            importer.con.close()
