@@ -260,4 +260,5 @@ class Workspace:
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}={self.row_count(t):,}" for t in TABLES if self.row_count(t))
-        return f"Workspace({str(self.path)!r}, engine={self.settings.engine!r}, {counts or 'empty'})"
+        engine = self.settings.engine
+        return f"Workspace({str(self.path)!r}, engine={engine!r}, {counts or 'empty'})"

@@ -73,13 +73,15 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
         t = t.filter(t.day <= end_day)
     else:
         end_day = t.day.max().as_scalar()
-    days = t.group_by(["customer_id", "day"]).agg(spend=t.amount.sum())
+    days = t.group_by(["customer_id", "day"]).agg(spend=t.amount.sum(),
+                                                  date=t.timestamp.min().date())
     per = days.group_by("customer_id").agg(
         first_day=days.day.min(),
         last_day=days.day.max(),
         n_days=days.count(),
         total=days.spend.sum(),
         first_spend=days.spend.argmin(days.day),
+        first_purchase=days.date.min(),
     )
     k = UNIT_DAYS[unit]
     x = per.n_days - 1
@@ -90,7 +92,7 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
         T=(end_day - per.first_day).cast("float64") / k,
         monetary_value=ibis.ifelse(x > 0, (per.total - per.first_spend) / x.cast("float64"),
                                    0.0),
-        first_purchase=per.first_day,
+        first_purchase=per.first_purchase,
     )
 
 

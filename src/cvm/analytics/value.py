@@ -109,7 +109,7 @@ def assign_tiers(values: ir.Table, settings: Settings, n: int) -> ir.Table:
 
 
 def tier_summary(tiered: ir.Table) -> ir.Table:
-    """Per tier: customers, revenue, profit and their shares of the totals."""
+    """Per tier (all four, empty ones with zeros): customers, revenue, profit, shares."""
     g = tiered.group_by("tier").agg(
         customers=tiered.count(),
         revenue=tiered.revenue.sum(),
@@ -117,15 +117,17 @@ def tier_summary(tiered: ir.Table) -> ir.Table:
         min_revenue=tiered.revenue.min(),
         max_revenue=tiered.revenue.max(),
     )
+    names = ibis.memtable({"tier": list(TIERS), "tier_order": list(range(len(TIERS)))})
+    g = names.left_join(g, "tier").drop("tier_right")
+    g = g.mutate(customers=g.customers.fill_null(0), revenue=g.revenue.fill_null(0.0),
+                 profit=g.profit.fill_null(0.0))
     tot_r = g.revenue.sum().over()
     tot_p = g.profit.sum().over()
     tot_n = g.customers.sum().over()
-    order = ibis.cases(*[(g.tier == t, i) for i, t in enumerate(TIERS)], else_=len(TIERS))
     return g.mutate(
         customer_share=g.customers / tot_n,
         revenue_share=ibis.ifelse(tot_r != 0, g.revenue / tot_r, ibis.null("float64")),
         profit_share=ibis.ifelse(tot_p != 0, g.profit / tot_p, ibis.null("float64")),
-        tier_order=order,
     ).order_by("tier_order").drop("tier_order")
 
 
@@ -203,9 +205,13 @@ def breakdown(values: ir.Table, customers: ir.Table, transactions: ir.Table, by:
             profit=joined.profit.sum(),
         )
     total = g.revenue.sum().over()
-    return g.mutate(
+    g = g.mutate(
         mean_value=g.revenue / g.customers,
         customer_value=g.customers * (g.revenue / g.customers),
         mean_profit=g.profit / g.customers,
         revenue_share=ibis.ifelse(total != 0, g.revenue / total, ibis.null("float64")),
-    ).order_by(ibis.desc("revenue"), by)
+    )
+    if by == "tier":
+        order = ibis.cases(*[(g.tier == t, i) for i, t in enumerate(TIERS)], else_=len(TIERS))
+        return g.order_by(order)
+    return g.order_by(ibis.desc("revenue"), by)
