@@ -24,7 +24,7 @@ class _CvmGroup(TyperGroup):
         except CvmError as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
-            err_console.print(f"error: {exc}", markup=False, highlight=False)
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
             ctx.exit(exc.exit_code)
 
 

@@ -1,0 +1,88 @@
+"""The command line: exit codes, formats, --out, and the demo end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import write_csv
+from typer.testing import CliRunner
+
+from cvm.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    ws = tmp_path / "ws"
+    assert run("init", str(ws)).exit_code == 0
+    tx = write_csv(tmp_path / "tx.csv", "Cust;Day;Net\n001;2024-01-05;10\n002;2024-02-05;30\n"
+                   "001;2024-03-05;20\n")
+    result = run("import", "transactions", str(tx), "--map", "customer_id=Cust",
+                 "--map", "timestamp=Day", "--map", "amount=Net", "-w", str(ws))
+    assert result.exit_code == 0, result.output
+    assert "3 rows added of 3 read" in " ".join(result.output.split())
+    return ws
+
+
+def test_summary_json_and_csv(loaded):
+    out = json.loads(run("summary", "-w", str(loaded), "--unit", "days",
+                         "--format", "json").stdout)
+    assert [(r["customer_id"], r["frequency"], r["recency"], r["T"], r["monetary_value"])
+            for r in out] == [("001", 1, 60.0, 60.0, 20.0), ("002", 0, 0.0, 29.0, 0.0)]
+    csv_text = run("summary", "-w", str(loaded), "--format", "csv").stdout
+    assert csv_text.splitlines()[0] == ('"customer_id","frequency","recency","T",'
+                                        '"monetary_value","first_purchase"')
+
+
+def test_tiers_out_parquet(loaded, tmp_path):
+    out = tmp_path / "tiers.parquet"
+    result = run("value", "tiers", "-w", str(loaded), "--out", str(out))
+    assert result.exit_code == 0
+    rows = pq.read_table(out).to_pylist()
+    assert [(r["tier"], r["customers"], r["revenue"]) for r in rows] == [
+        ("vip", 1, 30.0), ("major", 0, 0.0), ("ordinary", 0, 0.0), ("small", 1, 30.0)]
+
+
+def test_validation_error_exits_2_with_message_and_no_traceback(loaded, tmp_path):
+    bad = write_csv(tmp_path / "bad.csv", "customer_id,timestamp,amount\n003,soon,5\n")
+    result = subprocess.run([sys.executable, "-m", "cvm", "import", "transactions", str(bad),
+                             "-w", str(loaded)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert f"{bad}, row 2, field 'timestamp': got 'soon'" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = subprocess.run([sys.executable, "-m", "cvm", "--debug", "import", "transactions",
+                            str(bad), "-w", str(loaded)], capture_output=True, text=True)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_not_a_workspace(tmp_path):
+    result = runner.invoke(app, ["value", "tiers", "-w", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is not a cvm workspace" in result.stderr
+
+
+def test_breakdown_unknown_field(loaded):
+    result = runner.invoke(app, ["value", "breakdown", "--by", "colour", "-w", str(loaded)])
+    assert result.exit_code == 2 and "cannot break down by 'colour'" in result.stderr
+
+
+def test_demo_end_to_end(tmp_path):
+    result = run("demo", str(tmp_path / "demo"), "--customers", "800")
+    assert result.exit_code == 0, result.output
+    assert "Pareto value tiers" in result.output and "RFM segments" in result.output
+    tiers = json.loads(run("value", "tiers", "-w", str(tmp_path / "demo"),
+                           "--format", "json").stdout)
+    assert [t["customers"] for t in tiers] == [8, 32, 120, 640]  # 1%, 4%, 15%, 80% of 800
+    conc = json.loads(run("value", "concentration", "-w", str(tmp_path / "demo"),
+                          "--format", "json").stdout)
+    assert conc["statistics"]["top_1pct_share"] == pytest.approx(
+        tiers[0]["revenue"] / sum(t["revenue"] for t in tiers))
