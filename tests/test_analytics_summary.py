@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from conftest import shared_data
 
+from conftest import shared_data
 from cvm import Workspace
 from cvm.demo import DemoParams, build_demo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import write_csv
 
+from conftest import write_csv
 from cvm import ConfigError, Workspace
 
 # 20 customers: c01 1000, c02 500, c03 300, c04 200, c05 200 (a tie), c06..c20 10 each.

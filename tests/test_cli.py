@@ -8,9 +8,9 @@ import sys
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import write_csv
 from typer.testing import CliRunner
 
+from conftest import write_csv
 from cvm.cli import app
 
 runner = CliRunner()

@@ -4,7 +4,6 @@ commands for a fresh machine."""
 from __future__ import annotations
 
 from conftest import ROOT
-
 from cvm.config import Settings
 from cvm.schema import TABLES
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import warehouse_state, write_csv
 
 HEADER = "transaction_id,customer_id,timestamp,amount,quantity\n"

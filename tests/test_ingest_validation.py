@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import warehouse_state, write_csv
 
+from conftest import warehouse_state, write_csv
 from cvm import InputError, ValidationError
 
 CUSTOMERS = """
