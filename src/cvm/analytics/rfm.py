@@ -67,21 +67,19 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
         from cvm.errors import InputError
 
         raise InputError(f"unknown time unit '{unit}'; expected one of {', '.join(UNIT_DAYS)}")
+    if calibration_end is None:  # one cheap query, so the main one scans the data once
+        latest = transactions.timestamp.max().execute()
+        calibration_end = latest.date() if latest is not None else dt.date(1970, 1, 1)
+    end_day = ibis.literal(_day_number(calibration_end), "int64")
     t = transactions.mutate(day=epoch_day(transactions.timestamp))
-    if calibration_end is not None:
-        end_day = ibis.literal(_day_number(calibration_end), "int64")
-        t = t.filter(t.day <= end_day)
-    else:
-        end_day = t.day.max().as_scalar()
-    days = t.group_by(["customer_id", "day"]).agg(spend=t.amount.sum(),
-                                                  date=t.timestamp.min().date())
+    t = t.filter(t.day <= end_day)
+    days = t.group_by(["customer_id", "day"]).agg(spend=t.amount.sum())
     per = days.group_by("customer_id").agg(
         first_day=days.day.min(),
         last_day=days.day.max(),
         n_days=days.count(),
         total=days.spend.sum(),
         first_spend=days.spend.argmin(days.day),
-        first_purchase=days.date.min(),
     )
     k = UNIT_DAYS[unit]
     x = per.n_days - 1
@@ -92,7 +90,7 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
         T=(end_day - per.first_day).cast("float64") / k,
         monetary_value=ibis.ifelse(x > 0, (per.total - per.first_spend) / x.cast("float64"),
                                    0.0),
-        first_purchase=per.first_purchase,
+        first_purchase=ibis.literal(dt.date(1970, 1, 1)) + per.first_day.as_interval("D"),
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from cvm.errors import InputError, Problem, ValidationError
 from cvm.ingest.readers import ROW, Source, file_sha256, open_source
@@ -126,24 +127,56 @@ class _Importer:
         return self.con.execute(sql).fetchall()[0][0]
 
     # -- staging ------------------------------------------------------------------------
+    def _typed(self, f: FieldSpec, column: str) -> bool:
+        """The source column already has the field's type (e.g. a Parquet timestamp)."""
+        t = self.source.type_of(column)
+        if f.kind in ("timestamp", "date"):
+            return pa.types.is_timestamp(t) or pa.types.is_date(t)
+        if f.kind == "float":
+            return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        return False
+
     def stage(self, on_rows: Callable[[int], None] | None) -> int:
-        reader = self.source.reader(on_rows)
-        self.con.register("src", reader)
+        """Parse the file into the staging table: one row per record, raw and parsed values.
+
+        A field keeps its raw text (``raw_<field>``) only where parsing can fail.
+        """
+        if self.source.kind == "parquet":  # DuckDB reads it natively, in parallel
+            src = (f"(SELECT *, file_row_number + 1 AS {ROW} FROM read_parquet("
+                   f"{_lit(str(self.source.path))}, file_row_number = true)) AS src")
+        else:
+            self.con.register("src_stream", self.source.reader(on_rows))
+            src = "src_stream AS src"
         cols = []
+        self.raw_col = {}
         for f in self.present:
-            raw = f"NULLIF(trim(CAST(src.{_q(self.mapping[f.name])} AS VARCHAR)), '')"
+            col = f"src.{_q(self.mapping[f.name])}"
+            if self._typed(f, self.mapping[f.name]):
+                cols.append(f"CAST({col} AS {_SQL_TYPES[f.kind]}) AS {_q(f.name)}")
+                self.raw_col[f.name] = _q(f.name)
+                continue
+            raw = f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
+            if f.kind == "string" and not f.choices:
+                cols.append(f"{raw} AS {_q(f.name)}")
+                self.raw_col[f.name] = _q(f.name)
+                continue
             cols.append(f"{raw} AS {_q('raw_' + f.name)}")
             cols.append(f"{_parse_expr(f, raw, self.date_formats)} AS {_q(f.name)}")
+            self.raw_col[f.name] = _q("raw_" + f.name)
         cols += [f"src.{_q(c)} AS {_q('x_' + c)}" for c in self.extras]
         all_null = " AND ".join(f"src.{_q(c)} IS NULL" for c in self.source.columns)
         self.con.execute(
             f"CREATE TEMP TABLE staged AS SELECT src.{ROW} AS {ROW}, {', '.join(cols)} "
-            f"FROM src WHERE NOT ({all_null})")
-        self.con.unregister("src")
+            f"FROM {src} WHERE NOT ({all_null})")
+        if self.source.kind != "parquet":
+            self.con.unregister("src_stream")
+        n = self._scalar("SELECT count(*) FROM staged")
+        if self.source.kind == "parquet" and on_rows is not None:
+            on_rows(n)
         key_field = self.spec.key[0]
         if self.spec.derived_key and key_field not in self.mapping:
             self._derive_key(key_field)
-        return self._scalar("SELECT count(*) FROM staged")
+        return n
 
     def _derive_key(self, key_field: str) -> None:
         """Key = hash of the row's values plus its occurrence among identical rows."""
@@ -153,7 +186,8 @@ class _Importer:
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE staged AS SELECT *, {digest} || '-' || "
             f"CAST(row_number() OVER (PARTITION BY {digest} ORDER BY {ROW}) AS VARCHAR) "
-            f"AS {_q(key_field)}, NULL::VARCHAR AS {_q('raw_' + key_field)} FROM staged")
+            f"AS {_q(key_field)} FROM staged")
+        self.raw_col[key_field] = _q(key_field)
         self.present = [self.spec.field(key_field), *self.present]
         self.mapping = {key_field: "(derived)", **self.mapping}
 
@@ -163,15 +197,16 @@ class _Importer:
         qs = []
 
         def add(fld: str, cond: str, expected: str, value: str | None = None) -> None:
-            value = value or _q("raw_" + fld)
+            value = value or self.raw_col[fld]
             qs.append(f"SELECT {ROW} AS row, {_lit(fld)} AS field, CAST({value} AS VARCHAR) "
                       f"AS value, {expected} AS expected FROM staged WHERE {cond}")
 
         for f in self.present:
-            raw, val = _q("raw_" + f.name), _q(f.name)
-            if f.required and self.mapping.get(f.name) != "(derived)":
+            raw, val = self.raw_col[f.name], _q(f.name)
+            is_key = f.name in self.spec.key
+            if (f.required or is_key) and self.mapping.get(f.name) != "(derived)":
                 add(f.name, f"{raw} IS NULL", _lit("a value (the field is required)"))
-            if f.kind != "string" or f.choices:
+            if raw != val:  # the value was parsed from text, which can fail
                 add(f.name, f"{raw} IS NOT NULL AND {val} IS NULL",
                     _lit(_expected(f, self.date_formats)))
             if f.min_value is not None:
@@ -199,8 +234,8 @@ class _Importer:
         out = [
             f"SELECT {ROW} AS row, {_lit(label)} AS field, {shown()} AS value, "
             f"'a unique id (the same id is on row ' || CAST(first_row AS VARCHAR) || ')' "
-            f"AS expected FROM (SELECT *, min({ROW}) OVER (PARTITION BY {kcols}) AS first_row "
-            f"FROM staged) WHERE {ROW} <> first_row"
+            f"AS expected FROM staged JOIN (SELECT {kcols}, min({ROW}) AS first_row FROM staged "
+            f"GROUP BY {kcols} HAVING count(*) > 1) USING ({kcols}) WHERE {ROW} <> first_row"
         ]
         if self.stored_parts:
             differs = " OR ".join(
@@ -297,7 +332,7 @@ class _Importer:
         cols += [f"{_q('x_' + c)} AS {_q(c)}" for c in self.extras]
         staged = self.ws.scratch_dir / f"staged-{self.spec.name}-{id(self)}.parquet"
         self.con.execute(
-            f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good} ORDER BY {ROW}) "
+            f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}) "
             f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
         self.ws.add_part(self.spec.name, staged, {
             "file": str(self.source.path), "sha256": self.sha256, "rows": added})

@@ -36,6 +36,10 @@ class Source:
     columns: list[str]
     total_rows: int | None  # known up front for Parquet and Excel, not for CSV
     _open: Callable[[], Iterator[pa.RecordBatch]]
+    types: dict[str, pa.DataType] | None = None  # typed sources (Parquet); else all text
+
+    def type_of(self, column: str) -> pa.DataType:
+        return (self.types or {}).get(column, pa.string())
 
     def reader(self, on_rows: Callable[[int], None] | None = None) -> pa.RecordBatchReader:
         """A one-shot reader of the file's batches, each with the ``__row`` column added."""
@@ -157,7 +161,8 @@ def _parquet(path: Path) -> Source:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=_BATCH):
             yield pa.RecordBatch.from_arrays(batch.columns, names=columns)
 
-    return Source(path, "parquet", columns, pf.metadata.num_rows, batches)
+    types = {c: f.type for c, f in zip(columns, pf.schema_arrow, strict=True)}
+    return Source(path, "parquet", columns, pf.metadata.num_rows, batches, types)
 
 
 def _excel_text(v: object) -> str | None:
