@@ -52,6 +52,7 @@ class Workspace:
     def __init__(self, path: str | Path, settings: Settings | None = None):
         self.path = Path(path).resolve()
         self._settings = settings
+        self._cache: dict[tuple, Any] = {}  # keyed on table parts, so imports invalidate it
 
     # ---- creation -------------------------------------------------------------------
     @classmethod
@@ -181,7 +182,11 @@ class Workspace:
         """A canonical table as an Ibis table expression on the workspace's engine."""
         from cvm.analytics.engines import read_parquet
 
-        return read_parquet(self.backend, name, self.parts(name), canonical_schema(name))
+        parts = self.parts(name)
+        key = ("table", name, tuple(parts))
+        if key not in self._cache:
+            self._cache[key] = read_parquet(self.backend, name, parts, canonical_schema(name))
+        return self._cache[key]
 
     def has_rows(self, name: str) -> bool:
         return self.row_count(name) > 0
@@ -191,8 +196,11 @@ class Workspace:
         """Date of the latest stored transaction (None when there are none)."""
         if not self.has_rows("transactions"):
             return None
-        ts = self.table("transactions").timestamp.max().to_pyarrow().as_py()
-        return ts.date()
+        key = ("latest_day", tuple(self.parts("transactions")))
+        if key not in self._cache:
+            ts = self.table("transactions").timestamp.max().to_pyarrow().as_py()
+            self._cache[key] = ts.date()
+        return self._cache[key]
 
     def value_window(self, until=None):
         """The window value is measured over: ``value.window_months`` ending ``until``."""
@@ -208,7 +216,8 @@ class Workspace:
         """Per-customer repeat-purchase summary (frequency, recency, T, monetary_value)."""
         from cvm.analytics.rfm import repeat_purchase_summary
 
-        expr = repeat_purchase_summary(self.table("transactions"), calibration_end,
+        expr = repeat_purchase_summary(self.table("transactions"),
+                                       calibration_end or self.latest_day(),
                                        unit or self.settings.time_unit)
         return expr.order_by("customer_id").to_pyarrow()
 
@@ -224,8 +233,7 @@ class Workspace:
         """Ibis table of per-customer values with rank and Pareto tier."""
         from cvm.analytics.value import assign_tiers
 
-        values = self.customer_values(until)
-        return assign_tiers(values, self.settings, int(values.count().to_pyarrow().as_py()))
+        return assign_tiers(self.customer_values(until), self.settings)
 
     def value_tiers(self, until=None) -> pa.Table:
         """Per tier: customers, revenue, profit and shares (VIP, major, ordinary, small)."""

@@ -23,7 +23,8 @@ def connect(settings: Settings, temp_dir: Path) -> ibis.BaseBackend:
     if settings.engine == "duckdb":
         temp_dir.mkdir(parents=True, exist_ok=True)
         return ibis.duckdb.connect(memory_limit=settings.duckdb_memory_limit,
-                                   temp_directory=str(temp_dir))
+                                   temp_directory=str(temp_dir),
+                                   autoinstall_known_extensions=False)
     return ibis.pyspark.connect(spark_session(settings))
 
 

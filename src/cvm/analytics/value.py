@@ -97,14 +97,23 @@ def _cut(share: float, n: int) -> int:
     return math.ceil(Fraction(str(share)) * n)
 
 
-def assign_tiers(values: ir.Table, settings: Settings, n: int) -> ir.Table:
-    """Add ``rank`` (1 = most valuable) and ``tier`` to per-customer values of n customers."""
+def assign_tiers(values: ir.Table, settings: Settings) -> ir.Table:
+    """Add ``rank`` (1 = most valuable) and ``tier`` to per-customer values.
+
+    r < p * N is evaluated in integers as r * D < P * N with p = P / D exactly (0.2 = 1/5),
+    so no float rounding can move a customer across a cut on any engine.
+    """
     vs = settings.value
     by = values[vs.tier_by]
     r = ibis.row_number().over(order_by=[ibis.desc(by), ibis.asc(values.customer_id)])
-    cuts = [_cut(vs.vip_share, n), _cut(vs.major_share, n), _cut(vs.ordinary_share, n)]
-    tier = ibis.cases((r < cuts[0], "vip"), (r < cuts[1], "major"), (r < cuts[2], "ordinary"),
-                      else_="small")
+    n = values.customer_id.count().over()
+
+    def top(share: float):
+        f = Fraction(str(share))
+        return r * f.denominator < n * f.numerator
+
+    tier = ibis.cases((top(vs.vip_share), "vip"), (top(vs.major_share), "major"),
+                      (top(vs.ordinary_share), "ordinary"), else_="small")
     return values.mutate(rank=r + 1, tier=tier)
 
 

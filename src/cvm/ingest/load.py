@@ -117,6 +117,7 @@ class _Importer:
             "memory_limit": ws.settings.duckdb_memory_limit,
             "temp_directory": str(ws.scratch_dir),
             "preserve_insertion_order": False,
+            "autoinstall_known_extensions": False,  # never download at run time
         })
         self.present = [f for f in spec.fields if f.name in mapping]
         mapped = set(mapping.values())
