@@ -86,3 +86,12 @@ def test_demo_end_to_end(tmp_path):
                           "--format", "json").stdout)
     assert conc["statistics"]["top_1pct_share"] == pytest.approx(
         tiers[0]["revenue"] / sum(t["revenue"] for t in tiers))
+
+
+def test_status_lists_tables_and_imports(loaded):
+    rows = {r["table"]: r for r in json.loads(run("status", "-w", str(loaded),
+                                                  "--format", "json").stdout)}
+    assert rows["transactions"]["rows"] == 3 and rows["transactions"]["imports"] == 1
+    assert rows["transactions"]["last_file"].endswith("tx.csv")
+    assert rows["customers"] == {"table": "customers", "rows": 0, "imports": 0,
+                                 "last_import": None, "last_file": None}

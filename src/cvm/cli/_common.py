@@ -82,6 +82,8 @@ def emit_json(obj: Any) -> None:
 def _cell(v: Any) -> str:
     if v is None:
         return ""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
     if isinstance(v, float):
         if math.isnan(v):
             return ""

@@ -108,11 +108,14 @@ def demo(
     window = ws.value_window()
     console.print(f"\nValue over {window.start} .. {window.end} "
                   f"({ws.settings.currency}, by {ws.settings.value.tier_by}):")
-    emit(ws.value_tiers(), title="Pareto value tiers")
+    emit(ws.value_tiers().select(["tier", "customers", "revenue", "profit", "revenue_share",
+                                  "profit_share"]), title="Pareto value tiers")
     stats, _ = ws.concentration()
     console.print(f"Top 1% of customers bring {stats['top_1pct_share']:.1%} of revenue, "
                   f"top 20% bring {stats['top_20pct_share']:.1%}; Gini {stats['gini']:.3f}.")
-    emit(ws.breakdown("relationship_type"), title="Customer value by relationship type")
+    emit(ws.breakdown("relationship_type").select(
+        ["relationship_type", "customers", "mean_value", "customer_value", "revenue_share"]),
+         title="Customer value = customers x mean value, by relationship type")
     segments = ws.rfm().group_by("segment").aggregate([("customer_id", "count")])
     emit(segments.rename_columns(["segment", "customers"]).sort_by([("customers", "descending")]),
          title="RFM segments")
@@ -136,7 +139,27 @@ def summary(
     emit(ws.summary(end, unit), fmt, out, title="Repeat-purchase summary")
 
 
+def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """What the workspace holds: rows per table, imports and the engine in use."""
+    import pyarrow as pa
+
+    from cvm.schema import TABLES
+
+    ws = open_workspace(workspace)
+    rows = []
+    for name in TABLES:
+        entries = ws.imports(name)
+        rows.append({"table": name, "rows": ws.row_count(name), "imports": len(entries),
+                     "last_import": entries[-1]["imported_at"] if entries else None,
+                     "last_file": entries[-1]["file"] if entries else None})
+    if fmt is Format.table:
+        console.print(f"Workspace {ws.path}: engine {ws.settings.engine}, currency "
+                      f"{ws.settings.currency}")
+    emit(pa.Table.from_pylist(rows), fmt, None, title="Tables")
+
+
 def register(app: typer.Typer) -> None:
+    app.command("status")(status)
     app.command("init")(init)
     app.command("import")(import_)
     app.command("demo")(demo)
