@@ -215,10 +215,14 @@ class MaximumLikelihoodModel:
             res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                     options={"maxiter": self.max_iter, "ftol": 1e-15,
                                              "gtol": self.tol, "maxcor": 30})
-            res = self._polish(objective, res)
             tried.append(res)
+            if np.isfinite(res.fun) and best is not None and abs(res.fun - best.fun) < 1e-10 * abs(
+                    best.fun) and np.allclose(res.x, best.x, atol=1e-3):
+                break  # two starting points reached the same optimum
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
                 best = res
+        if best is not None:
+            best = self._polish(objective, best)
         self._raise_unless_converged(best, tried)
         theta = np.exp(best.x)
         self._theta = theta
@@ -236,13 +240,13 @@ class MaximumLikelihoodModel:
         if isinstance(initial, dict):
             missing = [p for p in self._param_names if p not in initial]
             if missing:
-                raise InputError(f"initial_params: missing {missing}; expected a value for each "
+                raise InputError(f"parameters: missing {missing}; expected a value for each "
                                  f"of {list(self._param_names)}")
             vec = np.array([initial[p] for p in self._param_names], dtype=float)
         else:
             vec = np.asarray(initial, dtype=float)
         if vec.shape != (len(self._param_names),) or not np.all(vec > 0):
-            raise InputError(f"initial_params: expected {len(self._param_names)} positive values "
+            raise InputError(f"parameters: expected {len(self._param_names)} positive values "
                              f"for {list(self._param_names)}, got {initial!r}")
         return vec
 
@@ -272,7 +276,7 @@ class MaximumLikelihoodModel:
             if not np.isfinite(f_new) or f_new > f + 1e-14 * abs(f):
                 break
             x, f, g = x_new, f_new, g_new
-            if np.max(np.abs(g)) < 1e-12:
+            if np.max(np.abs(g)) < 1e-11:
                 break
         return optimize.OptimizeResult(x=x, fun=f, jac=g, success=res.success,
                                        message=res.message, nit=res.nit)
@@ -300,6 +304,12 @@ class MaximumLikelihoodModel:
             raise ConvergenceError(
                 f"{name} did not converge: parameter(s) {at_bound} ran off to "
                 f"zero or infinity (the data do not identify them).\n{checklist}")
+        drifting = [p for p, v in zip(self._param_names, best.x, strict=True) if abs(v) > 10]
+        if gmax > max(1e-5, 100 * self.tol) and drifting:
+            raise ConvergenceError(
+                f"{name} did not converge: parameter(s) {drifting} keep growing or shrinking "
+                f"(now {', '.join(f'{v:.3g}' for v in np.exp(best.x))}); the likelihood is flat "
+                f"along them, so the data do not identify them.\n{checklist}")
         if gmax > max(1e-5, 100 * self.tol):
             raise ConvergenceError(
                 f"{name} did not converge from {len(tried)} starting points: the largest "
@@ -331,6 +341,23 @@ class MaximumLikelihoodModel:
             cov = np.full((k, k), np.nan)
         self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
         self.standard_errors_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="std_err")
+
+    @classmethod
+    def from_params(cls, params: dict[str, float], **hyper: Any):
+        """A model with given parameters (e.g. published ones), ready to predict.
+
+        Standard errors, log-likelihood and information criteria are NaN: nothing was fitted.
+        """
+        model = cls(**hyper)
+        theta = model._initial_vector(params)
+        names = list(cls._param_names)
+        model._theta = theta
+        model.params_ = pd.Series(theta, index=names, name="estimate")
+        model.standard_errors_ = pd.Series(np.nan, index=names, name="std_err")
+        model.covariance_ = pd.DataFrame(np.nan, index=names, columns=names)
+        model.log_likelihood_ = model.aic_ = model.bic_ = model.n_customers_ = np.nan
+        model.n_unique_rows_ = 0
+        return model
 
     # -- reporting ----------------------------------------------------------------------------
     def _check_fitted(self) -> None:

@@ -39,10 +39,10 @@ class BetaGeoModel(RepeatPurchaseModel):
     >>> m = BetaGeoModel().fit(cdnow.frequency, cdnow.recency, cdnow["T"])  # doctest: +SKIP
     >>> m.params_.round(3).to_dict()                            # doctest: +SKIP
     {'r': 0.243, 'alpha': 4.414, 'a': 0.793, 'b': 2.426}
-    >>> BetaGeoModel().probability_alive([1], [5.0], [10.0])
+    >>> BetaGeoModel().probability_alive([1], [5.0], [10.0])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    cvm.errors.NotFittedError: This BetaGeoModel instance is not fitted yet; call fit(...) with the calibration data first.
+    cvm.errors.NotFittedError: This BetaGeoModel instance is not fitted yet; call fit(...) ...
     """
 
     _param_names = ("r", "alpha", "a", "b")
