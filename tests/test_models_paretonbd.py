@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from clv_helpers import assert_gradient_matches, cdnow_summary, sig3
 from cvm.models import ParetoNBDModel
 
-# Fader & Hardie, "A note on implementing the Pareto/NBD model in MATLAB" / "Creating an
-# RFM summary using Excel" (CDNOW 1/10 sample, 39-week calibration): r = 0.553,
-# alpha = 10.578, s = 0.606, beta = 11.669, LL = -9595.0 (data/README.md)
+# Schmittlein, Morrison & Colombo's (1987) model fitted to the CDNOW 1/10 sample (39-week
+# calibration) in Fader & Hardie's note on the CDNOW data, as listed in shared/data/README.md
 PUBLISHED = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 PUBLISHED_LL = -9595.0
 
