@@ -85,7 +85,9 @@ def _concave_quadrature(log_f, slope, u0: np.ndarray, u1: np.ndarray
     cut_lo = log_f(u0) < top - _DROP
     lo = np.where(cut_lo, _bisect(lambda u: log_f(u) - top + _DROP, u0, peak, cut_lo), u0)
     nodes, logw = [], []
-    for end in (hi, lo):
+    # the rising side exists only for rows whose integrand peaks after u0 (rare in practice)
+    sides = (hi, lo) if np.any(lo < peak) else (hi,)
+    for end in sides:
         span = (end - peak)[:, None]
         for a, b in zip(_GRADES[:-1], _GRADES[1:], strict=True):
             frac = a + (b - a) * (_NODES + 1) / 2
