@@ -30,13 +30,8 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from cvm.errors import InputError
-from cvm.models._base import (
-    MaximumLikelihoodModel,
-    _name_some,
-    as_float,
-    check_weights,
-    customer_labels,
-)
+from cvm.models._base import MaximumLikelihoodModel
+from cvm.models._inputs import _name_some, as_float, check_weights, customer_labels
 
 __all__ = ["GammaGammaModel"]
 
