@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from cvm.models._base import RepeatPurchaseModel, as_float, check_rfm
 
@@ -56,7 +56,7 @@ class BetaGeoModel(RepeatPurchaseModel):
         l2 = np.where(rep, betaln(a + 1, b + xm - 1) - betaln(a, b)
                       - (r + x) * np.log(alpha + t_x), -np.inf)
         common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        mix = logsumexp(np.stack([l1, l2]), axis=0)
+        mix = np.logaddexp(l1, l2)
         ll = common + mix
         if not grad:
             return ll, None
