@@ -45,11 +45,13 @@ def _root(ctx: typer.Context,
 
 
 def _register() -> None:
+    from cvm.cli import clv as _clv
     from cvm.cli import value as _value
     from cvm.cli import workspace as _workspace
 
     _workspace.register(app)
     app.add_typer(_value.app, name="value")
+    app.add_typer(_clv.app, name="clv")
 
 
 _register()

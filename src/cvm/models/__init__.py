@@ -1,0 +1,35 @@
+"""Probability models of customer behaviour, one per module, on a shared maximum-likelihood base.
+
+Purchase models fitted on a repeat-purchase summary ``(x, t_x, T)``: `BetaGeoModel` (BG/NBD),
+`ParetoNBDModel`, `ModifiedBetaGeoModel` (MBG/NBD), and on discrete opportunities
+`BetaGeoBetaBinomModel` (BG/BB); contractual renewals: `ShiftedBetaGeoModel` (sBG); spend:
+`GammaGammaModel`; discounted CLV joining a purchase and a spend model: `customer_lifetime_value`.
+"""
+
+from cvm.models._base import MaximumLikelihoodModel, RepeatPurchaseModel, check_rfm
+from cvm.models.bgbb import BetaGeoBetaBinomModel
+from cvm.models.bgnbd import BetaGeoModel
+from cvm.models.clv import (
+    customer_lifetime_value,
+    discounted_expected_purchases,
+    score_customers,
+)
+from cvm.models.gammagamma import GammaGammaModel
+from cvm.models.mbgnbd import ModifiedBetaGeoModel
+from cvm.models.paretonbd import ParetoNBDModel
+from cvm.models.sbg import ShiftedBetaGeoModel
+
+__all__ = [
+    "BetaGeoBetaBinomModel",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "MaximumLikelihoodModel",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
+    "RepeatPurchaseModel",
+    "ShiftedBetaGeoModel",
+    "check_rfm",
+    "customer_lifetime_value",
+    "discounted_expected_purchases",
+    "score_customers",
+]

@@ -1,0 +1,370 @@
+"""Shared maximum-likelihood machinery for cvm's probability models.
+
+A model subclasses `MaximumLikelihoodModel` and supplies its parameter names, a vectorised
+per-row log-likelihood with its analytic gradient (``_loglik``) and starting points. The base
+class then
+
+* compresses the data to its unique rows, with the row counts (times any weights) as weights,
+* maximises ``sum_i w_i * l_i(theta)`` over ``log(theta)`` (all parameters are positive) with
+  ``scipy.optimize.minimize(..., jac=True)`` from several starting points,
+* takes standard errors from the inverse of the observed information (the Hessian of the negative
+  log-likelihood in the natural parameters, by central differences of the analytic gradient),
+* reports ``log_likelihood_``, ``aic_``, ``bic_`` and ``summary()``.
+
+The pattern follows lifelines' fitters (base class does the MLE and the Hessian, a model adds its
+likelihood) and scikit-learn's estimator contract (``__init__`` stores keyword hyper-parameters
+only, ``fit`` validates and returns ``self``, learned attributes end in ``_``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from cvm.errors import ConvergenceError, InputError, NotFittedError
+from cvm.models._inputs import (
+    as_float,
+    check_rfm,
+    check_weights,
+    compress_rows,
+    customer_labels,
+)
+
+__all__ = ["MaximumLikelihoodModel", "RepeatPurchaseModel", "as_float", "check_rfm",
+           "check_weights", "compress_rows", "customer_labels"]
+
+_LOG_BOUND = 25.0  # parameters live in [e^-25, e^25]; reaching it means "not identified"
+
+
+class MaximumLikelihoodModel:
+    """Base class: maximum likelihood over positive parameters with an analytic gradient.
+
+    Parameters
+    ----------
+    max_iter : int, default=2000
+        Iterations of L-BFGS-B per starting point, in [1, inf).
+    tol : float, default=1e-9
+        Target for the largest gradient component (log-likelihood per customer, in
+        log-parameters) of the Newton steps that finish each fit, in (0, 1e-3]; a fit whose
+        gradient stays above ``1000 * tol`` raises `ConvergenceError`.
+
+    Attributes
+    ----------
+    params_ : pandas.Series
+        Maximum-likelihood estimates, indexed by parameter name.
+    standard_errors_ : pandas.Series
+        Standard errors from the inverse observed information (NaN if it is singular).
+    covariance_ : pandas.DataFrame
+        Inverse of the observed information matrix.
+    log_likelihood_ : float
+        Maximised log-likelihood.
+    aic_, bic_ : float
+        ``2k - 2LL`` and ``k ln(n) - 2LL`` with ``n`` the number of customers (sum of weights).
+    n_customers_ : float
+        Sum of weights (customers, or cohort members).
+    n_unique_rows_ : int
+        Distinct data rows the likelihood was evaluated on.
+    """
+
+    _param_names: tuple[str, ...] = ()
+    _start_points_extra: tuple[tuple[float, ...], ...] = ()
+
+    def __init__(self, *, max_iter: int = 2000, tol: float = 1e-9):
+        self.max_iter = max_iter
+        self.tol = tol
+
+    # -- to be supplied by a model ---------------------------------------------------------
+    def _loglik(self, theta: np.ndarray, data: Sequence[np.ndarray], grad: bool
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per-row log-likelihood (n,) and, if ``grad``, its gradient in theta (n, k)."""
+        raise NotImplementedError
+
+    def _start_points(self, data: Sequence[np.ndarray], weights: np.ndarray
+                      ) -> list[np.ndarray]:
+        return [np.ones(len(self._param_names))]
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _check_hyper(self) -> None:
+        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
+            raise InputError(f"The 'max_iter' parameter of {type(self).__name__} must be an int "
+                             f">= 1. Got {self.max_iter!r} instead.")
+        if not (isinstance(self.tol, (int, float)) and 0 < self.tol <= 1e-3):
+            raise InputError(f"The 'tol' parameter of {type(self).__name__} must be a float in "
+                             f"(0, 1e-3]. Got {self.tol!r} instead.")
+
+    def _fit(self, data: Sequence[np.ndarray], weights: np.ndarray | None,
+             initial_params: dict[str, float] | Sequence[float] | None = None):
+        self._check_hyper()
+        cols, w, _ = compress_rows(data, weights)
+        keep = w > 0
+        cols, w = [c[keep] for c in cols], w[keep]
+        total = float(w.sum())
+        starts = self._start_points(cols, w)
+        if initial_params is not None:
+            starts = [self._initial_vector(initial_params)] + list(starts)
+
+        def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
+            theta = np.exp(log_theta)
+            with np.errstate(all="ignore"):
+                ll, g = self._loglik(theta, cols, True)
+                f = -float(w @ ll) / total
+                jac = -(w @ g) * theta / total
+            if not np.isfinite(f) or not np.all(np.isfinite(jac)):
+                return np.inf, np.zeros_like(log_theta)
+            return f, jac
+
+        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(self._param_names)
+        best = None
+        tried = []
+        for start in starts:
+            x0 = np.clip(np.log(np.asarray(start, dtype=float)), -_LOG_BOUND + 1, _LOG_BOUND - 1)
+            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                    options={"maxiter": self.max_iter, "ftol": 1e-12,
+                                             "gtol": 1e-8, "maxcor": 30})
+            tried.append(res)
+            if np.isfinite(res.fun) and best is not None and abs(res.fun - best.fun) < 1e-9 * abs(
+                    best.fun) and np.allclose(res.x, best.x, atol=1e-2):
+                break  # two starting points reached the same optimum
+            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+                best = res
+        if best is not None:
+            best = self._polish(objective, best, self.tol)
+        self._raise_unless_converged(best, tried)
+        theta = np.exp(best.x)
+        self._theta = theta
+        self.params_ = pd.Series(theta, index=list(self._param_names), name="estimate")
+        self.log_likelihood_ = -best.fun * total
+        k = len(theta)
+        self.n_customers_ = total
+        self.n_unique_rows_ = len(w)
+        self.aic_ = 2 * k - 2 * self.log_likelihood_
+        self.bic_ = k * np.log(total) - 2 * self.log_likelihood_
+        self._set_covariance(cols, w)
+        return self
+
+    def _initial_vector(self, initial: dict[str, float] | Sequence[float]) -> np.ndarray:
+        if isinstance(initial, dict):
+            missing = [p for p in self._param_names if p not in initial]
+            if missing:
+                raise InputError(f"parameters: missing {missing}; expected a value for each "
+                                 f"of {list(self._param_names)}")
+            vec = np.array([initial[p] for p in self._param_names], dtype=float)
+        else:
+            vec = np.asarray(initial, dtype=float)
+        if vec.shape != (len(self._param_names),) or not np.all(vec > 0):
+            raise InputError(f"parameters: expected {len(self._param_names)} positive values "
+                             f"for {list(self._param_names)}, got {initial!r}")
+        return vec
+
+    @staticmethod
+    def _polish(objective, res, tol):
+        """A few Newton steps (Hessian by differences of the gradient) to tighten the optimum."""
+        x = res.x.copy()
+        f, g = objective(x)
+        if not np.isfinite(f):
+            return res
+        for _ in range(8):
+            if np.max(np.abs(g)) < tol:
+                break
+            h = 1e-6
+            H = np.empty((len(x), len(x)))
+            for j in range(len(x)):
+                e = np.zeros_like(x)
+                e[j] = h
+                H[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h)
+            H = (H + H.T) / 2
+            try:
+                if np.linalg.eigvalsh(H).min() <= 0:
+                    break
+                step = np.linalg.solve(H, g)
+            except np.linalg.LinAlgError:
+                break
+            x_new = np.clip(x - step, -_LOG_BOUND, _LOG_BOUND)
+            f_new, g_new = objective(x_new)
+            if not np.isfinite(f_new) or f_new > f + 1e-14 * abs(f):
+                break
+            x, f, g = x_new, f_new, g_new
+            if np.max(np.abs(g)) < tol:
+                break
+        return optimize.OptimizeResult(x=x, fun=f, jac=g, success=res.success,
+                                       message=res.message, nit=res.nit)
+
+    def _raise_unless_converged(self, best, tried) -> None:
+        name = type(self).__name__
+        checklist = (
+            "What to try:\n"
+            "  1. Check the input: frequency counts repeat purchases only (first purchase "
+            "excluded), and recency and T are in the same time unit.\n"
+            "  2. Use a longer calibration period or more customers: with few repeat buyers the "
+            "parameters are not identified.\n"
+            "  3. Give starting values: fit(..., initial_params={...}) near a plausible answer.\n"
+            "  4. Try a simpler or different model (e.g. BG/NBD instead of Pareto/NBD) and "
+            "compare log-likelihoods.\n"
+            f"  5. Raise max_iter (now {self.max_iter}).")
+        if best is None:
+            raise ConvergenceError(
+                f"{name}: the log-likelihood is not finite at any of {len(tried)} starting points."
+                f"\n{checklist}")
+        gmax = float(np.max(np.abs(best.jac)))
+        at_bound = [p for p, v in zip(self._param_names, best.x, strict=True)
+                    if abs(v) >= _LOG_BOUND - 1e-3]
+        if at_bound:
+            raise ConvergenceError(
+                f"{name} did not converge: parameter(s) {at_bound} ran off to "
+                f"zero or infinity (the data do not identify them).\n{checklist}")
+        drifting = [p for p, v in zip(self._param_names, best.x, strict=True) if abs(v) > 10]
+        if gmax > 1000 * self.tol and drifting:
+            raise ConvergenceError(
+                f"{name} did not converge: parameter(s) {drifting} keep growing or shrinking "
+                f"(now {', '.join(f'{v:.3g}' for v in np.exp(best.x))}); the likelihood is flat "
+                f"along them, so the data do not identify them.\n{checklist}")
+        if gmax > 1000 * self.tol:
+            raise ConvergenceError(
+                f"{name} did not converge from {len(tried)} starting points: the largest "
+                f"gradient component is {gmax:.3g} per customer (optimizer: {best.message}).\n"
+                f"{checklist}")
+
+    def _set_covariance(self, cols: Sequence[np.ndarray], w: np.ndarray) -> None:
+        theta = self._theta
+
+        def grad_neg(t: np.ndarray) -> np.ndarray:
+            _, g = self._loglik(t, cols, True)
+            return -(w @ g)
+
+        k = len(theta)
+        H = np.empty((k, k))
+        with np.errstate(all="ignore"):
+            for j in range(k):
+                h = 1e-5 * theta[j]
+                e = np.zeros(k)
+                e[j] = h
+                H[:, j] = (grad_neg(theta + e) - grad_neg(theta - e)) / (2 * h)
+        H = (H + H.T) / 2
+        names = list(self._param_names)
+        try:
+            cov = np.linalg.inv(H)
+            if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
+                raise np.linalg.LinAlgError
+        except np.linalg.LinAlgError:
+            cov = np.full((k, k), np.nan)
+        self.covariance_ = pd.DataFrame(cov, index=names, columns=names)
+        self.standard_errors_ = pd.Series(np.sqrt(np.diag(cov)), index=names, name="std_err")
+
+    @classmethod
+    def from_params(cls, params: dict[str, float], **hyper: Any):
+        """A model with given parameters (e.g. published ones), ready to predict.
+
+        Standard errors, log-likelihood and information criteria are NaN: nothing was fitted.
+        """
+        model = cls(**hyper)
+        theta = model._initial_vector(params)
+        names = list(cls._param_names)
+        model._theta = theta
+        model.params_ = pd.Series(theta, index=names, name="estimate")
+        model.standard_errors_ = pd.Series(np.nan, index=names, name="std_err")
+        model.covariance_ = pd.DataFrame(np.nan, index=names, columns=names)
+        model.log_likelihood_ = model.aic_ = model.bic_ = model.n_customers_ = np.nan
+        model.n_unique_rows_ = 0
+        return model
+
+    # -- reporting ----------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call "
+                                 "fit(...) with the calibration data first.")
+
+    def _p(self) -> np.ndarray:
+        self._check_fitted()
+        return self._theta
+
+    def summary(self) -> pd.DataFrame:
+        """Estimates with standard errors and 95% Wald intervals, one row per parameter."""
+        self._check_fitted()
+        z = stats.norm.ppf(0.975)
+        se = self.standard_errors_
+        return pd.DataFrame({
+            "estimate": self.params_,
+            "std_err": se,
+            "lower_95": self.params_ - z * se,
+            "upper_95": self.params_ + z * se,
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        """Model name, parameters, standard errors, log-likelihood, AIC and BIC (JSON-ready)."""
+        self._check_fitted()
+        return {
+            "model": type(self).__name__,
+            "parameters": {k: float(v) for k, v in self.params_.items()},
+            "standard_errors": {k: float(v) for k, v in self.standard_errors_.items()},
+            "log_likelihood": float(self.log_likelihood_),
+            "aic": float(self.aic_),
+            "bic": float(self.bic_),
+            "n_customers": float(self.n_customers_),
+            "n_unique_rows": int(self.n_unique_rows_),
+        }
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"max_iter": self.max_iter, "tol": self.tol}
+
+    def set_params(self, **params: Any):
+        for key, value in params.items():
+            if key not in ("max_iter", "tol"):
+                raise InputError(f"{type(self).__name__} has no parameter {key!r}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        if hasattr(self, "params_"):
+            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}({inner})"
+        return f"{type(self).__name__}()"
+
+
+class RepeatPurchaseModel(MaximumLikelihoodModel):
+    """Base of the continuous-time purchase models fitted on ``(x, t_x, T)`` per customer."""
+
+    _discrete = False
+
+    def fit(self, x: Any, t_x: Any, T: Any, weights: Any = None,
+            initial_params: dict[str, float] | Sequence[float] | None = None):
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        x : array-like of int
+            Number of repeat purchases in the calibration period (first purchase excluded).
+        t_x : array-like of float
+            Recency: time from the first to the last purchase (0 if ``x`` is 0).
+        T : array-like of float
+            Age: time from the first purchase to the end of the calibration period.
+        weights : array-like of float, optional
+            Number of customers each row stands for (aggregated summaries).
+        initial_params : dict or sequence, optional
+            A starting point tried before the built-in ones.
+
+        Returns
+        -------
+        self
+        """
+        labels = customer_labels(x)
+        x_, t_, T_ = check_rfm(x, t_x, T, labels=labels, discrete=self._discrete)
+        w = check_weights(weights, len(x_), labels)
+        return self._fit([x_, t_, T_], w, initial_params)
+
+    def individual_log_likelihood(self, x: Any, t_x: Any, T: Any) -> np.ndarray:
+        """Log-likelihood of each customer's history under the fitted parameters."""
+        x_, t_, T_ = check_rfm(x, t_x, T, discrete=self._discrete)
+        ll, _ = self._loglik(self._p(), [x_, t_, T_], False)
+        return ll
+
+    def _start_points(self, data, weights):
+        x, _, T = data
+        rate = max(float(weights @ x) / max(float(weights @ T), 1e-12), 1e-6)
+        k = len(self._param_names)
+        base = [(1.0, 1.0 / rate), (0.5, 0.5 / rate), (2.0, 2.0 / rate)]
+        rest = [(1.0, 1.0), (1.0, 3.0), (0.5, 2.0)]
+        return [np.array(list(b) + list(o))[:k] for b, o in zip(base, rest, strict=True)]

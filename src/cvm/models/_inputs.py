@@ -1,0 +1,122 @@
+"""Input handling shared by the models: validation that names customers, row compression."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cvm.errors import InputError
+
+__all__ = ["as_float", "check_rfm", "check_weights", "compress_rows", "customer_labels"]
+
+_MAX_SHOWN = 10
+
+
+def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = None
+                  ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Unique rows of the stacked columns, their summed weights and the inverse index.
+
+    Real repeat-purchase summaries have far fewer distinct ``(x, t_x, T)`` rows than customers,
+    so likelihoods and scores are computed once per distinct row. Rows are keyed by hashing
+    (`pandas.factorize` per column, then of the combined codes), O(n) rather than a sort.
+    """
+    cols = [np.asarray(c, dtype=float).reshape(-1) for c in columns]
+    n = len(cols[0])
+    inverse = np.zeros(n, dtype=np.int64)
+    groups = 1
+    for c in cols:
+        codes, uniques = pd.factorize(c, use_na_sentinel=False)
+        inverse, found = pd.factorize(inverse * len(uniques) + codes)
+        groups = len(found)
+    first = np.empty(groups, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    counts = np.bincount(inverse, weights=w, minlength=groups)
+    return [c[first] for c in cols], counts, inverse
+
+
+def customer_labels(values: Any) -> np.ndarray:
+    """Customer identifiers for messages: a pandas index if given one, else row numbers."""
+    if isinstance(values, (pd.Series, pd.DataFrame)):
+        return np.asarray(values.index)
+    return np.array([f"row {i}" for i in range(len(np.atleast_1d(values)))], dtype=object)
+
+
+def _name_some(labels: np.ndarray, mask: np.ndarray) -> str:
+    bad = labels[mask]
+    shown = ", ".join(str(b) for b in bad[:_MAX_SHOWN])
+    more = f" and {len(bad) - _MAX_SHOWN} more" if len(bad) > _MAX_SHOWN else ""
+    return f"{len(bad)} customer{'s' if len(bad) != 1 else ''} ({shown}{more})"
+
+
+def as_float(name: str, values: Any, n: int | None = None) -> np.ndarray:
+    """A 1-d float array, or an `InputError` naming the argument."""
+    try:
+        arr = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected numbers, got {type(values).__name__}") from None
+    if n is not None and len(arr) != n:
+        raise InputError(f"{name}: expected {n} values (one per customer), got {len(arr)}")
+    return arr
+
+
+def check_weights(weights: Any, n: int, labels: np.ndarray) -> np.ndarray | None:
+    """Validated non-negative finite weights (counts of customers per row), or None."""
+    if weights is None:
+        return None
+    w = as_float("weights", weights, n)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise InputError(f"weights: {_name_some(labels, bad)} have a negative or missing weight; "
+                         "expected the number of customers each row stands for (>= 0).")
+    if w.sum() <= 0:
+        raise InputError("weights: all weights are zero; nothing to fit.")
+    return w
+
+
+def check_rfm(x: Any, t_x: Any, T: Any, *, labels: np.ndarray | None = None,
+              discrete: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate a repeat-purchase summary: frequency x, recency t_x and age T per customer.
+
+    Rejects, naming the customers: missing values, negative or non-integer ``x``,
+    ``t_x > T``, ``x > 0`` with ``t_x = 0``, ``x = 0`` with ``t_x > 0``, negative values,
+    and (``discrete``) ``x > t_x`` or non-integer periods.
+
+    Raises
+    ------
+    InputError
+        With the number of offending customers, the first ten of them, and what was expected.
+    """
+    if labels is None:
+        labels = customer_labels(x)
+    x_ = as_float("frequency (x)", x)
+    n = len(x_)
+    t_ = as_float("recency (t_x)", t_x, n)
+    T_ = as_float("age (T)", T, n)
+    rules = [
+        (~(np.isfinite(x_) & np.isfinite(t_) & np.isfinite(T_)),
+         "have a missing or infinite frequency, recency or T"),
+        (np.isfinite(x_) & ((x_ < 0) | (x_ != np.round(x_))),
+         "have a negative or non-integer frequency x; expected a count of repeat purchases"),
+        ((t_ < 0) | (T_ < 0), "have a negative recency t_x or age T"),
+        (t_ > T_, "have recency t_x greater than age T; expected 0 <= t_x <= T "
+                  "(is the calibration end before a purchase, or are the units mixed?)"),
+        ((x_ > 0) & (t_ == 0), "have x > 0 repeat purchases but recency t_x = 0; expected "
+                               "t_x > 0, the time from first to last purchase"),
+        ((x_ == 0) & (t_ > 0), "have x = 0 repeat purchases but recency t_x > 0; expected "
+                               "t_x = 0 for customers with no repeat purchase"),
+    ]
+    if discrete:
+        rules += [
+            ((t_ != np.round(t_)) | (T_ != np.round(T_)),
+             "have a non-integer recency or number of periods; expected whole periods"),
+            (x_ > t_, "have more transactions x than their recency t_x (the period of the last "
+                      "one); expected x <= t_x"),
+        ]
+    problems = [f"{_name_some(labels, mask)} {text}" for mask, text in rules if mask.any()]
+    if problems:
+        raise InputError("invalid repeat-purchase summary: " + "; ".join(problems) + ".")
+    return x_, t_, T_

@@ -1,0 +1,140 @@
+"""``cvm clv fit`` on summary files, checked against the published estimates."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from clv_helpers import sig3
+from conftest import shared_data
+from cvm.cli import app
+
+runner = CliRunner()
+
+
+def _err(result) -> str:
+    """stderr with Rich's line wrapping undone."""
+    return " ".join(result.stderr.split())
+
+
+def _json(args: list[str]) -> dict:
+    result = runner.invoke(app, ["clv", "fit", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_bgnbd_json_on_the_cdnow_summary():
+    # the CDNOW file's own header is ID,frequency,recency,T
+    out = _json(["--summary", str(shared_data() / "cdnow" / "cdnow_summary.csv")])
+    assert out["model"] == "bgnbd"
+    assert out["estimator"] == "BetaGeoModel"
+    # Fader, Hardie & Lee (2005): r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.4
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    assert {k: sig3(v) for k, v in out["parameters"].items()} == {
+        k: sig3(v) for k, v in published.items()}
+    assert out["log_likelihood"] == pytest.approx(-9582.4, abs=0.05)
+    assert out["aic"] == pytest.approx(8 - 2 * out["log_likelihood"])
+    assert out["bic"] == pytest.approx(4 * np.log(2357) - 2 * out["log_likelihood"])
+    assert set(out["standard_errors"]) == set(published)
+    assert all(v > 0 for v in out["standard_errors"].values())
+    assert out["n_customers"] == 2357
+
+
+def test_paretonbd_json():
+    out = _json(["--summary", str(shared_data() / "cdnow" / "cdnow_summary.csv"),
+                 "--model", "paretonbd"])
+    published = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+    assert {k: sig3(v) for k, v in out["parameters"].items()} == {
+        k: sig3(v) for k, v in published.items()}
+    assert out["log_likelihood"] == pytest.approx(-9595.0, abs=0.05)
+
+
+def test_weights_column_on_an_aggregated_summary(tmp_path):
+    cd = pd.read_csv(shared_data() / "cdnow" / "cdnow_summary.csv")
+    agg = cd.groupby(["frequency", "recency", "T"]).size().rename("customers").reset_index()
+    path = tmp_path / "aggregated.csv"
+    agg.to_csv(path, index=False)
+    weighted = _json(["--summary", str(path), "--weights", "customers"])
+    full = _json(["--summary", str(shared_data() / "cdnow" / "cdnow_summary.csv")])
+    for k, v in full["parameters"].items():
+        assert weighted["parameters"][k] == pytest.approx(v, rel=1e-7)
+    assert weighted["log_likelihood"] == pytest.approx(full["log_likelihood"], rel=1e-12)
+    assert weighted["n_customers"] == 2357
+
+
+def test_bgbb_on_donations():
+    out = _json(["--summary", str(shared_data() / "donations" / "donations.csv"),
+                 "--model", "bgbb", "--weights", "weights"])
+    # Fader, Hardie & Shang (2010)
+    published = {"alpha": 1.204, "beta": 0.750, "gamma": 0.657, "delta": 2.783}
+    assert {k: sig3(v) for k, v in out["parameters"].items()} == {
+        k: sig3(v) for k, v in published.items()}
+    assert out["log_likelihood"] == pytest.approx(-33225.6, abs=0.05)
+
+
+def test_gammagamma_skips_customers_without_repeat_purchases():
+    out = _json(["--summary", str(shared_data() / "cdnow" / "cdnow_summary_spend.csv"),
+                 "--model", "gammagamma"])
+    assert out["customers_without_repeat_purchases_skipped"] == 2357 - 946
+    published = {"p": 6.25, "q": 3.74, "gamma": 15.44}
+    assert {k: sig3(v) for k, v in out["parameters"].items()} == {
+        k: sig3(v) for k, v in published.items()}
+    assert out["log_likelihood"] == pytest.approx(-4055.92, abs=0.01)
+
+
+def test_sbg_with_projection():
+    out = _json(["--summary", str(shared_data() / "sbg" / "retention.csv"), "--model", "sbg",
+                 "--cohort", "regular", "--calibration-periods", "7"])
+    assert out["parameters"]["alpha"] == pytest.approx(0.704, abs=5e-4)
+    assert out["parameters"]["beta"] == pytest.approx(1.182, abs=5e-4)
+    assert out["log_likelihood"] == pytest.approx(-1680.27, abs=5e-3)
+    assert [p["period"] for p in out["projection"]] == [8, 9, 10, 11, 12]
+    assert [p["actual"] for p in out["projection"]] == [223, 207, 194, 183, 173]
+    # S(8) * 1000 from the fitted alpha, beta (see tests/test_models_sbg.py)
+    assert out["projection"][0]["projected"] == pytest.approx(220.1, abs=0.05)
+
+
+def test_table_and_csv_formats():
+    path = str(shared_data() / "cdnow" / "cdnow_summary.csv")
+    table = runner.invoke(app, ["clv", "fit", "--summary", path])
+    assert table.exit_code == 0
+    assert "log-likelihood -9,582.43" in table.stdout
+    csv = runner.invoke(app, ["clv", "fit", "--summary", path, "--format", "csv"])
+    assert csv.exit_code == 0
+    frame = pd.read_csv(io.StringIO(csv.stdout))
+    assert list(frame.columns) == ["parameter", "estimate", "std_err", "lower_95", "upper_95"]
+    assert frame.set_index("parameter").loc["b", "estimate"] == pytest.approx(2.426, abs=5e-4)
+
+
+def test_bad_rows_name_the_customers(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("customer_id,frequency,recency,T\nA17,2,10.0,8.0\nB2,0,0,5\nC9,1,0,4\n")
+    result = runner.invoke(app, ["clv", "fit", "--summary", str(path)])
+    assert result.exit_code == 2
+    assert "1 customer (A17) have recency t_x greater than age T" in _err(result)
+    assert "1 customer (C9) have x > 0 repeat purchases but recency t_x = 0" in _err(result)
+    assert "Traceback" not in result.output
+
+
+def test_missing_column_and_file(tmp_path):
+    path = tmp_path / "no_t.csv"
+    path.write_text("customer_id,frequency,recency\n1,2,3\n")
+    result = runner.invoke(app, ["clv", "fit", "--summary", str(path)])
+    assert result.exit_code == 2
+    assert "no T column; expected one of T, found customer_id, frequency, recency" in _err(result)
+    result = runner.invoke(app, ["clv", "fit", "--summary", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2
+    assert "no such file" in _err(result)
+    result = runner.invoke(app, ["clv", "fit", "--summary", str(path), "--weights", "w"])
+    assert result.exit_code == 2
+
+
+def test_help():
+    result = runner.invoke(app, ["clv", "fit", "--help"])
+    assert result.exit_code == 0
+    assert "--weights" in result.stdout
