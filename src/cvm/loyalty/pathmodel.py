@@ -245,27 +245,23 @@ class PathModel:
         if missing:
             raise InputError(f"{source}: item(s) {', '.join(missing)} of the model are not "
                              f"columns of the data; columns are {list(map(str, data.columns))}")
-        problems: list[Problem] = []
-        total = 0
-        columns = []
-        for item in self.items:
-            raw = data[item]
-            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-            bad = np.isnan(values)
-            expected = "a number"
-            if self.scale is not None:
-                lo, hi = self.scale
-                bad |= (values < lo) | (values > hi)
-                expected = f"a number from {lo:g} to {hi:g}"
-            for pos in np.flatnonzero(bad):
-                total += 1
-                if len(problems) < _MAX_PROBLEMS:
-                    value = raw.iloc[pos]
-                    problems.append(Problem(int(pos) + 1, item,
-                                            None if pd.isna(value) else value, expected))
-            columns.append(values)
+        values = np.column_stack([pd.to_numeric(data[item], errors="coerce")
+                                  .to_numpy(dtype=float) for item in self.items])
+        bad = np.isnan(values)
+        expected = "a number"
+        if self.scale is not None:
+            lo, hi = self.scale
+            bad |= (values < lo) | (values > hi)
+            expected = f"a number from {lo:g} to {hi:g}"
+        where = np.argwhere(bad)  # row-major: first rows first
+        total = len(where)
+        problems = []
+        for pos, col in where[:_MAX_PROBLEMS]:
+            value = data[self.items[col]].iloc[pos]
+            value = None if pd.isna(value) else getattr(value, "item", lambda v=value: v)()
+            problems.append(Problem(int(pos) + 1, self.items[col], value, expected))
         if total:
             raise ValidationError(source, "survey", problems, total, hint=(
                 "Fix or drop these answers (PLS needs a complete answer from every respondent "
                 "to every item), or widen [scale] in the model file if the scale is wrong."))
-        return np.column_stack(columns)
+        return values

@@ -190,7 +190,9 @@ class PLSPathModel:
         endo = model.endogenous()
         self.r2_ = pd.Series(est["r2"][0], index=cons, name="r2")[endo]
         multi = np.bincount(s.block_of)[s.block_of] > 1
-        self.gof_ = float(np.sqrt(np.mean(lam[multi] ** 2) * self.r2_.mean()))
+        # undefined (NaN) when every block has a single item
+        self.gof_ = (float(np.sqrt(np.mean(lam[multi] ** 2) * self.r2_.mean()))
+                     if multi.any() else float("nan"))
         self.unstd_weights_ = pd.Series(self._unstd(w[None], sd[None])[0], index=items,
                                         name="unstandardised_weight")
         rows = []

@@ -1,0 +1,11 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def shared_data() -> Path:
+    """The reference data folder: ``<repo root>/../shared/data``, else ``/work/shared/data``."""
+    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return beside if beside.is_dir() else Path("/work/shared/data")
