@@ -99,7 +99,10 @@ def _check(a: np.ndarray, labels: Sequence[str]) -> None:
             if i == j and abs(v - 1) > 1e-9:
                 raise InputError(f"cell ({labels[i]}, {labels[j]}) on the diagonal is {v:g}; "
                                  "a criterion compared with itself must be 1")
-            if j > i and not np.isnan(a[j, i]) and abs(v * a[j, i] - 1) > _RECIPROCAL_RTOL:
+    for i in range(n):
+        for j in range(i + 1, n):
+            v, back = a[i, j], a[j, i]
+            if not (np.isnan(v) or np.isnan(back)) and abs(v * back - 1) > _RECIPROCAL_RTOL:
                 raise InputError(
                     f"cells ({labels[i]}, {labels[j]}) = {v:g} and ({labels[j]}, {labels[i]}) = "
                     f"{a[j, i]:g} are not reciprocal; expected ({labels[j]}, {labels[i]}) = "
