@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cvm.errors import ConfigError
 
 __all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "SparkSettings",
-           "ClvSettings"]
+           "ClvSettings", "SurveySettings"]
 
 TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
 
@@ -88,6 +88,16 @@ class ClvSettings(_Section):
         "Number of periods discounted CLV is summed over."))
 
 
+class SurveySettings(_Section):
+    """Survey measures: NPS and AHP consistency."""
+
+    nps_min_sample: int = Field(30, ge=1, le=100000, description=(
+        "Groups (segments, months) with fewer NPS answers than this are flagged and warned "
+        "about instead of compared."))
+    ahp_max_cr: float = Field(0.10, gt=0, lt=1, description=(
+        "AHP judgements are accepted when the consistency ratio is below this (Saaty: 0.10)."))
+
+
 class SparkSettings(_Section):
     """Local or cluster Spark, used when engine = "pyspark"."""
 
@@ -115,6 +125,7 @@ class Settings(_Section):
     imports: ImportSettings = Field(default_factory=ImportSettings)
     clv: ClvSettings = Field(default_factory=ClvSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:

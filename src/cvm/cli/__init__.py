@@ -45,9 +45,11 @@ def _root(ctx: typer.Context,
 
 
 def _register() -> None:
+    from cvm.cli import survey as _survey
     from cvm.cli import workspace as _workspace
 
     _workspace.register(app)
+    app.add_typer(_survey.app, name="survey")
 
 
 _register()

@@ -1,6 +1,45 @@
-"""Satisfaction and loyalty measurement: PLS satisfaction index, NPS, AHP, fuzzy, SERVQUAL."""
+"""Satisfaction and loyalty measurement: PLS satisfaction index, NPS, AHP, fuzzy, SERVQUAL.
 
+Everything here works on in-memory tables (one row per respondent, one column per item);
+joining results back to customers in a workspace comes with the survey import.
+"""
+
+from cvm.loyalty.ahp import RANDOM_INDEX, AHPResult, ahp, ahp_hierarchy, read_matrix
+from cvm.loyalty.fuzzy import (
+    OPERATORS,
+    FuzzyResult,
+    compose,
+    fuzzy_evaluation,
+    fuzzy_two_level,
+    membership_matrix,
+)
+from cvm.loyalty.nps import NPSResult, nps, nps_by, nps_classes, nps_difference, nps_trend
 from cvm.loyalty.pathmodel import PathModel
 from cvm.loyalty.pls import PLSPathModel, bootstrap_indices
+from cvm.loyalty.servqual import DIMENSIONS, disconfirmation, servqual
 
-__all__ = ["PLSPathModel", "PathModel", "bootstrap_indices"]
+__all__ = [
+    "AHPResult",
+    "DIMENSIONS",
+    "FuzzyResult",
+    "NPSResult",
+    "OPERATORS",
+    "PLSPathModel",
+    "PathModel",
+    "RANDOM_INDEX",
+    "ahp",
+    "ahp_hierarchy",
+    "bootstrap_indices",
+    "compose",
+    "disconfirmation",
+    "fuzzy_evaluation",
+    "fuzzy_two_level",
+    "membership_matrix",
+    "nps",
+    "nps_by",
+    "nps_classes",
+    "nps_difference",
+    "nps_trend",
+    "read_matrix",
+    "servqual",
+]

@@ -168,7 +168,8 @@ def ahp(matrix, labels: Sequence[str] | None = None, *, method: str = "eigenvect
         lam = float(np.mean(a @ w / w))
     else:
         lam, w = _principal(a)
-    ci = (lam - n) / (n - 1) if n > 2 else 0.0
+    # lambda_max >= n for a positive reciprocal matrix (Perron); clip rounding below it
+    ci = max((lam - n) / (n - 1), 0.0) if n > 2 else 0.0
     ri = RANDOM_INDEX.get(n)
     if ri is None:
         raise InputError(f"{n} criteria: Saaty's random index is tabulated for n <= 11; split "

@@ -342,7 +342,20 @@ class PLSPathModel:
         }
         if self.bootstrap_ is not None:
             out["bootstrap"] = self.bootstrap_.to_dict(orient="records")
-        return out
+        return _plain(out)
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-ready: numpy scalars to Python numbers, NaN to None."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _dg_rho(lam: np.ndarray) -> float:
