@@ -1,10 +1,12 @@
 """Satisfaction and loyalty measurement: PLS satisfaction index, NPS, AHP, fuzzy, SERVQUAL.
 
 Everything here works on in-memory tables (one row per respondent, one column per item);
-joining results back to customers in a workspace comes with the survey import.
+joining results back to customers in a workspace comes with the survey import. Figures are
+in `cvm.loyalty.plots` (imported on demand, as it loads Plotly).
 """
 
 from cvm.loyalty.ahp import RANDOM_INDEX, AHPResult, ahp, ahp_hierarchy, read_matrix
+from cvm.loyalty.drivers import ipma, key_drivers, relative_weights, shapley_r2
 from cvm.loyalty.fuzzy import (
     OPERATORS,
     FuzzyResult,
@@ -34,6 +36,8 @@ __all__ = [
     "disconfirmation",
     "fuzzy_evaluation",
     "fuzzy_two_level",
+    "ipma",
+    "key_drivers",
     "membership_matrix",
     "nps",
     "nps_by",
@@ -41,5 +45,7 @@ __all__ = [
     "nps_difference",
     "nps_trend",
     "read_matrix",
+    "relative_weights",
     "servqual",
+    "shapley_r2",
 ]
