@@ -6,6 +6,7 @@ in `cvm.loyalty.plots` (imported on demand, as it loads Plotly).
 """
 
 from cvm.loyalty.ahp import RANDOM_INDEX, AHPResult, ahp, ahp_hierarchy, read_matrix
+from cvm.loyalty.classes import LEVELS, loyalty_classes, loyalty_levels
 from cvm.loyalty.drivers import ipma, key_drivers, relative_weights, shapley_r2
 from cvm.loyalty.fuzzy import (
     OPERATORS,
@@ -24,6 +25,7 @@ __all__ = [
     "AHPResult",
     "DIMENSIONS",
     "FuzzyResult",
+    "LEVELS",
     "NPSResult",
     "OPERATORS",
     "PLSPathModel",
@@ -38,6 +40,8 @@ __all__ = [
     "fuzzy_two_level",
     "ipma",
     "key_drivers",
+    "loyalty_classes",
+    "loyalty_levels",
     "membership_matrix",
     "nps",
     "nps_by",
