@@ -5,7 +5,14 @@ joining results back to customers in a workspace comes with the survey import. F
 in `cvm.loyalty.plots` (imported on demand, as it loads Plotly).
 """
 
-from cvm.loyalty.ahp import RANDOM_INDEX, AHPResult, ahp, ahp_hierarchy, read_matrix
+from cvm.loyalty.ahp import (
+    RANDOM_INDEX,
+    AHPResult,
+    ahp,
+    ahp_hierarchy,
+    complete_harker,
+    read_matrix,
+)
 from cvm.loyalty.classes import LEVELS, loyalty_classes, loyalty_levels
 from cvm.loyalty.drivers import ipma, key_drivers, relative_weights, shapley_r2
 from cvm.loyalty.fuzzy import (
@@ -34,6 +41,7 @@ __all__ = [
     "ahp",
     "ahp_hierarchy",
     "bootstrap_indices",
+    "complete_harker",
     "compose",
     "disconfirmation",
     "fuzzy_evaluation",
