@@ -168,3 +168,28 @@ def test_ahp_csv_json_and_errors(tmp_path):
     result = run("ahp", f)
     assert result.exit_code == 2
     assert "cells (a, b) = 4 and (b, a) = 0.5 are not reciprocal" in said(result)
+
+
+def test_drivers_json_and_figure(tmp_path):
+    drivers = ["--driver", "PERQ1", "--driver", "PERQ2", "--driver", "PERV1"]
+    doc = _json("drivers", MOBI, "--outcome", "CUSA1", *drivers, "--scale-min", "1",
+                "--scale-max", "10", "--seed", "2", "--bootstrap", "50", "--figure",
+                tmp_path / "drivers.html", "--format", "json")
+    mobi = pd.read_csv(MOBI)
+    X = np.column_stack([np.ones(len(mobi)), mobi[["PERQ1", "PERQ2", "PERV1"]]])
+    y = mobi["CUSA1"].to_numpy(float)
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    assert sum(r["importance"] for r in doc) == pytest.approx(1 - resid.var() / y.var())
+    assert [r["rank"] for r in doc] == [1, 2, 3]
+    assert doc[0]["performance"] == pytest.approx(100 * (mobi.PERQ1.mean() - 1) / 9)
+    html = (tmp_path / "drivers.html").read_text()
+    assert "Key drivers of CUSA1" in html and "PERQ2" in html
+
+
+def test_index_writes_the_importance_performance_map(model, tmp_path):
+    result = run("index", MOBI, "--model", model, "--figure", tmp_path / "ipma.html",
+                 "--target", "Loyalty", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert "Importance-performance map: Loyalty" in (tmp_path / "ipma.html").read_text()
+    result = run("index", MOBI, "--model", model, "--figure", tmp_path / "x.png")
+    assert result.exit_code == 2 and "use an .html file" in said(result)

@@ -36,6 +36,11 @@ class Scheme(StrEnum):
     path = "path"
 
 
+class DriverMethod(StrEnum):
+    shapley = "shapley"
+    relative_weights = "relative_weights"
+
+
 class AhpMethod(StrEnum):
     eigenvector = "eigenvector"
     geometric = "geometric"
@@ -79,6 +84,10 @@ def index_cmd(
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for standard "
                                            "errors and 95% intervals.")] = 0,
     seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Write the importance-performance map of --target to this .html file.")] = None,
+    target: Annotated[str, typer.Option(help="Construct of the importance-performance map.")]
+    = "Satisfaction",
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
@@ -90,6 +99,12 @@ def index_cmd(
         fit = PLSPathModel(model=spec, scheme=scheme.value, standardize=not raw,
                            n_bootstrap=bootstrap, random_state=seed).fit(
             read_table(file), source=str(file))
+    if figure is not None:
+        from cvm.loyalty.drivers import ipma
+        from cvm.loyalty.plots import importance_performance_figure
+
+        _write_figure(importance_performance_figure(
+            ipma(fit, target), title=f"Importance-performance map: {target}"), figure)
     rows = [("path", f"{r['from']} -> {r['to']}", r["coefficient"])
             for r in fit.paths_.to_dict(orient="records")]
     rows += [("r2", c, v) for c, v in fit.r2_.items()]
@@ -108,6 +123,56 @@ def index_cmd(
         emit_json(fit.to_dict())
         return
     emit(table, fmt, out, title=f"PLS path model ({scheme.value} scheme)")
+
+
+def _write_figure(fig, path: Path) -> None:
+    if path.suffix.lower() != ".html":
+        raise InputError(f"--figure {path}: use an .html file")
+    fig.write_html(path, include_plotlyjs=True)  # self-contained: opens offline
+    err_console.print(f"wrote {path}", markup=False, highlight=False)
+
+
+@app.command("drivers")
+def drivers_cmd(
+    file: Annotated[Path, typer.Argument(help="A .csv/.parquet, one row per respondent.")],
+    outcome: Annotated[str, typer.Option(help="Outcome column (NPS answer, overall "
+                                         "satisfaction).")],
+    driver: Annotated[list[str], typer.Option(help="A driver (item rating) column; repeat "
+                                              "for each.")],
+    method: Annotated[DriverMethod, typer.Option(help="Share of R² by Shapley decomposition "
+                                                 "or Johnson's relative weights.")]
+    = DriverMethod.shapley,
+    scale_min: Annotated[float | None, typer.Option(help="Lowest answer of the drivers' "
+                                                    "scale (for performance 0-100).")] = None,
+    scale_max: Annotated[float | None, typer.Option(help="Highest answer of the drivers' "
+                                                    "scale.")] = None,
+    min_answers: Annotated[int, typer.Option(min=1, help="Drivers with fewer answers are "
+                                             "flagged, not ranked.")] = 30,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the "
+                                           "intervals.")] = 200,
+    seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Write the importance-performance quadrant to this .html file.")] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Key drivers of an outcome: share of R² per driver, 95% interval, IPA quadrant."""
+    from cvm.loyalty import key_drivers
+
+    if (scale_min is None) != (scale_max is None):
+        raise InputError("give both --scale-min and --scale-max, or neither")
+    scale = None if scale_min is None else (scale_min, scale_max)
+    table = key_drivers(read_table(file), outcome, driver, method=method.value, scale=scale,
+                        min_answers=min_answers, n_bootstrap=bootstrap, random_state=seed)
+    if figure is not None:
+        if scale is None:
+            raise InputError("--figure needs --scale-min and --scale-max for performance")
+        from cvm.loyalty.plots import importance_performance_figure
+
+        _write_figure(importance_performance_figure(
+            table, title=f"Key drivers of {outcome}"), figure)
+    emit(table, fmt, out, title=f"Key drivers of {outcome} (R² {table.attrs['r2']:.3f}, "
+         f"n {table.attrs['n']})")
 
 
 @app.command("nps")
