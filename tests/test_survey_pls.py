@@ -178,15 +178,12 @@ def test_bootstrap_resamples_are_distinct_multisets():
         bootstrap_indices(3, 11, np.random.default_rng(0))
 
 
-def test_bootstrap_seeded_fast_and_sane(mobi):
+def test_bootstrap_500_resamples_under_10_seconds(mobi):
     start = time.perf_counter()
     a = PLSPathModel(n_bootstrap=500, random_state=11).fit(mobi)
     elapsed = time.perf_counter() - start
     assert elapsed < 10, f"500 resamples of 250 respondents took {elapsed:.1f} s"
-    b = PLSPathModel(n_bootstrap=500, random_state=11).fit(mobi)
-    pd.testing.assert_frame_equal(a.bootstrap_, b.bootstrap_)
-    c = PLSPathModel(n_bootstrap=500, random_state=12).fit(mobi)
-    assert not np.allclose(a.bootstrap_.se, c.bootstrap_.se)
+    assert a.bootstrap_draws_.shape[0] == 500
     boot = a.bootstrap_.set_index(["kind", "name"])
     row = boot.loc[("path", "Image -> Expectation")]
     assert row.estimate == pytest.approx(0.504706, abs=5e-5)
@@ -195,6 +192,14 @@ def test_bootstrap_seeded_fast_and_sane(mobi):
     assert 0.5 * 0.75 / np.sqrt(250) < row.se < 2 * 0.75 / np.sqrt(250)
     # the unrelated CUSL2 item's interval is wide, the strong CUSL3's narrow
     assert (boot.loc[("loading", "CUSL2")].se > 3 * boot.loc[("loading", "CUSL3")].se)
+
+
+def test_bootstrap_same_seed_same_result(mobi):
+    a = PLSPathModel(n_bootstrap=60, random_state=11).fit(mobi)
+    b = PLSPathModel(n_bootstrap=60, random_state=11).fit(mobi)
+    pd.testing.assert_frame_equal(a.bootstrap_, b.bootstrap_)
+    c = PLSPathModel(n_bootstrap=60, random_state=12).fit(mobi)
+    assert not np.allclose(a.bootstrap_.se, c.bootstrap_.se)
 
 
 # ---------------------------------------------------------------------------- bad input
