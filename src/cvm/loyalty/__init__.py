@@ -13,6 +13,7 @@ from cvm.loyalty.ahp import (
     complete_harker,
     read_matrix,
 )
+from cvm.loyalty.behaviour import says_vs_does, wilson_interval
 from cvm.loyalty.classes import LEVELS, loyalty_classes, loyalty_levels
 from cvm.loyalty.drivers import ipma, key_drivers, relative_weights, shapley_r2
 from cvm.loyalty.fuzzy import (
@@ -57,7 +58,9 @@ __all__ = [
     "nps_difference",
     "nps_trend",
     "read_matrix",
+    "says_vs_does",
     "relative_weights",
     "servqual",
     "shapley_r2",
+    "wilson_interval",
 ]
