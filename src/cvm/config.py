@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cvm.errors import ConfigError
 
 __all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "SparkSettings",
-           "ClvSettings"]
+           "ClvSettings", "SurveySettings"]
 
 TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
 
@@ -88,6 +88,37 @@ class ClvSettings(_Section):
         "Number of periods discounted CLV is summed over."))
 
 
+class SurveySettings(_Section):
+    """Survey measures: NPS, AHP consistency, loyalty classes and levels."""
+
+    nps_min_sample: int = Field(30, ge=1, le=100000, description=(
+        "Groups (segments, months) with fewer NPS answers than this are flagged and warned "
+        "about instead of compared."))
+    ahp_max_cr: float = Field(0.10, gt=0, lt=1, description=(
+        "AHP judgements are accepted when the consistency ratio is below this (Saaty: 0.10)."))
+    loyal_intention: float = Field(75.0, ge=0, le=100, description=(
+        "Stated intention (recommend, repurchase, not switch; 0-100) at or above which a "
+        "customer can be loyal."))
+    drifting_intention: float = Field(40.0, ge=0, le=100, description=(
+        "Stated intention (0-100) below which a customer is drifting."))
+    loyal_min_repeat: float = Field(0.5, ge=0, le=1, description=(
+        "Repeat-purchase rate a loyal customer must also show, when behaviour is given."))
+    loyal_min_tenure_months: float = Field(12.0, ge=0, description=(
+        "Months as a customer a loyal customer must also have, when tenure is given."))
+    drifting_recency_days: float = Field(180.0, gt=0, description=(
+        "Days since the last purchase beyond which a customer is drifting whatever she says."))
+    level_threshold: float = Field(60.0, ge=0, le=100, description=(
+        "Score (0-100) a loyalty level (cognitive, affective, conative, action) must reach "
+        "to count as attained."))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SurveySettings:
+        if not self.drifting_intention < self.loyal_intention:
+            raise ValueError("drifting_intention must be below loyal_intention, got "
+                             f"{self.drifting_intention} and {self.loyal_intention}")
+        return self
+
+
 class SparkSettings(_Section):
     """Local or cluster Spark, used when engine = "pyspark"."""
 
@@ -115,6 +146,7 @@ class Settings(_Section):
     imports: ImportSettings = Field(default_factory=ImportSettings)
     clv: ClvSettings = Field(default_factory=ClvSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:

@@ -21,6 +21,9 @@ __all__ = [
     "EngineUnavailableError",
     "NotFittedError",
     "ConvergenceError",
+    "CvmWarning",
+    "InconsistentJudgementsWarning",
+    "SmallSampleWarning",
 ]
 
 
@@ -140,3 +143,15 @@ class ConvergenceError(CvmError, ArithmeticError):
     """A maximum-likelihood fit did not converge; the message lists what to try."""
 
     code = "convergence_error"
+
+
+class CvmWarning(UserWarning):
+    """Root of cvm's warnings: a result was produced but needs the reader's attention."""
+
+
+class InconsistentJudgementsWarning(CvmWarning):
+    """AHP pairwise judgements whose consistency ratio is at or above the accepted limit."""
+
+
+class SmallSampleWarning(CvmWarning):
+    """A group or resample set is too small for the estimate to be trusted."""

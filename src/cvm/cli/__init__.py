@@ -46,12 +46,14 @@ def _root(ctx: typer.Context,
 
 def _register() -> None:
     from cvm.cli import clv as _clv
+    from cvm.cli import survey as _survey
     from cvm.cli import value as _value
     from cvm.cli import workspace as _workspace
 
     _workspace.register(app)
     app.add_typer(_value.app, name="value")
     app.add_typer(_clv.app, name="clv")
+    app.add_typer(_survey.app, name="survey")
 
 
 _register()

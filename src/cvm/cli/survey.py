@@ -1,0 +1,235 @@
+"""``cvm survey``: satisfaction index (PLS), NPS and AHP weights from files."""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from cvm.cli._common import (
+    Format,
+    FormatOpt,
+    OutOpt,
+    console,
+    emit,
+    emit_json,
+    err_console,
+    write_table,
+)
+from cvm.config import SurveySettings
+from cvm.errors import CvmWarning, InputError
+
+app = typer.Typer(help="Survey measures: satisfaction index, NPS, AHP weights.",
+                  no_args_is_help=True)
+
+_DEFAULTS = SurveySettings()
+
+
+class Scheme(StrEnum):
+    centroid = "centroid"
+    factorial = "factorial"
+    path = "path"
+
+
+class DriverMethod(StrEnum):
+    shapley = "shapley"
+    relative_weights = "relative_weights"
+
+
+class AhpMethod(StrEnum):
+    eigenvector = "eigenvector"
+    geometric = "geometric"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A respondents table from .csv or .parquet."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(path)
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    raise InputError(f"{path}: unknown extension '{suffix}'; use .csv or .parquet")
+
+
+@contextmanager
+def _warnings_to_stderr():
+    """Show cvm's warnings (small groups, inconsistent judgements) on stderr, then go on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CvmWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, CvmWarning):
+            err_console.print(f"warning: {w.message}", markup=False, highlight=False)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+@app.command("index")
+def index_cmd(
+    file: Annotated[Path, typer.Argument(help="Wide .csv/.parquet: one row per respondent, "
+                                         "one column per item.")],
+    model: Annotated[Path | None, typer.Option(
+        "--model", "-m", help="Model TOML: [blocks], [paths], optional [modes] and [scale]. "
+        "Default: the seven-factor ECSI telecom model.")] = None,
+    scheme: Annotated[Scheme, typer.Option(help="Inner weighting scheme.")] = Scheme.centroid,
+    raw: Annotated[bool, typer.Option("--raw", help="Keep items in their own units instead "
+                                      "of standardising them.")] = False,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for standard "
+                                           "errors and 95% intervals.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Write the importance-performance map of --target to this .html file.")] = None,
+    target: Annotated[str, typer.Option(help="Construct of the importance-performance map.")]
+    = "Satisfaction",
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Satisfaction index by PLS path modelling: paths, R², loadings, weights, GoF, 0-100 index."""
+    from cvm.loyalty import PathModel, PLSPathModel
+
+    spec = PathModel.from_toml(model) if model is not None else PathModel.ecsi()
+    with _warnings_to_stderr():
+        fit = PLSPathModel(model=spec, scheme=scheme.value, standardize=not raw,
+                           n_bootstrap=bootstrap, random_state=seed).fit(
+            read_table(file), source=str(file))
+    if figure is not None:
+        from cvm.loyalty.drivers import ipma
+        from cvm.loyalty.plots import importance_performance_figure
+
+        _write_figure(importance_performance_figure(
+            ipma(fit, target), title=f"Importance-performance map: {target}"), figure)
+    rows = [("path", f"{r['from']} -> {r['to']}", r["coefficient"])
+            for r in fit.paths_.to_dict(orient="records")]
+    rows += [("r2", c, v) for c, v in fit.r2_.items()]
+    rows += [("loading", i, v) for i, v in fit.loadings_.items()]
+    rows += [("weight", i, v) for i, v in fit.weights_.items()]
+    rows += [("gof", "", fit.gof_)]
+    if fit.index_ is not None:
+        rows += [("index", c, v) for c, v in fit.index_.items()]
+    table = pd.DataFrame(rows, columns=["kind", "name", "estimate"])
+    if fit.bootstrap_ is not None:
+        table = table.merge(fit.bootstrap_[["kind", "name", "se", "ci_low", "ci_high"]],
+                            on=["kind", "name"], how="left")
+    if fmt is Format.json:  # the nested document; --out still gets the long table
+        if out is not None:
+            write_table(table, out)
+        emit_json(fit.to_dict())
+        return
+    emit(table, fmt, out, title=f"PLS path model ({scheme.value} scheme)")
+
+
+def _write_figure(fig, path: Path) -> None:
+    if path.suffix.lower() != ".html":
+        raise InputError(f"--figure {path}: use an .html file")
+    fig.write_html(path, include_plotlyjs=True)  # self-contained: opens offline
+    err_console.print(f"wrote {path}", markup=False, highlight=False)
+
+
+@app.command("drivers")
+def drivers_cmd(
+    file: Annotated[Path, typer.Argument(help="A .csv/.parquet, one row per respondent.")],
+    outcome: Annotated[str, typer.Option(help="Outcome column (NPS answer, overall "
+                                         "satisfaction).")],
+    driver: Annotated[list[str], typer.Option(help="A driver (item rating) column; repeat "
+                                              "for each.")],
+    method: Annotated[DriverMethod, typer.Option(help="Share of R² by Shapley decomposition "
+                                                 "or Johnson's relative weights.")]
+    = DriverMethod.shapley,
+    scale_min: Annotated[float | None, typer.Option(help="Lowest answer of the drivers' "
+                                                    "scale (for performance 0-100).")] = None,
+    scale_max: Annotated[float | None, typer.Option(help="Highest answer of the drivers' "
+                                                    "scale.")] = None,
+    min_answers: Annotated[int, typer.Option(min=1, help="Drivers with fewer answers are "
+                                             "flagged, not ranked.")] = 30,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the "
+                                           "intervals.")] = 200,
+    seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Write the importance-performance quadrant to this .html file.")] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Key drivers of an outcome: share of R² per driver, 95% interval, IPA quadrant."""
+    from cvm.loyalty import key_drivers
+
+    if (scale_min is None) != (scale_max is None):
+        raise InputError("give both --scale-min and --scale-max, or neither")
+    scale = None if scale_min is None else (scale_min, scale_max)
+    table = key_drivers(read_table(file), outcome, driver, method=method.value, scale=scale,
+                        min_answers=min_answers, n_bootstrap=bootstrap, random_state=seed)
+    if figure is not None:
+        if scale is None:
+            raise InputError("--figure needs --scale-min and --scale-max for performance")
+        from cvm.loyalty.plots import importance_performance_figure
+
+        _write_figure(importance_performance_figure(
+            table, title=f"Key drivers of {outcome}"), figure)
+    emit(table, fmt, out, title=f"Key drivers of {outcome} (R² {table.attrs['r2']:.3f}, "
+         f"n {table.attrs['n']})")
+
+
+@app.command("nps")
+def nps_cmd(
+    file: Annotated[Path, typer.Argument(help="A .csv/.parquet with a 0-10 answer column.")],
+    column: Annotated[str, typer.Option("--column", "-c", help="The 0-10 'likely to "
+                                        "recommend' column.")],
+    by: Annotated[str | None, typer.Option(help="Group by this column (tier, region, "
+                                           "touchpoint, ...).")] = None,
+    month: Annotated[str | None, typer.Option(help="Date column: NPS per month, each month "
+                                              "tested against the one before.")] = None,
+    min_n: Annotated[int, typer.Option(min=1, help="Groups smaller than this are flagged.")]
+    = _DEFAULTS.nps_min_sample,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Net Promoter Score with standard error and 95% interval, overall or per group."""
+    from cvm.loyalty import nps_by, nps_trend
+
+    data = read_table(file)
+    if by is not None and month is not None:
+        raise InputError("use --by or --month, not both")
+    with _warnings_to_stderr():
+        if month is not None:
+            table = nps_trend(data, column, month, min_n=min_n)
+        else:
+            table = nps_by(data, column, by, min_n=min_n)
+            table["group"] = table["group"].astype(str)
+    emit(table, fmt, out, title=f"NPS of {column}")
+
+
+@app.command("ahp")
+def ahp_cmd(
+    matrix: Annotated[Path, typer.Argument(help="CSV pairwise-comparison matrix: criteria in "
+                                           "the header and first column; 3, 0.2 or 1/5; "
+                                           "empty cells are missing judgements.")],
+    method: Annotated[AhpMethod, typer.Option(help="Weights from the principal eigenvector "
+                                              "or row geometric means.")]
+    = AhpMethod.eigenvector,
+    max_cr: Annotated[float, typer.Option(help="Accept judgements when CR is below this.")]
+    = _DEFAULTS.ahp_max_cr,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """AHP weights with lambda_max, CI and CR (Saaty's random index); missing cells completed."""
+    from cvm.loyalty import ahp, read_matrix
+
+    with _warnings_to_stderr():
+        res = ahp(read_matrix(matrix), method=method.value, max_cr=max_cr, source=str(matrix))
+    table = pd.DataFrame({"criterion": res.weights.index, "weight": res.weights.to_numpy()})
+    if fmt is Format.json:
+        if out is not None:
+            write_table(table, out)
+        emit_json(res.to_dict())
+        return
+    emit(table, fmt, out, title=f"AHP weights ({method.value})")
+    if fmt is Format.table:
+        verdict = "consistent" if res.consistent else "NOT consistent"
+        console.print(f"lambda_max {res.lambda_max:.4f}  CI {res.ci:.4f}  RI {res.ri:.2f}  "
+                      f"CR {res.cr:.4f} ({verdict})")

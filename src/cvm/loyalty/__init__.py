@@ -1,0 +1,66 @@
+"""Satisfaction and loyalty measurement: PLS satisfaction index, NPS, AHP, fuzzy, SERVQUAL.
+
+Everything here works on in-memory tables (one row per respondent, one column per item);
+joining results back to customers in a workspace comes with the survey import. Figures are
+in `cvm.loyalty.plots` (imported on demand, as it loads Plotly).
+"""
+
+from cvm.loyalty.ahp import (
+    RANDOM_INDEX,
+    AHPResult,
+    ahp,
+    ahp_hierarchy,
+    complete_harker,
+    read_matrix,
+)
+from cvm.loyalty.behaviour import says_vs_does, wilson_interval
+from cvm.loyalty.classes import LEVELS, loyalty_classes, loyalty_levels
+from cvm.loyalty.drivers import ipma, key_drivers, relative_weights, shapley_r2
+from cvm.loyalty.fuzzy import (
+    OPERATORS,
+    FuzzyResult,
+    compose,
+    fuzzy_evaluation,
+    fuzzy_two_level,
+    membership_matrix,
+)
+from cvm.loyalty.nps import NPSResult, nps, nps_by, nps_classes, nps_difference, nps_trend
+from cvm.loyalty.pathmodel import PathModel
+from cvm.loyalty.pls import PLSPathModel, bootstrap_indices
+from cvm.loyalty.servqual import DIMENSIONS, disconfirmation, servqual
+
+__all__ = [
+    "AHPResult",
+    "DIMENSIONS",
+    "FuzzyResult",
+    "LEVELS",
+    "NPSResult",
+    "OPERATORS",
+    "PLSPathModel",
+    "PathModel",
+    "RANDOM_INDEX",
+    "ahp",
+    "ahp_hierarchy",
+    "bootstrap_indices",
+    "complete_harker",
+    "compose",
+    "disconfirmation",
+    "fuzzy_evaluation",
+    "fuzzy_two_level",
+    "ipma",
+    "key_drivers",
+    "loyalty_classes",
+    "loyalty_levels",
+    "membership_matrix",
+    "nps",
+    "nps_by",
+    "nps_classes",
+    "nps_difference",
+    "nps_trend",
+    "read_matrix",
+    "says_vs_does",
+    "relative_weights",
+    "servqual",
+    "shapley_r2",
+    "wilson_interval",
+]

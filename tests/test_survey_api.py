@@ -1,0 +1,25 @@
+"""The loyalty package's public API is complete and its settings are documented."""
+
+from __future__ import annotations
+
+import importlib
+
+import cvm.loyalty as loyalty
+from cvm.config import Settings, SurveySettings
+
+MODULES = ["ahp", "behaviour", "classes", "drivers", "fuzzy", "nps", "pathmodel", "pls", "servqual"]
+
+
+def test_every_public_name_is_exported():
+    for name in MODULES:
+        module = importlib.import_module(f"cvm.loyalty.{name}")
+        for public in module.__all__:
+            assert public in loyalty.__all__, f"cvm.loyalty.{name}.{public} not exported"
+            assert getattr(loyalty, public) is getattr(module, public)
+
+
+def test_survey_settings_are_documented_and_in_settings():
+    for name, info in SurveySettings.model_fields.items():
+        assert info.description and len(info.description) > 20, name
+    documented = {row[0] for row in Settings.documented()}
+    assert {f"survey.{n}" for n in SurveySettings.model_fields} <= documented
