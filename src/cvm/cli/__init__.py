@@ -45,9 +45,11 @@ def _root(ctx: typer.Context,
 
 
 def _register() -> None:
+    from cvm.cli import churn as _churn
     from cvm.cli import workspace as _workspace
 
     _workspace.register(app)
+    app.add_typer(_churn.app, name="churn")
 
 
 _register()

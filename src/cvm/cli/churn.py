@@ -1,0 +1,109 @@
+"""``cvm churn``: train and apply a likelihood-to-cancel model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cvm.cli._common import Format, FormatOpt, console, emit, emit_json, write_table
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Likelihood to cancel: train on a snapshot table, score customers.",
+                  no_args_is_help=True)
+
+DEFAULT_MODEL = Path("churn-model.joblib")
+_SHOWN_METRICS = ("auc", "pr_auc", "brier", "ece", "top_decile_lift", "top_decile_capture",
+                  "base_rate")
+
+
+@app.command("fit")
+def fit(
+    table: Annotated[Path, typer.Option("--table", help=(
+        "Snapshot table (.csv or .parquet): one row per customer, features and a churned "
+        "flag."))],
+    label: Annotated[str, typer.Option("--label", help="Column holding the churned flag.")],
+    id: Annotated[str, typer.Option("--id", help="Column holding the customer id.")],
+    positive: Annotated[str | None, typer.Option("--positive", help=(
+        "Label value meaning churned (default: inferred from yes/true/1/churned)."))] = None,
+    model_out: Annotated[Path, typer.Option("--model-out", help="Where to save the model.")]
+    = DEFAULT_MODEL,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=20, help=(
+        "Stratified cross-validation folds."))] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of folds and model.")] = 0,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Cross-validate a boosted model and a logistic baseline, then save the model.
+
+    Prints the stratified k-fold means of auc, pr_auc, brier, ece (10 equal-width bins),
+    top_decile_lift and top_decile_capture for both, and the data report: the columns
+    used, those left out and why, and every blank or unparsable numeric value.
+    """
+    from cvm.churn import fit_snapshot, read_snapshot
+
+    df = read_snapshot(table)
+    model = fit_snapshot(df, label=label, id=id, positive=positive, folds=folds,
+                         random_state=seed)
+    model.save(model_out)
+    doc = {"model": model.metrics["model"], "baseline": model.metrics["baseline"],
+           "warnings": model.metrics["warnings"], "data": model.report.to_dict(),
+           "model_path": str(model_out)}
+    if fmt is Format.json:
+        emit_json(doc)
+        return
+    rows = [{"metric": m, "model": doc["model"][m], "baseline": doc["baseline"][m]}
+            for m in _SHOWN_METRICS]
+    emit(_frame(rows), fmt, None, title=f"{folds}-fold cross-validated metrics")
+    if fmt is Format.csv:
+        return
+    rep = model.report
+    console.print(f"{rep.rows:,} rows, {rep.churners:,} churned ({label} = {rep.positive!r}); "
+                  f"{len(rep.numeric)} numeric and {len(rep.categorical)} categorical "
+                  "features.", markup=False)
+    for col, why in rep.excluded.items():
+        console.print(f"left out {col}: {why}", markup=False)
+    for m in rep.missing:
+        console.print(f"{m.column}: {m.blank} blank and {m.unparsable} unparsable value(s) "
+                      f"in rows {m.rows} (ids {m.ids}); {m.handling}", markup=False)
+    for w in model.metrics["warnings"]:
+        console.print(f"[bold red]warning:[/bold red] {w}")
+    console.print(f"saved the model to {model_out}", markup=False)
+
+
+@app.command("score")
+def score(
+    table: Annotated[Path, typer.Option("--table", help=(
+        "Table to score (.csv or .parquet) with the model's id and feature columns."))],
+    out: Annotated[Path, typer.Option("--out", "-o", help=(
+        "Write id, churn_probability and the top reasons per row to this .csv or .parquet."))],
+    model: Annotated[Path, typer.Option("--model", help="Model saved by `cvm churn fit`.")]
+    = DEFAULT_MODEL,
+    reasons: Annotated[int, typer.Option("--reasons", min=1, max=10, help=(
+        "How many top reasons to give per row."))] = 3,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Write each row's calibrated probability of cancelling and its top reasons."""
+    from cvm.churn import ChurnModel, read_snapshot
+
+    fitted = ChurnModel.load(model)
+    scored, missing = fitted.score(read_snapshot(table), reasons=reasons)
+    write_table(scored, out)
+    if fmt is Format.json:
+        emit_json({"rows": len(scored), "out": str(out),
+                   "missing": [m.__dict__ for m in missing]})
+        return
+    emit(scored.sort_values("churn_probability", ascending=False), fmt, None,
+         title="highest likelihood to cancel")
+    if fmt is Format.table:
+        for m in missing:
+            console.print(f"{m.column}: {m.blank} blank and {m.unparsable} unparsable "
+                          f"value(s) in rows {m.rows}; {m.handling}", markup=False)
+        console.print(f"wrote {len(scored):,} rows to {out}", markup=False)
+
+
+def _frame(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows)
