@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from cvm.cli._common import Format, FormatOpt, console, emit, emit_json, write_table
+from cvm.cli._common import (
+    Format,
+    FormatOpt,
+    OutOpt,
+    console,
+    emit,
+    emit_json,
+    write_table,
+)
 
 __all__ = ["app"]
 
@@ -101,6 +109,14 @@ def score(
             console.print(f"{m.column}: {m.blank} blank and {m.unparsable} unparsable "
                           f"value(s) in rows {m.rows}; {m.handling}", markup=False)
         console.print(f"wrote {len(scored):,} rows to {out}", markup=False)
+
+
+@app.command("reasons")
+def reasons(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
+    """The churn reason classes and the recommended response to each."""
+    from cvm.churn.reasons import responses_table
+
+    emit(responses_table(), fmt, out, title="churn reasons and responses")
 
 
 def _frame(rows):
