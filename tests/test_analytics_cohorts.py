@@ -150,3 +150,25 @@ def test_errors_name_the_problem(con, tables):
         contract_retention(contracts, AS_OF, period="week")
     with pytest.raises(InputError, match="no contract starts on or before as_of 2023-01-01"):
         contract_retention(contracts, D(2023, 1, 1))
+
+
+def test_churn_by_reason_by_hand(tables):
+    from cvm.analytics.reasons import churn_by_reason, churned_customers
+
+    contracts, transactions = tables
+    con = ibis.duckdb.connect()
+    # as_of 04-30: C ended 02-29 (passive_non_malicious), A ended 03-05 (active_competitive);
+    # revenue in the 12 months up to the last day: C 7; A 10 + 10 + 5 (03-01 <= 03-05) = 25.
+    got = _rows(con, churn_by_reason(contracts, AS_OF, transactions))
+    assert got == [(D(2024, 2, 1), "passive_non_malicious", 1, 1.0, 7.0),
+                   (D(2024, 3, 1), "active_competitive", 1, 1.0, 25.0)]
+    # as_of 06-30: D's contract ended 05-31 with no reason recorded -> unknown, 15 * 3 = 45;
+    # by quarter, Q1 holds C and A: each half of the quarter's churn.
+    got = _rows(con, churn_by_reason(contracts, D(2024, 6, 30), transactions, "quarter"))
+    assert got == [(D(2024, 1, 1), "active_competitive", 1, 0.5, 25.0),
+                   (D(2024, 1, 1), "passive_non_malicious", 1, 0.5, 7.0),
+                   (D(2024, 4, 1), "unknown", 1, 1.0, 45.0)]
+    ids = con.to_pyarrow(churned_customers(contracts, AS_OF)).to_pandas()
+    assert sorted(ids["customer_id"]) == ["A", "C"]
+    # a churned customer's second, still-open contract keeps them: B is never churned
+    assert "B" not in set(ids["customer_id"])

@@ -7,11 +7,13 @@ probabilities ``p`` of churn, as array-likes of equal length.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from cvm.errors import InputError
 
-__all__ = ["expected_calibration_error", "top_fraction_lift", "churn_metrics", "METRICS"]
+__all__ = ["expected_calibration_error", "top_fraction_lift", "churn_metrics", "METRICS",
+           "calibration_bins", "gains_curve"]
 
 #: The metrics `churn_metrics` returns, in order.
 METRICS = ("auc", "pr_auc", "brier", "ece", "top_decile_lift", "top_decile_capture",
@@ -118,3 +120,34 @@ def churn_metrics(y, p, n_bins: int = 10) -> dict[str, float]:
         "top_decile_capture": capture,
         "base_rate": float(y.mean()),
     }
+
+
+def calibration_bins(y, p, n_bins: int = 10) -> pd.DataFrame:
+    """The bins of `expected_calibration_error`: one row per non-empty bin with
+    ``bin_low``, ``bin_high``, ``customers``, ``mean_probability`` and ``churn_rate``."""
+    y, p = _check(y, p)
+    if int(n_bins) < 1:
+        raise InputError(f"n_bins must be an integer >= 1, got {n_bins}")
+    idx = np.minimum(np.floor(p * n_bins).astype(int), n_bins - 1)
+    n_b = np.bincount(idx, minlength=n_bins)
+    keep = n_b > 0
+    b = np.arange(n_bins)[keep]
+    return pd.DataFrame({
+        "bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "customers": n_b[keep],
+        "mean_probability": np.bincount(idx, weights=p, minlength=n_bins)[keep] / n_b[keep],
+        "churn_rate": np.bincount(idx, weights=y, minlength=n_bins)[keep] / n_b[keep]})
+
+
+def gains_curve(y, p, points: int = 10) -> pd.DataFrame:
+    """Cumulative gains and lift at ``points`` equal steps of the share targeted.
+
+    Row ``i`` targets the top ``i / points`` of customers by probability (ties shared as
+    in `top_fraction_lift`): ``share_targeted``, ``share_of_churners`` (capture) and
+    ``lift``. A first row (0, 0, NaN) starts the curve at the origin.
+    """
+    y, p = _check(y, p)
+    rows = [(0.0, 0.0, float("nan"))]
+    for i in range(1, int(points) + 1):
+        lift, capture = top_fraction_lift(y, p, i / points)
+        rows.append((i / points, capture, lift))
+    return pd.DataFrame(rows, columns=["share_targeted", "share_of_churners", "lift"])
