@@ -127,3 +127,44 @@ def test_labels_by_hand():
         churn_labels(c, CUTOFF, 0)
     with pytest.raises(InputError, match="cutoff must be a date"):
         churn_labels(c, "March", 1)
+
+
+def test_training_table_feeds_the_model():
+    # 1,500 synthetic customers: 30% complained in the year before the cut-off; those churn
+    # in the 3 months after it with probability 0.6, the others 0.1. Churn rate
+    # 0.3*0.6 + 0.7*0.1 = 0.25; complainers are 0.18/0.25 = 72% of churners and 0.12/0.75 =
+    # 16% of stayers, so the best possible AUC, from the complaint flag alone, is
+    # P(pos complained, neg not) + 1/2 P(tie) = .72*.84 + .5*(.72*.16 + .28*.84) = 0.78.
+    import numpy as np
+
+    from cvm.churn import ChurnClassifier, fit_snapshot
+    from cvm.churn.features import training_table
+
+    rng = np.random.default_rng(7)
+    n = 1500
+    ids = [f"{i:05d}" for i in range(n)]
+    complained = rng.random(n) < 0.3
+    churns = rng.random(n) < np.where(complained, 0.6, 0.1)
+    start = [D(2022, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 700, n)]
+    end = [CUTOFF + dt.timedelta(days=int(d)) if c else None
+           for c, d in zip(churns, rng.integers(0, 90, n), strict=True)]
+    contracts = pa.table({
+        "contract_id": ids, "customer_id": ids,
+        "plan": rng.choice(["basic", "plus"], n),
+        "start": pa.array(start, pa.date32()), "end": pa.array(end, pa.date32()),
+        "end_reason": pa.array([None] * n, pa.string())})
+    who = np.flatnonzero(complained)
+    interactions = pa.table({
+        "customer_id": [ids[i] for i in who], "touchpoint": ["call_centre"] * len(who),
+        "kind": ["complaint"] * len(who),
+        "opened_at": pa.array([T(2023, 11, 1)] * len(who), pa.timestamp("us"))})
+    table = training_table(ibis.memtable(contracts), CUTOFF, 3,
+                           interactions=ibis.memtable(interactions)).to_pandas()
+    assert len(table) == n and table["churned"].sum() == churns.sum()
+    model = fit_snapshot(table, label="churned", id="customer_id", folds=3,
+                         classifier=ChurnClassifier(n_estimators=50, calibration="none"))
+    assert model.report.positive == "1"
+    # every customer has one contract: the column is left out as a single value
+    assert "contracts" in model.report.excluded
+    assert model.metrics["model"]["auc"] == pytest.approx(0.78, abs=0.05)
+    assert model.metrics["model"]["base_rate"] == pytest.approx(0.25, abs=0.03)

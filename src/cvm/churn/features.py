@@ -18,7 +18,7 @@ from ibis import _
 from cvm.analytics.cohorts import _spans
 from cvm.errors import InputError
 
-__all__ = ["churn_features", "churn_labels", "FEATURES"]
+__all__ = ["churn_features", "churn_labels", "training_table", "FEATURES"]
 
 #: Feature columns `churn_features` returns besides ``customer_id``.
 FEATURES = ("tenure_days", "contracts", "plan", "spend_90d", "spend_prior_90d",
@@ -114,3 +114,15 @@ def churn_labels(contracts: ibis.Table, cutoff, horizon_months: int = 3) -> ibis
     j = base.left_join(later, "customer_id")
     return j.select(base.customer_id, end=later.end,
                     churned=later.end.notnull().cast("int64")).order_by("customer_id")
+
+
+def training_table(contracts: ibis.Table, cutoff, horizon_months: int = 3,
+                   transactions: ibis.Table | None = None,
+                   interactions: ibis.Table | None = None) -> ibis.Table:
+    """`churn_features` at ``cutoff`` with the `churn_labels` of the window after it
+    (column ``churned``, 0 or 1): the input of `cvm.churn.fit_snapshot` with
+    ``label="churned", id="customer_id"``. Score with `churn_features` at a later date.
+    """
+    f = churn_features(contracts, cutoff, transactions, interactions)
+    lab = churn_labels(contracts, cutoff, horizon_months)
+    return f.join(lab.select("customer_id", "churned"), "customer_id").order_by("customer_id")

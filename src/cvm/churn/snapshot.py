@@ -1,9 +1,10 @@
 """Snapshot tables: one row per customer, feature columns and a churned flag.
 
-`read_snapshot` reads the file as text (so a blank stays blank and ``00042`` stays
-``00042``), `SnapshotSchema.infer` decides what each column is, and
-`SnapshotSchema.features` turns the text into model input, reporting every blank or
-unparsable value in a numeric column (row and customer id) instead of dropping it.
+`read_snapshot` reads a file as text (so a blank stays blank and ``00042`` stays ``00042``),
+`SnapshotSchema.infer` decides what each column is, and `SnapshotSchema.features` turns the
+text into model input, reporting every blank or unparsable value in a numeric column (row
+and customer id) instead of dropping it. A snapshot can also come typed from an engine
+(e.g. `cvm.churn.features.training_table`): its missing values then count as blanks.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def encode_label(values: pd.Series, label: str, positive: str | None) -> tuple[n
     Without ``positive`` the column must have exactly two distinct values, one of which is a
     usual word for churned (yes, true, 1, churned, ...).
     """
-    text = values.astype(str).str.strip()
+    text = _text(values)
     blank = np.flatnonzero(text.eq("").to_numpy())
     if blank.size:
         raise InputError(
@@ -98,6 +99,14 @@ def encode_label(values: pd.Series, label: str, positive: str | None) -> tuple[n
         raise InputError(f"--positive {positive!r} never occurs in label column '{label}'; "
                          f"its values are {levels[:10]}")
     return text.eq(positive).to_numpy().astype(int), positive
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """A column as trimmed text, missing values (None, NaN, NaT) as ""; integers stay
+    integers ("3", not "3.0") so typed frames from an engine work like files."""
+    if pd.api.types.is_float_dtype(values) and values.dropna().mod(1).eq(0).all():
+        values = values.astype("Int64")
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
 
 
 def _parse_numbers(text: pd.Series) -> pd.Series:
@@ -150,7 +159,7 @@ class SnapshotSchema:
         for col in df.columns:
             if col in (label, id):
                 continue
-            text = df[col].astype(str).str.strip()
+            text = _text(df[col])
             filled = text[text.ne("")]
             if filled.nunique() <= 1:
                 excluded[col] = "a single value in every row"
@@ -185,9 +194,9 @@ class SnapshotSchema:
             raise InputError(f"the table lacks column(s) the model needs: {', '.join(absent)}")
         out = {}
         missing = []
-        ids = df[self.id].astype(str).to_numpy()
+        ids = _text(df[self.id]).to_numpy()
         for col in self.numeric:
-            text = df[col].astype(str).str.strip()
+            text = _text(df[col])
             nums = _parse_numbers(text)
             bad = np.flatnonzero(nums.isna().to_numpy())
             if bad.size:
@@ -201,6 +210,6 @@ class SnapshotSchema:
                               "median and adds a was-missing indicator column")))
             out[col] = nums.astype(float).to_numpy()
         for col in self.categorical:
-            text = df[col].astype(str).str.strip().replace("", np.nan)
+            text = _text(df[col]).replace("", np.nan)
             out[col] = pd.Categorical(text, categories=self.levels[col])
         return pd.DataFrame(out, index=df.index), missing

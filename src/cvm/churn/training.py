@@ -22,7 +22,13 @@ from cvm.churn.classifier import (
     logistic_baseline,
     single_column_auc,
 )
-from cvm.churn.snapshot import DataReport, MissingValues, SnapshotSchema, encode_label
+from cvm.churn.snapshot import (
+    DataReport,
+    MissingValues,
+    SnapshotSchema,
+    _text,
+    encode_label,
+)
 from cvm.errors import InputError, NotFoundError
 
 __all__ = ["ChurnModel", "fit_snapshot", "LEAK_AUC", "SUSPICIOUS_AUC"]
@@ -49,6 +55,7 @@ class ChurnModel:
 
     @property
     def features(self) -> list[str]:
+        """The feature columns, numeric then categorical."""
         return self.schema.columns
 
     def score(self, df: pd.DataFrame, reasons: int = 3) -> tuple[pd.DataFrame,
@@ -59,7 +66,7 @@ class ChurnModel:
         ``contribution_1..`` (log-odds), and the blank or unparsable numeric cells found.
         """
         X, missing = self.schema.features(df)
-        out = pd.DataFrame({self.schema.id: df[self.schema.id].astype(str).to_numpy()})
+        out = pd.DataFrame({self.schema.id: _text(df[self.schema.id]).to_numpy()})
         out["churn_probability"] = self.classifier.predict_proba(X)[:, 1]
         top = self.classifier.top_reasons(X, reasons).reset_index(drop=True)
         return pd.concat([out, top], axis=1), missing
@@ -126,7 +133,7 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
     from cvm import __version__
 
     schema, excluded = SnapshotSchema.infer(df, label, id)
-    ids = df[id].astype(str).str.strip()
+    ids = _text(df[id])
     dup = ids[ids.duplicated(keep=False)]
     if not dup.empty:
         raise InputError(f"id column '{id}' repeats {dup.nunique()} id(s), e.g. "
