@@ -114,3 +114,49 @@ def test_bad_durations_are_named():
         kaplan_meier(pd.DataFrame({"tenure": [1, -1], "churned": [1, 0]}))
     with pytest.raises(InputError, match="two or more groups"):
         logrank(FIXTURE.assign(segment="A"), "segment")
+
+
+def _product_limit(t: np.ndarray, e: np.ndarray, tau: float) -> tuple[float, float]:
+    """Independent Kaplan-Meier: median (first S <= 0.5) and area under S up to tau."""
+    times = np.unique(t[e == 1])
+    s, surv = 1.0, []
+    for u in times:
+        s *= 1 - ((t == u) & (e == 1)).sum() / (t >= u).sum()
+        surv.append(s)
+    surv = np.array(surv)
+    below = times[surv <= 0.5 + 1e-9]
+    median = float(below[0]) if below.size else math.inf
+    edges = np.concatenate([[0.0], times[times < tau], [tau]])
+    heights = np.concatenate([[1.0], surv[times < tau]])
+    return median, float((np.diff(edges) * heights).sum())
+
+
+def test_cli_survival_on_telco_by_contract(shared_data_dir, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cvm.cli import app
+
+    path = shared_data_dir / "telco-churn" / "telco_customer_churn.csv"
+    fig = tmp_path / "km.html"
+    res = CliRunner().invoke(app, ["churn", "survival", "--table", str(path), "--duration",
+                                   "tenure", "--event", "Churn", "--group", "Contract",
+                                   "--figure", str(fig), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    raw = pd.read_csv(path)
+    groups = {g["group"]: g for g in doc["groups"]}
+    assert doc["horizon"] == 72 and set(groups) == set(raw["Contract"])
+    for name, rows in raw.groupby("Contract"):
+        t = rows["tenure"].to_numpy(float)
+        e = (rows["Churn"] == "Yes").to_numpy(int)
+        g = groups[name]
+        assert (g["customers"], g["churned"]) == (len(rows), e.sum())
+        median, rmst = _product_limit(t, e, 72)
+        assert g["restricted_mean_tenure"] == pytest.approx(rmst, rel=1e-9)
+        assert (g["median_tenure"] or math.inf) == median  # JSON writes infinity as null
+    # month-to-month customers leave far sooner: the log-rank test on 2 df rejects equality
+    assert doc["logrank"]["df"] == 2 and doc["logrank"]["p_value"] < 1e-10
+    assert groups["Month-to-month"]["median_tenure"] == 35
+    assert fig.stat().st_size > 0

@@ -16,6 +16,7 @@ from cvm.cli._common import (
     emit_json,
     write_table,
 )
+from cvm.errors import InputError
 
 __all__ = ["app"]
 
@@ -55,9 +56,9 @@ def fit(
     model = fit_snapshot(df, label=label, id=id, positive=positive, folds=folds,
                          random_state=seed)
     model.save(model_out)
-    doc = {"model": model.metrics["model"], "baseline": model.metrics["baseline"],
+    doc = _finite({"model": model.metrics["model"], "baseline": model.metrics["baseline"],
            "warnings": model.metrics["warnings"], "data": model.report.to_dict(),
-           "model_path": str(model_out)}
+           "model_path": str(model_out)})
     if fmt is Format.json:
         emit_json(doc)
         return
@@ -111,12 +112,79 @@ def score(
         console.print(f"wrote {len(scored):,} rows to {out}", markup=False)
 
 
+@app.command("survival")
+def survival(
+    table: Annotated[Path, typer.Option("--table", help=(
+        "Table (.csv or .parquet) with one row per customer or contract."))],
+    duration: Annotated[str, typer.Option("--duration", help="Column holding the tenure.")],
+    event: Annotated[str, typer.Option("--event", help=(
+        "Column saying whether the customer left (else still a customer: censored)."))],
+    group: Annotated[str | None, typer.Option("--group", help=(
+        "Column to compare groups by (segment, plan, tier); adds a log-rank test."))] = None,
+    positive: Annotated[str | None, typer.Option("--positive", help=(
+        "Value of --event meaning the customer left (default: inferred)."))] = None,
+    horizon: Annotated[float | None, typer.Option("--horizon", min=0, help=(
+        "Restricted mean tenure up to this tenure (default: the longest observed)."))] = None,
+    figure: Annotated[Path | None, typer.Option("--figure", help=(
+        "Also write the survival curves to this .html file."))] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Kaplan-Meier median and restricted mean tenure by group, with a log-rank test."""
+    import pandas as pd
+
+    from cvm.churn import read_snapshot
+    from cvm.churn.snapshot import encode_label
+    from cvm.churn.survival import kaplan_meier, logrank
+
+    df = read_snapshot(table)
+    for name, what in ((duration, "duration"), (event, "event"), (group, "group")):
+        if name is not None and name not in df.columns:
+            raise InputError(f"--{what} {name!r} is not a column of {table}; columns: "
+                             f"{', '.join(df.columns)}")
+    y, _pos = encode_label(df[event], event, positive)
+    data = pd.DataFrame({"tenure": pd.to_numeric(df[duration].str.strip(), errors="coerce"),
+                         "churned": y})
+    if group is not None:
+        data["group"] = df[group].str.strip()
+    res = kaplan_meier(data, group="group" if group else None, horizon=horizon)
+    test = logrank(data, "group") if group is not None else None
+    if figure is not None:
+        from cvm.churn.figures import survival_figure
+
+        survival_figure(res.curves, title=f"Survival of {duration} by {group or 'all'}"
+                        ).write_html(figure, include_plotlyjs=True)
+    if fmt is Format.json:
+        emit_json(_finite({"groups": res.summary.to_dict("records"), "horizon": res.horizon,
+                           "logrank": test}))
+        if out is not None:
+            write_table(res.summary, out)
+        return
+    emit(res.summary, fmt, out, title=f"tenure ({duration}) up to {res.horizon:g}")
+    if fmt is Format.table and test is not None:
+        console.print(f"log-rank test: chi2 = {test['statistic']:.2f} on {test['df']} df, "
+                      f"p = {test['p_value']:.3g}", markup=False)
+
+
 @app.command("reasons")
 def reasons(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
     """The churn reason classes and the recommended response to each."""
     from cvm.churn.reasons import responses_table
 
     emit(responses_table(), fmt, out, title="churn reasons and responses")
+
+
+def _finite(obj):
+    """NaN and infinities as None (JSON null), e.g. a median tenure never reached."""
+    import math
+
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def _frame(rows):
