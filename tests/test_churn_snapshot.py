@@ -102,13 +102,15 @@ def test_cli_fit_json_and_score(telco_slice, tmp_path):
     model = tmp_path / "m.joblib"
     res = runner.invoke(app, ["churn", "fit", "--table", str(telco_slice), "--label", "Churn",
                               "--id", "customerID", "--folds", "3", "--model-out", str(model),
-                              "--format", "json"])
+                              "--report", str(tmp_path / "r.html"), "--format", "json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     for part in ("model", "baseline"):
         assert set(doc[part]) >= {"auc", "pr_auc", "brier", "ece", "top_decile_lift",
                                   "top_decile_capture"}
         assert 0.75 < doc[part]["auc"] < 0.90 and doc[part]["folds"] == 3
+    html = (tmp_path / "r.html").read_text()
+    assert "Cumulative gains (out-of-fold)" in html and "Calibration (out-of-fold" in html
     # the first 1,500 rows hold 5 of the 11 blank TotalCharges
     [miss] = doc["data"]["missing"]
     assert miss["rows"] == [489, 754, 937, 1083, 1341] and miss["blank"] == 5

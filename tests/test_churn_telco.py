@@ -77,6 +77,7 @@ def test_saved_model_round_trip(fitted, telco, tmp_path):
 
     path = fitted.save(tmp_path / "m.joblib")
     back = ChurnModel.load(path)
+    assert back.oof is None  # out-of-fold predictions are per-row data: not saved
     assert back.cvm_version == cvm.__version__
     assert back.features == fitted.features
     assert back.metrics["model"]["auc"] == fitted.metrics["model"]["auc"]
@@ -135,3 +136,15 @@ def test_noisy_leak_trips_the_auc_guard(telco):
     assert "status_code" in m.features
     assert m.metrics["model"]["auc"] > 0.90
     assert len(m.metrics["warnings"]) == 1 and "above 0.9" in m.metrics["warnings"][0]
+
+
+@pytest.mark.slow
+def test_out_of_fold_predictions_match_the_fold_metrics(fitted):
+    from sklearn.metrics import roc_auc_score
+
+    oof = fitted.oof
+    assert oof.shape == (7043, 3) and oof["churned"].sum() == 1869
+    # pooled out-of-fold AUC is close to (not equal to) the mean of the 5 fold AUCs
+    for name in ("model", "baseline"):
+        pooled = roc_auc_score(oof["churned"], oof[name])
+        assert pooled == pytest.approx(fitted.metrics[name]["auc"], abs=0.01)

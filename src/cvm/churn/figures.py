@@ -6,6 +6,8 @@ Each function takes the numbers (arrays or the tables cvm computes) and returns 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,16 +19,21 @@ __all__ = ["gains_figure", "calibration_figure", "survival_figure", "cohort_heat
            "reasons_figure"]
 
 
+def _series(p) -> dict:
+    return dict(p) if isinstance(p, Mapping) else {"model": p}
+
+
 def gains_figure(y, p, points: int = 10, title: str = "Cumulative gains") -> go.Figure:
     """Share of churners captured against share of customers targeted, by probability,
-    with the random-targeting diagonal; the lift of each point is in its hover text."""
-    g = gains_curve(y, p, points)
+    with the random-targeting diagonal; the lift of each point is in its hover text.
+    ``p`` is one array of probabilities or a mapping of name to array (one line each)."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=g["share_targeted"], y=g["share_of_churners"],
-                             mode="lines+markers", name="model",
-                             customdata=g["lift"],
-                             hovertemplate="targeted %{x:.0%}<br>captured %{y:.1%}"
-                                           "<br>lift %{customdata:.2f}<extra></extra>"))
+    for name, probs in _series(p).items():
+        g = gains_curve(y, probs, points)
+        fig.add_trace(go.Scatter(x=g["share_targeted"], y=g["share_of_churners"],
+                                 mode="lines+markers", name=name, customdata=g["lift"],
+                                 hovertemplate="targeted %{x:.0%}<br>captured %{y:.1%}"
+                                               "<br>lift %{customdata:.2f}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="random",
                              line={"dash": "dash"}))
     fig.update_layout(title=title, xaxis_title="share of customers targeted",
@@ -38,15 +45,17 @@ def gains_figure(y, p, points: int = 10, title: str = "Cumulative gains") -> go.
 def calibration_figure(y, p, n_bins: int = 10,
                        title: str = "Calibration") -> go.Figure:
     """Observed churn rate against mean predicted probability per equal-width bin (the
-    bins of the ECE), marker size by customers, with the diagonal of perfect calibration."""
-    b = calibration_bins(y, p, n_bins)
-    size = 6 + 24 * np.sqrt(b["customers"] / b["customers"].max())
+    bins of the ECE), marker size by customers, with the diagonal of perfect calibration.
+    ``p`` is one array or a mapping of name to array, as in `gains_figure`."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=b["mean_probability"], y=b["churn_rate"],
-                             mode="lines+markers", name="model", marker={"size": size},
-                             customdata=b["customers"],
-                             hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}"
-                                           "<br>%{customdata} customers<extra></extra>"))
+    for name, probs in _series(p).items():
+        b = calibration_bins(y, probs, n_bins)
+        size = 6 + 24 * np.sqrt(b["customers"] / b["customers"].max())
+        fig.add_trace(go.Scatter(x=b["mean_probability"], y=b["churn_rate"],
+                                 mode="lines+markers", name=name, marker={"size": size},
+                                 customdata=b["customers"],
+                                 hovertemplate="predicted %{x:.1%}<br>observed %{y:.1%}"
+                                               "<br>%{customdata} customers<extra></extra>"))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect",
                              line={"dash": "dash"}))
     fig.update_layout(title=title, xaxis_title="mean predicted probability",

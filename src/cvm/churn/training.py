@@ -9,7 +9,7 @@ joblib together with its feature list, the cvm version and its cross-validated m
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,9 @@ class ChurnModel:
     cvm_version: str
     trained_at: str
     versions: dict[str, str] = field(default_factory=dict)
+    #: Label and out-of-fold probabilities of "model" and "baseline" from the
+    #: cross-validation, one row per training row; for reports, never saved.
+    oof: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def features(self) -> list[str]:
@@ -76,7 +79,7 @@ class ChurnModel:
         path = Path(path)
         if not path.parent.exists():
             raise NotFoundError(f"{path.parent}: no such folder to save the model in")
-        joblib.dump(self, path)
+        joblib.dump(replace(self, oof=None), path)
         return path
 
     @staticmethod
@@ -161,10 +164,11 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
                         missing=missing)
     model = classifier if classifier is not None else ChurnClassifier(random_state=random_state)
     metrics = {}
+    oof = pd.DataFrame({"churned": y}, index=df.index)
     for name, est in (("model", model),
                       ("baseline", logistic_baseline(schema.numeric, schema.categorical))):
         cv = cross_validate(est, X, y, folds=folds, random_state=random_state)
-        cv.pop("oof")
+        oof[name] = cv.pop("oof")
         metrics[name] = cv
     warnings = []
     if metrics["model"]["auc"] > SUSPICIOUS_AUC:
@@ -176,4 +180,4 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
     return ChurnModel(schema=schema, classifier=fitted, label=label, positive=positive,
                       metrics=metrics, report=report, cvm_version=__version__,
                       trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                      versions=_versions())
+                      versions=_versions(), oof=oof)

@@ -42,6 +42,9 @@ def fit(
     folds: Annotated[int, typer.Option("--folds", min=2, max=20, help=(
         "Stratified cross-validation folds."))] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of folds and model.")] = 0,
+    report: Annotated[Path | None, typer.Option("--report", help=(
+        "Also write the cross-validated gains and calibration charts to this .html file."))]
+    = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Cross-validate a boosted model and a logistic baseline, then save the model.
@@ -56,6 +59,8 @@ def fit(
     model = fit_snapshot(df, label=label, id=id, positive=positive, folds=folds,
                          random_state=seed)
     model.save(model_out)
+    if report is not None:
+        _write_report(model, report)
     doc = _finite({"model": model.metrics["model"], "baseline": model.metrics["baseline"],
            "warnings": model.metrics["warnings"], "data": model.report.to_dict(),
            "model_path": str(model_out)})
@@ -172,6 +177,18 @@ def reasons(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
     from cvm.churn.reasons import responses_table
 
     emit(responses_table(), fmt, out, title="churn reasons and responses")
+
+
+def _write_report(model, path: Path) -> None:
+    from cvm.churn.figures import calibration_figure, gains_figure
+
+    y = model.oof["churned"].to_numpy()
+    probs = {"model": model.oof["model"].to_numpy(), "baseline": model.oof["baseline"].to_numpy()}
+    figs = [gains_figure(y, probs, title="Cumulative gains (out-of-fold)"),
+            calibration_figure(y, probs, title="Calibration (out-of-fold, ECE bins)")]
+    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
+    path.write_text("<html><head><meta charset='utf-8'><title>cvm churn model</title></head>"
+                    "<body>" + "".join(parts) + "</body></html>", encoding="utf-8")
 
 
 def _finite(obj):
