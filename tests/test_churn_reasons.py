@@ -54,3 +54,22 @@ def test_cli_lists_reasons_as_json():
     rows = {r["reason"]: r for r in json.loads(res.stdout)}
     assert rows["passive_non_malicious"]["owner"] == "billing"
     assert rows["active_our_fault"]["response"] == "service_recovery_call"
+
+
+def test_churn_package_exports_its_public_names():
+    import inspect
+
+    import cvm.churn as pkg
+
+    assert sorted(pkg.__all__) == pkg.__all__
+    for name in pkg.__all__:
+        assert hasattr(pkg, name), name
+    # every public function or class of the package's modules is exported
+    for mod in ("classifier", "features", "metrics", "reasons", "snapshot", "survival",
+                "training"):
+        module = getattr(pkg, mod)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                assert name in pkg.__all__ or name in {"encode_label", "normalise_code",
+                                                       "responses_table"}, name

@@ -205,13 +205,18 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         k = min(int(k), contrib.shape[1])
         values = contrib.to_numpy()
         order = np.argsort(-values, axis=1, kind="stable")[:, :k]
-        names = np.asarray(contrib.columns, dtype=object)
+        rows = np.arange(len(values))
         out = {}
         for j in range(k):
             cols = order[:, j]
-            amount = values[np.arange(len(values)), cols]
-            labels = [f"{names[c]} = {_show(X.iat[i, c])}" for i, c in enumerate(cols)]
-            out[f"reason_{j + 1}"] = np.where(amount > 0, labels, "")
+            amount = values[rows, cols]
+            labels = np.full(len(values), "", dtype=object)
+            for c, name in enumerate(contrib.columns):
+                hit = (cols == c) & (amount > 0)
+                if hit.any():
+                    labels[hit] = (name + " = " + X.iloc[hit, c].map(_show).astype(str)
+                                   ).to_numpy()
+            out[f"reason_{j + 1}"] = labels
             out[f"contribution_{j + 1}"] = np.where(amount > 0, amount, 0.0)
         return pd.DataFrame(out, index=X.index)
 
