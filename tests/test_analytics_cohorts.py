@@ -172,3 +172,52 @@ def test_churn_by_reason_by_hand(tables):
     assert sorted(ids["customer_id"]) == ["A", "C"]
     # a churned customer's second, still-open contract keeps them: B is never churned
     assert "B" not in set(ids["customer_id"])
+
+
+@pytest.fixture(scope="module")
+def duck():
+    return ibis.duckdb.connect()
+
+
+def _random_contracts(draw) -> pa.Table:
+    from hypothesis import strategies as st
+
+    n = draw(st.integers(1, 12))
+    custs, starts, ends = [], [], []
+    for _ in range(n):
+        s = D(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 200)))
+        length = draw(st.one_of(st.none(), st.integers(0, 300)))
+        custs.append(draw(st.sampled_from("ABCDEF")))
+        starts.append(s)
+        ends.append(None if length is None else s + dt.timedelta(days=length))
+    return pa.table({"contract_id": [f"c{i}" for i in range(n)], "customer_id": custs,
+                     "start": pa.array(starts, pa.date32()),
+                     "end": pa.array(ends, pa.date32())})
+
+
+def test_cohort_properties(duck):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.data())
+    def check(data):
+        contracts = ibis.memtable(_random_contracts(data.draw))
+        as_of = D(2024, 12, 31)
+        coh = duck.to_pyarrow(contract_cohorts(contracts, as_of)).to_pandas()
+        # a relationship never comes back: each cohort's active count never rises with k
+        for _, g in coh.groupby("cohort"):
+            assert g["active"].is_monotonic_decreasing
+            assert (g["active"] <= g["customers"]).all()
+        # every customer who started by as_of is in exactly one cohort
+        spans = contracts.filter(_start_by(as_of)).customer_id.nunique()
+        assert coh.groupby("cohort")["customers"].first().sum() == duck.execute(spans)
+        ret = duck.to_pyarrow(contract_retention(contracts, as_of)).to_pandas()
+        assert (ret["retained"] <= ret["active_start"]).all()
+        assert ret["new"].sum() == duck.execute(spans)  # each relationship starts once
+
+    check()
+
+
+def _start_by(as_of):
+    return ibis._.start <= as_of

@@ -42,6 +42,9 @@ def fit(
     folds: Annotated[int, typer.Option("--folds", min=2, max=20, help=(
         "Stratified cross-validation folds."))] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of folds and model.")] = 0,
+    leak_auc: Annotated[float, typer.Option("--leak-auc", min=0.5, max=1.0, help=(
+        "Leave out a column that alone ranks churners with at least this ROC AUC: a copy of "
+        "the label or something recorded because the customer left."))] = 0.99,
     report: Annotated[Path | None, typer.Option("--report", help=(
         "Also write the cross-validated gains and calibration charts to this .html file."))]
     = None,
@@ -57,7 +60,7 @@ def fit(
 
     df = read_snapshot(table)
     model = fit_snapshot(df, label=label, id=id, positive=positive, folds=folds,
-                         random_state=seed)
+                         random_state=seed, leak_auc=leak_auc)
     model.save(model_out)
     if report is not None:
         _write_report(model, report)
