@@ -183,24 +183,28 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         """1 where the calibrated probability of cancelling is at least 0.5."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+    def contributions(self, X: pd.DataFrame, n_jobs: int | None = None) -> pd.DataFrame:
         """Each feature's additive contribution to each row's uncalibrated log-odds.
 
         Columns are the features plus ``bias`` (the same for every row); each row sums to the
-        booster's log-odds for that row.
+        booster's log-odds for that row. TreeSHAP costs about a quarter of a millisecond per
+        row per thread with the default trees; ``n_jobs`` threads (default: the
+        estimator's ``n_jobs``; -1 for all cores).
         """
         X = self._fitted(X)
-        raw = self.booster_.predict(X, pred_contrib=True)
+        threads = self.n_jobs if n_jobs is None else n_jobs
+        raw = self.booster_.predict(X, pred_contrib=True, num_threads=threads)
         return pd.DataFrame(raw, columns=[*self.feature_names_in_, "bias"], index=X.index)
 
-    def top_reasons(self, X: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    def top_reasons(self, X: pd.DataFrame, k: int = 3,
+                    n_jobs: int | None = None) -> pd.DataFrame:
         """The ``k`` features pushing each row's risk up most, as ``column = value``.
 
         Columns ``reason_1 .. reason_k`` and ``contribution_1 .. contribution_k`` (log-odds
         added by that feature); a reason is blank where fewer than ``k`` features raise the
         risk.
         """
-        contrib = self.contributions(X).drop(columns="bias")
+        contrib = self.contributions(X, n_jobs).drop(columns="bias")
         X = X[list(self.feature_names_in_)]
         k = min(int(k), contrib.shape[1])
         values = contrib.to_numpy()

@@ -61,17 +61,20 @@ class ChurnModel:
         """The feature columns, numeric then categorical."""
         return self.schema.columns
 
-    def score(self, df: pd.DataFrame, reasons: int = 3) -> tuple[pd.DataFrame,
-                                                                  list[MissingValues]]:
+    def score(self, df: pd.DataFrame, reasons: int = 3, n_jobs: int | None = None
+              ) -> tuple[pd.DataFrame, list[MissingValues]]:
         """Probability of cancelling and the top ``reasons`` for each row of a text table.
 
         Returns a frame with the id column, ``churn_probability``, ``reason_1..`` and
         ``contribution_1..`` (log-odds), and the blank or unparsable numeric cells found.
+        ``reasons=0`` skips the reasons; ``n_jobs`` threads compute them (-1: all cores).
         """
         X, missing = self.schema.features(df)
         out = pd.DataFrame({self.schema.id: _text(df[self.schema.id]).to_numpy()})
         out["churn_probability"] = self.classifier.predict_proba(X)[:, 1]
-        top = self.classifier.top_reasons(X, reasons).reset_index(drop=True)
+        if reasons < 1:
+            return out, missing
+        top = self.classifier.top_reasons(X, reasons, n_jobs).reset_index(drop=True)
         return pd.concat([out, top], axis=1), missing
 
     def save(self, path: str | Path) -> Path:

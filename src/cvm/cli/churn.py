@@ -97,15 +97,17 @@ def score(
         "Write id, churn_probability and the top reasons per row to this .csv or .parquet."))],
     model: Annotated[Path, typer.Option("--model", help="Model saved by `cvm churn fit`.")]
     = DEFAULT_MODEL,
-    reasons: Annotated[int, typer.Option("--reasons", min=1, max=10, help=(
-        "How many top reasons to give per row."))] = 3,
+    reasons: Annotated[int, typer.Option("--reasons", min=0, max=10, help=(
+        "How many top reasons to give per row (0: none, faster)."))] = 3,
+    jobs: Annotated[int, typer.Option("--jobs", min=-1, help=(
+        "Threads computing the reasons (-1: all cores)."))] = -1,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write each row's calibrated probability of cancelling and its top reasons."""
     from cvm.churn import ChurnModel, read_snapshot
 
     fitted = ChurnModel.load(model)
-    scored, missing = fitted.score(read_snapshot(table), reasons=reasons)
+    scored, missing = fitted.score(read_snapshot(table), reasons=reasons, n_jobs=jobs)
     write_table(scored, out)
     if fmt is Format.json:
         emit_json({"rows": len(scored), "out": str(out),
