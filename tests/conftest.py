@@ -21,6 +21,12 @@ def shared_data() -> Path:
     pytest.skip("the shared reference data (../shared/data beside the repo) is not present")
 
 
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """`shared_data` as a fixture."""
+    return shared_data()
+
+
 def spark_unavailable() -> str | None:
     """Why local Spark cannot run here, or None when it can."""
     if shutil.which("java") is None:

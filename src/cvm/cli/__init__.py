@@ -45,6 +45,7 @@ def _root(ctx: typer.Context,
 
 
 def _register() -> None:
+    from cvm.cli import churn as _churn
     from cvm.cli import clv as _clv
     from cvm.cli import survey as _survey
     from cvm.cli import value as _value
@@ -54,6 +55,7 @@ def _register() -> None:
     app.add_typer(_value.app, name="value")
     app.add_typer(_clv.app, name="clv")
     app.add_typer(_survey.app, name="survey")
+    app.add_typer(_churn.app, name="churn")
 
 
 _register()
