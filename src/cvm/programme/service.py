@@ -317,6 +317,21 @@ class Programme:
         with self.store.read() as conn:
             return ledger.audit(conn)
 
+    def write_op(self, kind: str, request: dict[str, Any], fn: Callable[[Connection], Any],
+                 *, idem_key: str | None = None, actor: str = "system",
+                 partner_id: str | None = None) -> dict[str, Any]:
+        """Run a configuration write `fn` once per idempotency key, storing its answer."""
+        def work(conn):
+            stored = ops.replay(conn, kind, request, idem_key)
+            if stored is not None:
+                return stored
+            result = fn(conn)
+            op = ops.begin(conn, kind=kind, request=request, actor=actor, idem_key=idem_key,
+                           partner_id=partner_id)
+            return ops.finish(conn, op, result if isinstance(result, dict)
+                              else {"result": result})
+        return self._write(work)
+
     # ---- configuration ----------------------------------------------------------------
     def configure(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a configuration function (``tiers.define_tier``, ``earning.define_rule``,
