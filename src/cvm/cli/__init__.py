@@ -45,9 +45,11 @@ def _root(ctx: typer.Context,
 
 
 def _register() -> None:
+    from cvm.cli import programme as _programme
     from cvm.cli import workspace as _workspace
 
     _workspace.register(app)
+    app.add_typer(_programme.app, name="programme")
 
 
 _register()

@@ -42,9 +42,9 @@ def liability(conn: Connection, now: datetime, point_value: float) -> list[dict[
 
 
 def breakage(conn: Connection) -> dict[str, Any]:
-    sums = {k: int(v or 0) for k, v in conn.execute(
-        select(case((E.c.points > 0, E.c.kind + "+"), else_=E.c.kind + "-"),
-               func.sum(E.c.points)).group_by(1)).all()}
+    sign = case((E.c.points > 0, "+"), else_="-")
+    sums = {k + s: int(v or 0) for k, s, v in conn.execute(
+        select(E.c.kind, sign, func.sum(E.c.points)).group_by(E.c.kind, sign)).all()}
     issued = sums.get("earn+", 0) + sums.get("adjust+", 0)
     spent = -sums.get("redeem-", 0) - sums.get("reverse+", 0)
     expired = -sums.get("expire-", 0)
