@@ -87,7 +87,7 @@ def lots(conn: Connection, member_id: str, *, open_only: bool = True) -> list[Lo
         .outerjoin(used, used.c.lot_entry_id == E.c.entry_id)
         .where(E.c.member_id == member_id, E.c.points > 0)
         .order_by(E.c.entry_id))
-    out = [Lot(r.entry_id, r.kind, r.points, r.points - r.used, r.booked_at,
+    out = [Lot(r.entry_id, r.kind, r.points, r.points - int(r.used), r.booked_at,
                r.matures_at or r.booked_at, r.expires_at) for r in rows]
     return [lot for lot in out if lot.remaining > 0] if open_only else out
 
@@ -368,8 +368,8 @@ def audit(conn: Connection) -> list[dict[str, Any]]:
             for e in foreign]
     for (member_id,) in conn.execute(select(E.c.member_id).distinct()):
         lot_sum = sum(lot.remaining for lot in lots(conn, member_id))
-        total = conn.execute(select(func.sum(E.c.points))
-                             .where(E.c.member_id == member_id)).scalar_one()
+        total = int(conn.execute(select(func.sum(E.c.points))
+                                 .where(E.c.member_id == member_id)).scalar_one())
         negative = sum(u for _, u in _open_debits(conn, member_id))
         if total != lot_sum - negative:
             bad.append({"member_id": member_id,

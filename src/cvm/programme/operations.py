@@ -15,6 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -131,4 +132,6 @@ def finish(conn: Connection, op: Operation, result: dict[str, Any],
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
     raise TypeError(f"cannot store {type(value).__name__} in an operation's result")

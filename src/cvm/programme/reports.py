@@ -31,6 +31,7 @@ def liability(conn: Connection, now: datetime, point_value: float) -> list[dict[
         .outerjoin(used, used.c.lot_entry_id == E.c.entry_id).where(E.c.points > 0))
     out: dict[str, dict[str, int]] = defaultdict(lambda: {"active": 0, "pending": 0})
     for remaining, matures, expires in rows:
+        remaining = int(remaining)
         if remaining <= 0:
             continue
         month = f"{expires:%Y-%m}" if expires is not None else "never"

@@ -235,6 +235,8 @@ class Programme:
                idem_key: str | None = None, actor: str = "system",
                now: datetime | None = None) -> dict[str, Any]:
         """A staff correction with its reason; a debit cannot exceed the active balance."""
+        if not reason or not reason.strip():
+            raise InputError("an adjustment needs a reason (who asked and why)")
         request = {"member_id": member_id, "points": points, "reason": reason}
         return self._member_op(
             "adjust", member_id, request, idem_key, actor, now,
