@@ -113,3 +113,13 @@ def programme(db_url):
     prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
     yield prog
     prog.close()
+
+
+@pytest.fixture
+def clawback_programme(make):
+    """Like `programme`, with the clawback refund policy."""
+    from cvm.programme import earning
+
+    prog = make(refund_shortfall="clawback")
+    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    return prog
