@@ -56,7 +56,6 @@ PARAMS = {"member_id": "m1", "code": "x", "partner_id": "pa", "key_id": "nokey"}
 @pytest.fixture
 def api(tmp_path):
     from conftest import make_programme
-
     from cvm.programme import earning
 
     prog = make_programme(f"sqlite:///{tmp_path / 'p.db'}", return_window_days=0)
