@@ -238,3 +238,26 @@ def test_tier_multiplier_campaign_dates_limits_caps_and_budget(make):
     assert [[(e["rule"], e["points"]) for e in es] for es in web] == [
         [("base", 12), ("web", 30)], [("base", 12), ("web", 10)], [("base", 12)]]
     assert prog.audit() == []
+
+
+def test_catalogue_redemption_checks_the_items_tier(make):
+    from sqlalchemy import insert
+
+    from cvm.errors import PermissionDeniedError
+    from cvm.store.tables import catalogue
+
+    prog = make(return_window_days=0)
+    prog.configure(tiers.define_tier, "gold", rank=1, threshold=100_000)
+    prog.configure(lambda c: c.execute(insert(catalogue), [
+        {"code": "mug", "name": "Mug", "points": 40, "active": True},
+        {"code": "lounge", "name": "Lounge", "points": 50, "min_tier_code": "gold",
+         "active": True}]))
+    prog.create_member("m1", now=T0)
+    prog.adjust("m1", 100, "welcome", now=T0)
+    r = prog.redeem("m1", item="mug", now=T0)
+    assert (r["points"], r["balance"]["active"]) == (40, 60)
+    with pytest.raises(PermissionDeniedError, match="needs tier gold or higher"):
+        prog.redeem("m1", item="lounge", now=T0)
+    with pytest.raises(NotFoundError, match="catalogue item 'nope'"):
+        prog.redeem("m1", item="nope", now=T0)
+    assert prog.statement("m1")["entries"][-1]["reason"] == "catalogue item mug: Mug"

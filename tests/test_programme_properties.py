@@ -24,6 +24,7 @@ from cvm.errors import ConflictError, InsufficientPointsError
 from cvm.programme import earning, tiers
 from cvm.programme.operations import add_months
 
+pytestmark = pytest.mark.slow
 WINDOW = timedelta(days=30)
 START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 

@@ -16,11 +16,12 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cvm.config import ProgrammeSettings
-from cvm.errors import ConflictError, InputError, NotFoundError
+from cvm.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from cvm.programme import apikeys, earning, ledger, partners, tiers
 from cvm.programme import operations as ops
 from cvm.store.db import Store, sqlite_url
 from cvm.store.tables import catalogue, ledger_entries, members, operations
+from cvm.store.tables import tiers as tiers_t
 
 __all__ = ["Programme"]
 
@@ -159,6 +160,12 @@ class Programme:
                                                            catalogue.c.active.is_(True))).first()
                 if row is None:
                     raise NotFoundError(f"catalogue item {item!r} not found or inactive")
+                if row.min_tier_code is not None:
+                    ranks = dict(conn.execute(select(tiers_t.c.code, tiers_t.c.rank)).all())
+                    if ranks.get(member.tier_code, -1) < ranks[row.min_tier_code]:
+                        raise PermissionDeniedError(
+                            f"catalogue item {item!r} needs tier {row.min_tier_code} or "
+                            f"higher; member {member_id!r} is {member.tier_code or 'untiered'}")
                 pts, why = row.points, reason or f"catalogue item {item}: {row.name}"
             if pts is None:
                 raise InputError("give points or a catalogue item to redeem")
