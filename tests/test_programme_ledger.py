@@ -249,7 +249,7 @@ def test_catalogue_redemption_checks_the_items_tier(make):
     prog = make(return_window_days=0)
     prog.configure(tiers.define_tier, "gold", rank=1, threshold=100_000)
     prog.configure(lambda c: c.execute(insert(catalogue), [
-        {"code": "mug", "name": "Mug", "points": 40, "active": True},
+        {"code": "mug", "name": "Mug", "points": 40, "min_tier_code": None, "active": True},
         {"code": "lounge", "name": "Lounge", "points": 50, "min_tier_code": "gold",
          "active": True}]))
     prog.create_member("m1", now=T0)

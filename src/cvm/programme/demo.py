@@ -43,12 +43,11 @@ def seed(prog) -> None:
         earning.define_rule(conn, "birthday", name="Birthday bonus", points_per_step=500,
                             product="birthday", member_limit=1, member_limit_period="year",
                             tier_multiplier=False)
-        conn.execute(insert(catalogue), [
-            {"code": "voucher-10", "name": "10 voucher", "points": 1000, "active": True},
-            {"code": "voucher-50", "name": "50 voucher", "points": 4500, "active": True},
-            {"code": "lounge", "name": "Lounge visit", "points": 3000,
-             "min_tier_code": "gold", "active": True},
-        ])
+        for code, name, points, min_tier in [("voucher-10", "10 voucher", 1000, None),
+                                             ("voucher-50", "50 voucher", 4500, None),
+                                             ("lounge", "Lounge visit", 3000, "gold")]:
+            conn.execute(insert(catalogue).values(code=code, name=name, points=points,
+                                                  min_tier_code=min_tier, active=True))
         partners.add_partner(conn, "fuelco", "FuelCo stations", utcnow())
         partners.add_rate(conn, "fuelco", "0.008", "0.010", date(2020, 1, 1))
         earning.define_rule(conn, "fuelco", name="FuelCo: 2 points per 10", points_per_step=2,
