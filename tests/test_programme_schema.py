@@ -18,7 +18,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def api_schema(tmp_path):
     from conftest import make_programme
-
     from cvm.api import create_app
     from cvm.programme.demo import seed
 
