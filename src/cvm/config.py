@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cvm.errors import ConfigError
 
 __all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "SparkSettings",
-           "ClvSettings", "SurveySettings"]
+           "ClvSettings", "SurveySettings",
+           "ProgrammeSettings"]
 
 TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
 
@@ -127,6 +128,43 @@ class SparkSettings(_Section):
     shuffle_partitions: int = Field(8, ge=1, description="spark.sql.shuffle.partitions.")
 
 
+class ProgrammeSettings(_Section):
+    """Loyalty programme: points ledger store, expiry, refunds and tier qualification."""
+
+    database_url: str = Field("", description=(
+        "SQLAlchemy URL of the programme's database, e.g. "
+        "postgresql+psycopg://user@host:5432/db. Empty: the SQLite file programme.db in the "
+        "workspace folder."))
+    point_value: float = Field(0.01, ge=0, description=(
+        "Money one point is worth to the member, in the currency (liability, clawback)."))
+    expiry_months: int = Field(24, ge=0, le=240, description=(
+        "Points expire this many months after they were earned, oldest first; 0: never."))
+    return_window_days: int = Field(30, ge=0, le=365, description=(
+        "Points earned on a purchase stay pending (not spendable) for this many days, the "
+        "window in which the purchase may be returned; 0: active at once."))
+    refund_shortfall: Literal["negative", "clawback"] = Field("negative", description=(
+        "When a refunded purchase's points were already spent and the member's other active "
+        "points do not cover them: 'negative' books the rest as a negative balance that later "
+        "earnings pay off; 'clawback' books only what is covered and returns the rest as "
+        "clawback_points (and their money value) for the till to keep from the refund."))
+    tier_basis: Literal["points", "spend"] = Field("spend", description=(
+        "Tiers qualify on points earned or on net spend (refunds deducted, redemptions never "
+        "count) in the tier window."))
+    tier_window: Literal["rolling", "calendar_year", "anniversary"] = Field(
+        "rolling", description=(
+            "Tier window: the last tier_window_months months, the calendar year to date, or "
+            "the membership year since the last anniversary of joining."))
+    tier_window_months: int = Field(12, ge=1, le=60, description=(
+        "Length of the rolling tier window, in months."))
+    grace_days: int = Field(90, ge=0, le=730, description=(
+        "Days a member may stay below their tier's threshold before the tier job downgrades."))
+    downgrade_policy: Literal["one_down", "to_qualified"] = Field("one_down", description=(
+        "After the grace period, move down one tier, or straight to the tier the window "
+        "supports (never below a manual or invitation floor)."))
+    busy_timeout_ms: int = Field(30000, ge=0, le=600000, description=(
+        "SQLite only: how long a writer waits for the database lock before failing."))
+
+
 class Settings(_Section):
     """All of a workspace's options."""
 
@@ -147,6 +185,7 @@ class Settings(_Section):
     clv: ClvSettings = Field(default_factory=ClvSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
+    programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:

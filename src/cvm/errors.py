@@ -24,6 +24,11 @@ __all__ = [
     "CvmWarning",
     "InconsistentJudgementsWarning",
     "SmallSampleWarning",
+    "ConflictError",
+    "InsufficientPointsError",
+    "IdempotencyConflictError",
+    "AuthenticationError",
+    "PermissionDeniedError",
 ]
 
 
@@ -155,3 +160,36 @@ class InconsistentJudgementsWarning(CvmWarning):
 
 class SmallSampleWarning(CvmWarning):
     """A group or resample set is too small for the estimate to be trusted."""
+
+
+class ConflictError(CvmError, ValueError):
+    """A write clashes with what is stored (duplicate transaction, refund of a refunded sale)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class InsufficientPointsError(ConflictError):
+    """A redemption or debit asks for more points than the member's active balance holds."""
+
+    code = "insufficient_points"
+
+
+class IdempotencyConflictError(ConflictError):
+    """An Idempotency-Key was reused with a different request."""
+
+    code = "idempotency_conflict"
+
+
+class AuthenticationError(CvmError, PermissionError):
+    """No API key, or one that is unknown or revoked."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class PermissionDeniedError(CvmError, PermissionError):
+    """A valid API key whose role (or partner) may not do what was asked."""
+
+    code = "forbidden"
+    http_status = 403

@@ -1,0 +1,88 @@
+"""Request dependencies: the programme, the caller's key and role, the idempotency key."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from cvm.errors import PermissionDeniedError
+from cvm.programme import Programme
+from cvm.programme.apikeys import Principal
+
+__all__ = [
+    "Prog",
+    "IdemKey",
+    "role",
+    "ANY",
+    "STAFF",
+    "idem_scope",
+    "own_partner",
+    "AnyKey",
+    "StaffKey",
+    "AdminKey",
+    "TillKey",
+    "ReaderKey",
+]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: cvm_<id>_<secret>")
+
+ANY = ("admin", "staff", "till", "partner")
+STAFF = ("admin", "staff")
+
+
+def _programme(request: Request) -> Programme:
+    return request.app.state.programme
+
+
+Prog = Annotated[Programme, Depends(_programme)]
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Any unique string; a retried write with the same key returns the first "
+        "answer and books nothing.",
+    ),
+]
+
+
+def role(*allowed: str):
+    """The type of a parameter holding the caller's `Principal`: 401 without a valid key, 403 if its
+    role is not one of `allowed`."""
+
+    def dependency(
+        request: Request,
+        prog: Prog,
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        principal = prog.authenticate(creds.credentials if creds else None)
+        if principal.role not in allowed:
+            raise PermissionDeniedError(
+                f"a {principal.role} key may not {request.method} {request.url.path}; "
+                f"allowed roles: {', '.join(allowed)}"
+            )
+        return principal
+
+    return Annotated[Principal, Depends(dependency)]
+
+
+AnyKey = role(*ANY)
+StaffKey = role(*STAFF)
+AdminKey = role("admin")
+TillKey = role("admin", "staff", "till")
+ReaderKey = role("admin", "staff", "partner")
+
+
+def idem_scope(principal: Principal, key: str | None) -> str | None:
+    """Idempotency keys are scoped to the API key that sent them."""
+    return None if key is None else f"{principal.key_id}:{key}"
+
+
+def own_partner(principal: Principal, partner_id: str) -> None:
+    """A partner key may only look at its own partner's data."""
+    if principal.role == "partner" and principal.partner_id != partner_id:
+        raise PermissionDeniedError(
+            f"partner key of {principal.partner_id!r} may not read partner {partner_id!r}"
+        )

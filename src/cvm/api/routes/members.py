@@ -1,0 +1,207 @@
+"""Member routes: enrol, balance, statement, earn, redeem, refund, reverse, adjust, tier."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from cvm.api.deps import AdminKey, AnyKey, IdemKey, Prog, ReaderKey, StaffKey, TillKey, idem_scope
+from cvm.api.schemas import (
+    AdjustIn,
+    EarnIn,
+    FloorIn,
+    MemberIn,
+    RedeemIn,
+    RefundIn,
+    ReverseIn,
+)
+from cvm.programme import tiers
+from cvm.programme.apikeys import Principal
+from cvm.programme.operations import utcnow
+
+router = APIRouter(prefix="/members", tags=["members"])
+MemberId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _created(response: Response, result: dict[str, Any]) -> dict[str, Any]:
+    response.status_code = 201
+    if result.get("replayed"):
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
+def _actor(p: Principal) -> str:
+    return f"{p.role}:{p.key_id}"
+
+
+@router.post("", status_code=201)
+def create_member(
+    body: MemberIn, prog: Prog, who: TillKey, response: Response, key: IdemKey = None
+) -> dict[str, Any]:
+    """Enrol a member."""
+    return _created(
+        response,
+        prog.create_member(
+            body.member_id, body.joined_on, idem_key=idem_scope(who, key), actor=_actor(who)
+        ),
+    )
+
+
+@router.get("/{member_id}")
+def get_member(member_id: MemberId, prog: Prog, who: StaffKey) -> dict:
+    """A member: tier, floor, and the tier's benefits."""
+    return prog.member(member_id)
+
+
+@router.get("/{member_id}/balance")
+def get_balance(member_id: MemberId, prog: Prog, who: AnyKey) -> dict:
+    """Active, pending, spent, expired and negative points, from the ledger."""
+    return prog.balance(member_id)
+
+
+@router.get("/{member_id}/statement")
+def get_statement(
+    member_id: MemberId,
+    prog: Prog,
+    who: ReaderKey,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+) -> dict:
+    """The member's ledger entries in order (a partner sees only its own)."""
+    return prog.statement(member_id, partner_id=who.partner_id, limit=limit, after=after)
+
+
+@router.post("/{member_id}/earn", status_code=201)
+def earn(
+    member_id: MemberId,
+    body: EarnIn,
+    prog: Prog,
+    who: AnyKey,
+    response: Response,
+    key: IdemKey = None,
+) -> dict:
+    """Book the points a purchase earns by the earning rules."""
+    return _created(
+        response,
+        prog.earn(
+            member_id,
+            body.transaction_id,
+            body.amount,
+            product=body.product,
+            channel=body.channel,
+            partner_id=who.partner_id,
+            idem_key=idem_scope(who, key),
+            actor=_actor(who),
+        ),
+    )
+
+
+@router.post(
+    "/{member_id}/redeem",
+    status_code=201,
+    responses={409: {"description": "Active balance too low"}},
+)
+def redeem(
+    member_id: MemberId,
+    body: RedeemIn,
+    prog: Prog,
+    who: AnyKey,
+    response: Response,
+    key: IdemKey = None,
+) -> dict:
+    """Spend active points (oldest first) or buy a catalogue item."""
+    return _created(
+        response,
+        prog.redeem(
+            member_id,
+            body.points,
+            item=body.item,
+            reason=body.reason,
+            partner_id=who.partner_id,
+            idem_key=idem_scope(who, key),
+            actor=_actor(who),
+        ),
+    )
+
+
+@router.post("/{member_id}/refund", status_code=201)
+def refund(
+    member_id: MemberId,
+    body: RefundIn,
+    prog: Prog,
+    who: AnyKey,
+    response: Response,
+    key: IdemKey = None,
+) -> dict:
+    """Reverse a purchase's points, in full or in proportion to a partial refund."""
+    return _created(
+        response,
+        prog.refund(
+            member_id,
+            body.transaction_id,
+            body.amount,
+            refund_id=body.refund_id,
+            partner_id=who.partner_id,
+            idem_key=idem_scope(who, key),
+            actor=_actor(who),
+        ),
+    )
+
+
+@router.post("/{member_id}/reverse", status_code=201)
+def reverse(
+    member_id: MemberId,
+    body: ReverseIn,
+    prog: Prog,
+    who: StaffKey,
+    response: Response,
+    key: IdemKey = None,
+) -> dict:
+    """Cancel a redemption: its points come back once."""
+    return _created(
+        response,
+        prog.reverse(
+            member_id,
+            body.operation_id,
+            body.reason,
+            idem_key=idem_scope(who, key),
+            actor=_actor(who),
+        ),
+    )
+
+
+@router.post("/{member_id}/adjust", status_code=201)
+def adjust(
+    member_id: MemberId,
+    body: AdjustIn,
+    prog: Prog,
+    who: StaffKey,
+    response: Response,
+    key: IdemKey = None,
+) -> dict:
+    """A manual correction with its reason (staff and admin only)."""
+    return _created(
+        response,
+        prog.adjust(
+            member_id, body.points, body.reason, idem_key=idem_scope(who, key), actor=_actor(who)
+        ),
+    )
+
+
+@router.put("/{member_id}/tier-floor")
+def set_floor(
+    member_id: MemberId, body: FloorIn, prog: Prog, who: AdminKey, key: IdemKey = None
+) -> dict:
+    """Give a manual or invitation tier as a floor (null removes it)."""
+    change = prog.configure(
+        tiers.set_floor, member_id, body.tier, utcnow().date(), body.reason, prog.settings, utcnow()
+    )
+    return {"member_id": member_id, "floor": body.tier, "change": change}
+
+
+@router.get("/{member_id}/tier-history")
+def tier_history(member_id: MemberId, prog: Prog, who: StaffKey) -> list:
+    """Every tier change of the member, oldest first."""
+    prog.member(member_id)
+    return prog.read(tiers.history, member_id)

@@ -1,0 +1,141 @@
+"""Request bodies of the REST API (responses are the programme's JSON answers)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "MemberIn",
+    "EarnIn",
+    "RedeemIn",
+    "RefundIn",
+    "ReverseIn",
+    "AdjustIn",
+    "FloorIn",
+    "TierIn",
+    "CatalogueIn",
+    "RuleIn",
+    "PartnerIn",
+    "RateIn",
+    "SettleIn",
+    "ApiKeyIn",
+    "ErrorOut",
+]
+
+Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")
+Money = Field(ge=0, le=Decimal("1e12"), max_digits=14, decimal_places=2)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MemberIn(_In):
+    member_id: str = Id
+    joined_on: date | None = None
+
+
+class EarnIn(_In):
+    transaction_id: str = Id
+    amount: Decimal = Money
+    product: str | None = Field(None, max_length=64)
+    channel: str | None = Field(None, max_length=64)
+
+
+class RedeemIn(_In):
+    points: int | None = Field(None, gt=0, le=10**12)
+    item: str | None = Field(None, max_length=64)
+    reason: str | None = Field(None, max_length=200)
+
+
+class RefundIn(_In):
+    transaction_id: str = Id
+    amount: Decimal | None = Field(None, gt=0, le=Decimal("1e12"), max_digits=14, decimal_places=2)
+    refund_id: str | None = Field(None, min_length=1, max_length=64)
+
+
+class ReverseIn(_In):
+    operation_id: int = Field(gt=0, le=2**62)
+    reason: str = Field("cancelled", min_length=1, max_length=200)
+
+
+class AdjustIn(_In):
+    points: int = Field(ge=-(10**12), le=10**12)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class FloorIn(_In):
+    tier: str | None = Field(None, max_length=32)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class TierIn(_In):
+    name: str = Field("", max_length=100)
+    rank: int = Field(ge=0, le=1000)
+    threshold: int = Field(ge=0, le=10**15, description="Cents of spend, or points.")
+    multiplier: Decimal = Field(Decimal(1), gt=0, le=100, decimal_places=3)
+    invitation_only: bool = False
+    benefits: dict[str, Any] = Field(default_factory=dict)
+
+
+class CatalogueIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    points: int = Field(gt=0, le=10**12)
+    min_tier_code: str | None = Field(None, max_length=32)
+    active: bool = True
+
+
+class RuleIn(_In):
+    code: str = Id
+    name: str | None = Field(None, max_length=200)
+    points_per_step: int = Field(ge=0, le=10**9)
+    step: Decimal = Field(Decimal(0), ge=0, le=Decimal("1e9"), decimal_places=2)
+    min_amount: Decimal = Field(Decimal(0), ge=0, le=Decimal("1e12"), decimal_places=2)
+    product: str | None = Field(None, max_length=64)
+    channel: str | None = Field(None, max_length=64)
+    partner_id: str | None = Field(None, max_length=64)
+    tier_multiplier: bool = True
+    valid_from: date | None = None
+    valid_to: date | None = None
+    member_limit: int | None = Field(None, ge=1, le=10**6)
+    member_limit_period: Literal["year", "month", "lifetime"] = "year"
+    cap_points: int | None = Field(None, ge=0, le=10**15)
+    cap_period: Literal["year", "month", "lifetime"] = "month"
+    budget_points: int | None = Field(None, ge=0, le=10**15)
+
+
+class PartnerIn(_In):
+    partner_id: str = Id
+    name: str = Field(min_length=1, max_length=200)
+
+
+class RateIn(_In):
+    earn_rate: Decimal = Field(ge=0, le=1000, decimal_places=6)
+    burn_rate: Decimal = Field(ge=0, le=1000, decimal_places=6)
+    valid_from: date
+    valid_to: date | None = None
+
+
+class SettleIn(_In):
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class ApiKeyIn(_In):
+    role: Literal["admin", "staff", "till", "partner"]
+    partner_id: str | None = Field(None, max_length=64)
+    name: str = Field("", max_length=200)
+
+
+class _ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The one error shape: ``{"error": {"code": ..., "message": ...}}``."""
+
+    error: _ErrorBody

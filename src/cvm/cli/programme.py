@@ -1,0 +1,134 @@
+"""``cvm programme``: create, serve and run the loyalty programme of a workspace."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from cvm.cli._common import FormatOpt, OutOpt, WorkspaceOpt, console, emit, open_workspace
+from cvm.errors import InputError
+
+app = typer.Typer(help="Loyalty programme: points ledger, tiers, partners, REST API.",
+                  no_args_is_help=True)
+
+
+def _programme(workspace):
+    from cvm.programme import Programme
+
+    return Programme.from_workspace(open_workspace(workspace))
+
+
+@app.command()
+def init(workspace: WorkspaceOpt = None,
+         demo: Annotated[bool, typer.Option(help="Also load the demo tiers, rules, catalogue "
+                                                 "and partner.")] = False) -> None:
+    """Create or upgrade the programme's tables (and optionally the demo programme)."""
+    prog = _programme(workspace)
+    prog.init()
+    if demo:
+        from cvm.programme.demo import seed
+
+        seed(prog)
+    console.print(f"Programme ready at {prog.store!r}" + (" with the demo programme" if demo
+                                                          else ""))
+
+
+@app.command()
+def serve(workspace: WorkspaceOpt = None,
+          host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port.")] = 8000) -> None:
+    """Serve the REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from cvm.api import create_app
+
+    prog = _programme(workspace)
+    prog.init()
+    uvicorn.run(create_app(prog), host=host, port=port, log_level="warning")
+
+
+class Role(StrEnum):
+    admin = "admin"
+    staff = "staff"
+    till = "till"
+    partner = "partner"
+
+
+@app.command()
+def apikey(role: Annotated[Role, typer.Option(help="What the key may do.")],
+           partner: Annotated[str | None, typer.Option(
+               "--partner", help="Partner id (partner keys only).")] = None,
+           name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+           workspace: WorkspaceOpt = None) -> None:
+    """Make an API key and print it once (only its hash is stored)."""
+    prog = _programme(workspace)
+    prog.init()
+    typer.echo(prog.create_api_key(role.value, partner, name))
+
+
+@app.command()
+def expire(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table") -> None:
+    """Expire every lot past its expiry date (run daily)."""
+    result = _programme(workspace).expire()
+    emit(_frame([result]), fmt)
+
+
+@app.command()
+def tiers(on: Annotated[str | None, typer.Option(help="Evaluation day YYYY-MM-DD "
+                                                      "(default today).")] = None,
+          workspace: WorkspaceOpt = None, fmt: FormatOpt = "table", out: OutOpt = None) -> None:
+    """Run the tier job: upgrades, grace periods and downgrades; prints the changes."""
+    day = _day(on, "--on") if on else None
+    changes = _programme(workspace).run_tiers(day)
+    emit(_frame(changes, ["member_id", "from", "to", "reason"]), fmt, out,
+         title=f"{len(changes)} tier changes")
+
+
+class Report(StrEnum):
+    liability = "liability"
+    breakage = "breakage"
+    earn_burn = "earn-burn"
+    audit = "audit"
+
+
+@app.command()
+def report(kind: Annotated[Report, typer.Argument(help="Which report.")],
+           start: Annotated[str | None, typer.Option(help="earn-burn: first day.")] = None,
+           end: Annotated[str | None, typer.Option(help="earn-burn: day after the last.")]
+           = None,
+           workspace: WorkspaceOpt = None, fmt: FormatOpt = "table", out: OutOpt = None) -> None:
+    """Finance reports: liability by expiry month, breakage, earn/burn; or a ledger audit."""
+    from cvm.programme import reports
+
+    prog = _programme(workspace)
+    now = datetime.now(UTC)
+    if kind is Report.liability:
+        rows = prog.read(reports.liability, now, prog.settings.point_value)
+        cols = ["expiry_month", "active_points", "pending_points", "points", "value"]
+    elif kind is Report.breakage:
+        rows, cols = [prog.read(reports.breakage)], None
+    elif kind is Report.earn_burn:
+        s = _day(start, "--start") if start else now.date().replace(day=1)
+        e = _day(end, "--end") if end else now.date() + timedelta(days=1)
+        rows = prog.read(reports.earn_burn, datetime(s.year, s.month, s.day, tzinfo=UTC),
+                         datetime(e.year, e.month, e.day, tzinfo=UTC))
+        cols = ["tier", "partner_id", "earned", "burned"]
+    else:
+        rows, cols = prog.audit(), ["member_id", "problem"]
+    emit(_frame(rows, cols), fmt, out, title=kind.value)
+
+
+def _day(text: str, opt: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{opt} {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _frame(rows, columns=None):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame(rows)

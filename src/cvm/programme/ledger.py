@@ -1,0 +1,378 @@
+r"""The points ledger: append-only entries, lots consumed first in first out.
+
+Model
+-----
+Every change to a member's points is an entry with signed ``points``. A *credit* (earn,
+positive adjust, the reversal of a redemption) is a **lot**: it matures at ``matures_at``
+(pending until then: the purchase's return window) and expires at ``expires_at``.
+A *debit* (redeem, expire, negative adjust, the reversal of an earn) is linked to the lots
+it consumed by **allocations**; a lot's remaining points are its points less its
+allocations, so nothing is ever updated in place. For a member at time :math:`t`
+
+.. math::
+
+    r_\ell = p_\ell - \sum_{a \in A(\ell)} q_a, \qquad
+    \text{active} = \sum_{\ell: m_\ell \le t} r_\ell, \quad
+    \text{pending} = \sum_{\ell: m_\ell > t} r_\ell, \quad
+    \text{negative} = \sum_{d} \Big(|p_d| - \sum_{a \in A(d)} q_a\Big)
+
+and the ledger sum :math:`\sum_e p_e = \text{active} + \text{pending} - \text{negative}`
+holds by construction (`audit` checks it). *negative* is the part of a debit no lot
+covered: only a refund of already-spent points can leave one, and only under the
+``negative`` refund policy; later credits pay it off first.
+
+Debits take the oldest lots first (FIFO, by booking order). Expiry takes what is left of
+each lot past its ``expires_at``, so an expiry never touches points already spent and never
+collapses a balance. Every function here runs inside the caller's transaction and commits
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select
+
+from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
+from cvm.programme.operations import Operation, add_months
+from cvm.store.tables import allocations, ledger_entries, operations
+
+__all__ = ["Policy", "Lot", "lots", "balance", "book_credit", "book_debit", "housekeep",
+           "redeem", "adjust", "refund", "reverse_redemption", "audit", "CREDIT_KINDS"]
+
+E = ledger_entries
+CREDIT_KINDS = ("earn", "adjust", "reverse")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The ledger's rules, from `cvm.config.ProgrammeSettings`."""
+
+    expiry_months: int = 24
+    return_window_days: int = 30
+    refund_shortfall: str = "negative"
+    point_value: float = 0.01
+
+    @classmethod
+    def from_settings(cls, s) -> Policy:
+        return cls(s.expiry_months, s.return_window_days, s.refund_shortfall, s.point_value)
+
+    def expires(self, earned: datetime) -> datetime | None:
+        return add_months(earned, self.expiry_months) if self.expiry_months else None
+
+
+@dataclass
+class Lot:
+    """A credit entry and what is left of it."""
+
+    entry_id: int
+    kind: str
+    points: int
+    remaining: int
+    booked_at: datetime
+    matures_at: datetime
+    expires_at: datetime | None
+
+
+def lots(conn: Connection, member_id: str, *, open_only: bool = True) -> list[Lot]:
+    """The member's lots, oldest first (with ``open_only``, those with points left)."""
+    used = (select(allocations.c.lot_entry_id, func.sum(allocations.c.points).label("used"))
+            .where(allocations.c.member_id == member_id)
+            .group_by(allocations.c.lot_entry_id).subquery())
+    rows = conn.execute(
+        select(E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at, E.c.matures_at,
+               E.c.expires_at, func.coalesce(used.c.used, 0).label("used"))
+        .outerjoin(used, used.c.lot_entry_id == E.c.entry_id)
+        .where(E.c.member_id == member_id, E.c.points > 0)
+        .order_by(E.c.entry_id))
+    out = [Lot(r.entry_id, r.kind, r.points, r.points - int(r.used), r.booked_at,
+               r.matures_at or r.booked_at, r.expires_at) for r in rows]
+    return [lot for lot in out if lot.remaining > 0] if open_only else out
+
+
+def _open_debits(conn: Connection, member_id: str) -> list[tuple[int, int]]:
+    """(entry_id, uncovered points) of the member's debits no lot fully covers, oldest first."""
+    covered = (select(allocations.c.debit_entry_id, func.sum(allocations.c.points).label("c"))
+               .where(allocations.c.member_id == member_id)
+               .group_by(allocations.c.debit_entry_id).subquery())
+    rows = conn.execute(
+        select(E.c.entry_id, (-E.c.points - func.coalesce(covered.c.c, 0)).label("open"))
+        .outerjoin(covered, covered.c.debit_entry_id == E.c.entry_id)
+        .where(E.c.member_id == member_id, E.c.points < 0,
+               -E.c.points > func.coalesce(covered.c.c, 0))
+        .order_by(E.c.entry_id))
+    return [(r.entry_id, int(r.open)) for r in rows]
+
+
+def balance(conn: Connection, member_id: str, now: datetime) -> dict[str, int]:
+    """The member's balance derived from the ledger at `now`.
+
+    ``active`` can be spent; ``pending`` waits for its return window; ``spent`` is redeemed
+    net of cancelled redemptions; ``expired`` has lapsed; ``negative`` is owed (refunded
+    points already spent); ``total`` is the plain sum of the member's entries.
+    """
+    active = pending = 0
+    for lot in lots(conn, member_id):
+        if lot.matures_at <= now:
+            active += lot.remaining
+        else:
+            pending += lot.remaining
+    sums = dict(conn.execute(
+        select(E.c.kind, func.sum(E.c.points)).where(E.c.member_id == member_id)
+        .group_by(E.c.kind)).all())
+    restored = conn.execute(select(func.coalesce(func.sum(E.c.points), 0)).where(
+        E.c.member_id == member_id, E.c.kind == "reverse", E.c.points > 0)).scalar_one()
+    negative = sum(u for _, u in _open_debits(conn, member_id))
+    return {"active": active, "pending": pending,
+            "spent": -int(sums.get("redeem") or 0) - int(restored),
+            "expired": -int(sums.get("expire") or 0), "negative": negative,
+            "total": int(sum(v for v in sums.values() if v is not None))}
+
+
+def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, points: int,
+                reason: str, *, matures_at: datetime | None = None,
+                expires_at: datetime | None = None, **cols: Any) -> int:
+    """Append a lot; returns its entry id."""
+    if points <= 0:
+        raise InputError(f"a {kind} credit must be positive, got {points}")
+    return conn.execute(insert(E).values(
+        op_id=op.op_id, member_id=member_id, kind=kind, points=points, reason=reason[:300],
+        booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
+        clawback_points=0, **cols).returning(E.c.entry_id)).scalar_one()
+
+
+def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, points: int,
+               reason: str, sources: list[Lot], *, allow_uncovered: bool = False,
+               clawback: bool = False, **cols: Any) -> tuple[int | None, list[dict], int]:
+    """Append a debit of `points`, consuming `sources` in the order given.
+
+    Returns (entry id, allocations, uncovered points). The uncovered part stays owed
+    (``allow_uncovered``), is booked as clawback (``clawback``: the entry carries only the
+    covered points), or makes the debit fail.
+    """
+    if points <= 0:
+        raise InputError(f"a {kind} debit must be positive, got {points}")
+    plan, left = [], points
+    for lot in sources:
+        if left == 0:
+            break
+        take = min(left, lot.remaining)
+        if take > 0:
+            plan.append((lot, take))
+            left -= take
+    if left and not (allow_uncovered or clawback):
+        raise InsufficientPointsError(
+            f"member {member_id!r} has {points - left} points available for this {kind}; "
+            f"{points} were asked for ({left} short)")
+    booked = points - left if clawback else points
+    entry_id = conn.execute(insert(E).values(
+        op_id=op.op_id, member_id=member_id, kind=kind, points=-booked, reason=reason[:300],
+        booked_at=op.now, clawback_points=left if clawback else 0, **cols,
+    ).returning(E.c.entry_id)).scalar_one()
+    allocs = []
+    for lot, take in plan:
+        lot.remaining -= take
+        allocs.append({"debit_entry_id": entry_id, "lot_entry_id": lot.entry_id,
+                       "member_id": member_id, "points": take, "booked_at": op.now})
+    if allocs:
+        conn.execute(insert(allocations), allocs)
+    return entry_id, [{"lot_entry_id": a["lot_entry_id"], "points": a["points"]}
+                      for a in allocs], 0 if clawback else left
+
+
+def housekeep(conn: Connection, op: Operation, member_id: str) -> dict[str, int]:
+    """Expire the member's lots past their date, then pay owed points from active lots.
+
+    Runs at the start of every write for the member (under its lock) and in the expiry job.
+    """
+    expired = 0
+    open_lots = lots(conn, member_id)
+    for lot in open_lots:
+        if lot.expires_at is not None and lot.expires_at <= op.now and lot.remaining > 0:
+            n = lot.remaining
+            book_debit(conn, op, member_id, "expire", n,
+                       f"expired: {lot.kind} lot {lot.entry_id} of {lot.booked_at:%Y-%m-%d} "
+                       f"reached its expiry date {lot.expires_at:%Y-%m-%d}", [lot])
+            expired += n
+    settled = 0
+    debts = _open_debits(conn, member_id)
+    if debts:
+        active = [lot for lot in open_lots if lot.remaining > 0 and lot.matures_at <= op.now]
+        rows = []
+        for debit_id, owed in debts:
+            for lot in active:
+                take = min(owed, lot.remaining)
+                if take:
+                    rows.append({"debit_entry_id": debit_id, "lot_entry_id": lot.entry_id,
+                                 "member_id": member_id, "points": take, "booked_at": op.now})
+                    lot.remaining -= take
+                    owed -= take
+                    settled += take
+                if owed == 0:
+                    break
+        if rows:
+            conn.execute(insert(allocations), rows)
+    return {"expired": expired, "settled": settled}
+
+
+def _spendable(conn: Connection, member_id: str, now: datetime) -> list[Lot]:
+    return [lot for lot in lots(conn, member_id) if lot.matures_at <= now]
+
+
+def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason: str,
+           partner_id: str | None = None, source_txn: str | None = None) -> dict[str, Any]:
+    """Spend `points` from the member's active lots, oldest first; 409 when short."""
+    if points <= 0:
+        raise InputError(f"points to redeem must be a positive whole number, got {points}")
+    housekeep(conn, op, member_id)
+    sources = _spendable(conn, member_id, op.now)
+    have = sum(lot.remaining for lot in sources)
+    if points > have:
+        raise InsufficientPointsError(
+            f"member {member_id!r} has {have} active points; redeeming {points} needs "
+            f"{points - have} more. Pending points become active after the return window.")
+    entry_id, consumed, _ = book_debit(conn, op, member_id, "redeem", points, reason, sources,
+                                       partner_id=partner_id, source_txn=source_txn)
+    return {"member_id": member_id, "points": points, "entry_id": entry_id,
+            "consumed": consumed, "balance": balance(conn, member_id, op.now)}
+
+
+def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason: str,
+           policy: Policy) -> dict[str, Any]:
+    """A manual correction: a new lot (points > 0) or a debit from active lots (< 0)."""
+    if points == 0:
+        raise InputError("an adjustment of 0 points books nothing; give a non-zero number")
+    if not reason.strip():
+        raise InputError("an adjustment needs a reason (who asked and why)")
+    housekeep(conn, op, member_id)
+    if points > 0:
+        entry_id = book_credit(conn, op, member_id, "adjust", points, reason,
+                               expires_at=policy.expires(op.now))
+        consumed = []
+        housekeep(conn, op, member_id)
+    else:
+        entry_id, consumed, _ = book_debit(conn, op, member_id, "adjust", -points, reason,
+                                           _spendable(conn, member_id, op.now))
+    return {"member_id": member_id, "points": points, "entry_id": entry_id,
+            "consumed": consumed, "balance": balance(conn, member_id, op.now)}
+
+
+def _reversed(conn: Connection, entry_id: int) -> int:
+    """Points of an earn entry already reversed (booked plus clawed back)."""
+    return int(conn.execute(select(
+        func.coalesce(func.sum(-E.c.points + E.c.clawback_points), 0)).where(
+        E.c.reverses_entry_id == entry_id, E.c.kind == "reverse")).scalar_one())
+
+
+def refund(conn: Connection, op: Operation, member_id: str, earn_op: Any, refund_cents: int,
+           refunded_before: int, policy: Policy) -> dict[str, Any]:
+    """Reverse the points a purchase earned, in proportion to the amount refunded.
+
+    After refunds totalling :math:`R` of a sale of amount :math:`S`, each earn entry of
+    :math:`p` points is reversed down to :math:`\\lfloor p R / S \\rfloor` in all, so
+    partial refunds add up to exactly the points of a full one. The reversal takes the
+    entry's own lot first (pending or not), then other active lots oldest first; what is
+    still uncovered becomes a negative balance or clawback, by `policy.refund_shortfall`.
+    """
+    original = int(earn_op.amount_cents)
+    cumulative = refunded_before + refund_cents
+    housekeep(conn, op, member_id)
+    earned = conn.execute(select(E).where(E.c.op_id == earn_op.op_id, E.c.kind == "earn",
+                                          E.c.member_id == member_id)
+                          .order_by(E.c.entry_id)).all()
+    open_lots = lots(conn, member_id)
+    entries, clawback, negative = [], 0, 0
+    for e in earned:
+        target = e.points if original == 0 else (e.points * cumulative) // original
+        delta = target - _reversed(conn, e.entry_id)
+        if delta <= 0:
+            continue
+        own = [lot for lot in open_lots if lot.entry_id == e.entry_id]
+        others = [lot for lot in open_lots
+                  if lot.entry_id != e.entry_id and lot.matures_at <= op.now]
+        entry_id, consumed, uncovered = book_debit(
+            conn, op, member_id, "reverse", delta,
+            f"refund of {refund_cents / 100:.2f} on transaction {e.source_txn}: reverses "
+            f"entry {e.entry_id}", own + others,
+            allow_uncovered=policy.refund_shortfall == "negative",
+            clawback=policy.refund_shortfall == "clawback",
+            reverses_entry_id=e.entry_id, source_txn=e.source_txn, partner_id=e.partner_id)
+        row = conn.execute(select(E.c.points, E.c.clawback_points)
+                           .where(E.c.entry_id == entry_id)).one()
+        clawback += row.clawback_points
+        negative += uncovered
+        entries.append({"entry_id": entry_id, "reverses_entry_id": e.entry_id,
+                        "points": row.points, "clawback_points": row.clawback_points,
+                        "consumed": consumed})
+    return {"member_id": member_id, "transaction_id": earn_op.source_txn,
+            "refund_amount": f"{refund_cents / 100:.2f}",
+            "points_reversed": -sum(x["points"] for x in entries),
+            "clawback_points": clawback,
+            "clawback_amount": f"{clawback * policy.point_value:.2f}",
+            "owed_points": negative, "entries": entries,
+            "balance": balance(conn, member_id, op.now)}
+
+
+def reverse_redemption(conn: Connection, op: Operation, member_id: str, redeem_op_id: int,
+                       reason: str) -> dict[str, Any]:
+    """Give back a redemption's points as a new lot expiring when its oldest source would."""
+    found = conn.execute(select(E).where(E.c.op_id == redeem_op_id, E.c.kind == "redeem",
+                                         E.c.member_id == member_id)).first()
+    if found is None:
+        raise NotFoundError(f"operation {redeem_op_id} is not a redemption of member "
+                            f"{member_id!r}; pass the operation_id a redeem answered with")
+    already = conn.execute(select(func.count()).where(
+        E.c.reverses_entry_id == found.entry_id)).scalar_one()
+    if already:
+        raise ConflictError(f"redemption {redeem_op_id} of member {member_id!r} was already "
+                            "reversed; its points are not given back twice")
+    housekeep(conn, op, member_id)
+    expiries = conn.execute(select(E.c.expires_at).join(
+        allocations, and_(allocations.c.lot_entry_id == E.c.entry_id,
+                          allocations.c.debit_entry_id == found.entry_id))).scalars().all()
+    dated = [x for x in expiries if x is not None]
+    entry_id = book_credit(conn, op, member_id, "reverse", -found.points,
+                           f"{reason}: cancels redemption entry {found.entry_id}",
+                           expires_at=min(dated) if dated else None,
+                           reverses_entry_id=found.entry_id, partner_id=found.partner_id)
+    housekeep(conn, op, member_id)
+    return {"member_id": member_id, "points": -found.points, "entry_id": entry_id,
+            "reverses_entry_id": found.entry_id, "balance": balance(conn, member_id, op.now)}
+
+
+def audit(conn: Connection) -> list[dict[str, Any]]:
+    """Members whose books do not balance; an empty list means the ledger is consistent.
+
+    Checks, per member: the entry sum equals active + pending - negative; no lot is
+    over-consumed; no debit is over-covered; every operation's entries belong to its member.
+    """
+    bad = []
+    over_lot = conn.execute(
+        select(E.c.member_id, E.c.entry_id).join(allocations,
+                                                allocations.c.lot_entry_id == E.c.entry_id)
+        .group_by(E.c.member_id, E.c.entry_id, E.c.points)
+        .having(func.sum(allocations.c.points) > E.c.points)).all()
+    bad += [{"member_id": m, "problem": f"lot {e} over-consumed"} for m, e in over_lot]
+    over_debit = conn.execute(
+        select(E.c.member_id, E.c.entry_id).join(allocations,
+                                                allocations.c.debit_entry_id == E.c.entry_id)
+        .group_by(E.c.member_id, E.c.entry_id, E.c.points)
+        .having(func.sum(allocations.c.points) > -E.c.points)).all()
+    bad += [{"member_id": m, "problem": f"debit {e} over-covered"} for m, e in over_debit]
+    foreign = conn.execute(
+        select(E.c.entry_id).join(operations, operations.c.op_id == E.c.op_id)
+        .where(operations.c.member_id != E.c.member_id)).scalars().all()
+    bad += [{"member_id": None, "problem": f"entry {e} not of its operation's member"}
+            for e in foreign]
+    for (member_id,) in conn.execute(select(E.c.member_id).distinct()):
+        lot_sum = sum(lot.remaining for lot in lots(conn, member_id))
+        total = int(conn.execute(select(func.sum(E.c.points))
+                                 .where(E.c.member_id == member_id)).scalar_one())
+        negative = sum(u for _, u in _open_debits(conn, member_id))
+        if total != lot_sum - negative:
+            bad.append({"member_id": member_id,
+                        "problem": f"entries sum to {total}, lots hold {lot_sum} and "
+                                   f"{negative} is owed"})
+    return bad

@@ -1,0 +1,137 @@
+"""Write operations: one row per request, its idempotency key and its first answer.
+
+Every write to the programme (create a member, earn, redeem, refund, reverse, adjust,
+expire) is an *operation*: a row in ``operations`` made in the same transaction as the
+ledger entries it books. Its ``idem_key`` is unique, so a request retried with the same
+key finds the first answer and books nothing; the same key with a different request is
+refused. A ``natural_key`` (e.g. the sale a purchase earned on) makes a second earn for the
+same sale a conflict even without an idempotency key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from cvm.errors import ConflictError, IdempotencyConflictError, NotFoundError
+from cvm.store.tables import members, operations
+
+__all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash", "utcnow",
+           "add_months"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def add_months(when: datetime, months: int) -> datetime:
+    """`when` moved by whole calendar months, the day clamped to the month's last day."""
+    total = when.year * 12 + (when.month - 1) + months
+    year, month = divmod(total, 12)
+    month += 1
+    last = [31, 29 if (year % 4 == 0 and (year % 100 or year % 400 == 0)) else 28, 31, 30, 31,
+            30, 31, 31, 30, 31, 30, 31][month - 1]
+    return when.replace(year=year, month=month, day=min(when.day, last))
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    """SHA-256 of the request's canonical JSON: what makes two retries "the same request"."""
+    text = json.dumps(request, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Operation:
+    """An operation being written (``replay`` is the stored answer when it was a retry)."""
+
+    op_id: int | None
+    now: datetime
+    replay: dict[str, Any] | None = None
+
+
+def lock_member(conn: Connection, member_id: str) -> Any:
+    """The member's row, locked for the rest of the transaction (FOR UPDATE on PostgreSQL).
+
+    On SQLite the write transaction already holds the database's one write lock.
+    """
+    row = conn.execute(
+        select(members).where(members.c.member_id == member_id).with_for_update()).first()
+    if row is None:
+        raise NotFoundError(
+            f"member {member_id!r} not found; create it first (POST /api/v1/members or "
+            "Programme.create_member)")
+    return row
+
+
+def replay(conn: Connection, kind: str, request: dict[str, Any],
+           idem_key: str | None) -> dict[str, Any] | None:
+    """The stored answer when `idem_key` was already used for this request, else None.
+
+    Raises `IdempotencyConflictError` when the key was used for a different request.
+    """
+    if idem_key is None:
+        return None
+    seen = conn.execute(select(operations.c.request_hash, operations.c.result)
+                        .where(operations.c.idem_key == idem_key)).first()
+    if seen is None:
+        return None
+    if seen.request_hash != request_hash(dict(request, kind=kind)):
+        raise IdempotencyConflictError(
+            f"Idempotency-Key {idem_key.split(':', 1)[-1]!r} was already used for a "
+            "different request; use a new key for a new request")
+    return dict(seen.result, replayed=True)
+
+
+def begin(conn: Connection, *, kind: str, request: dict[str, Any], actor: str,
+          idem_key: str | None = None, member_id: str | None = None,
+          partner_id: str | None = None, source_txn: str | None = None,
+          amount_cents: int | None = None, natural_key: str | None = None,
+          now: datetime | None = None) -> Operation:
+    """Start an operation: a replay if `idem_key` was seen, else a new operations row.
+
+    Call after locking the member, so that two retries of one request queue behind each
+    other and the second sees the first's row.
+    """
+    now = now or utcnow()
+    digest = request_hash(dict(request, kind=kind))
+    stored = replay(conn, kind, request, idem_key)
+    if stored is not None:
+        return Operation(None, now, replay=stored)
+    if natural_key is not None:
+        dup = conn.execute(select(operations.c.op_id, operations.c.member_id)
+                           .where(operations.c.natural_key == natural_key)).first()
+        if dup is not None:
+            raise ConflictError(
+                f"{natural_key.split(':', 1)[0]} {natural_key.rsplit(':', 1)[-1]!r} was already "
+                f"booked by operation {dup.op_id} (member {dup.member_id!r}); it is not booked "
+                "twice. Resend with the same Idempotency-Key to get the first answer.")
+    op_id = conn.execute(insert(operations).values(
+        idem_key=idem_key or f"auto:{uuid.uuid4().hex}", natural_key=natural_key,
+        request_hash=digest, kind=kind, member_id=member_id, partner_id=partner_id,
+        source_txn=source_txn, amount_cents=amount_cents, actor=actor, created_at=now,
+    ).returning(operations.c.op_id)).scalar_one()
+    return Operation(op_id, now)
+
+
+def finish(conn: Connection, op: Operation, result: dict[str, Any],
+           status_code: int = 201) -> dict[str, Any]:
+    """Store the operation's answer (what a retry will get) and return it."""
+    result = json.loads(json.dumps(dict(result, operation_id=op.op_id), default=_jsonable))
+    conn.execute(update(operations).where(operations.c.op_id == op.op_id)
+                 .values(result=result, status_code=status_code))
+    return dict(result, replayed=False)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in an operation's result")

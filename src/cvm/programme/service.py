@@ -1,0 +1,364 @@
+"""`Programme`: the loyalty programme over one store, used by the CLI, the API and tests.
+
+Each write method is one database transaction: lock the member, replay or start the
+operation, book its entries, store the answer, commit. A request retried with the same
+idempotency key returns the first answer (``"replayed": true``) and books nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from cvm.config import ProgrammeSettings
+from cvm.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from cvm.programme import apikeys, earning, ledger, partners, tiers
+from cvm.programme import operations as ops
+from cvm.store.db import Store, sqlite_url
+from cvm.store.tables import catalogue, ledger_entries, members, operations
+from cvm.store.tables import tiers as tiers_t
+
+__all__ = ["Programme"]
+
+E = ledger_entries
+
+
+class Programme:
+    """The programme: members, ledger, tiers, partners and keys over a `Store`.
+
+    Examples
+    --------
+    >>> prog = Programme.from_url("sqlite:///p.db")                 # doctest: +SKIP
+    >>> prog.init()                                                  # doctest: +SKIP
+    >>> prog.create_member("m1")                                     # doctest: +SKIP
+    >>> prog.earn("m1", "sale-1", "250.00")["points"]                # doctest: +SKIP
+    """
+
+    def __init__(self, store: Store, settings: ProgrammeSettings | None = None):
+        self.store = store
+        self.settings = settings or ProgrammeSettings()
+        self.policy = ledger.Policy.from_settings(self.settings)
+
+    @classmethod
+    def from_url(cls, url: str, settings: ProgrammeSettings | None = None) -> Programme:
+        settings = settings or ProgrammeSettings()
+        return cls(Store(url, busy_timeout_ms=settings.busy_timeout_ms), settings)
+
+    @classmethod
+    def from_workspace(cls, ws) -> Programme:
+        """The workspace's programme: its database_url, or programme.db in its folder."""
+        s = ws.settings.programme
+        return cls.from_url(s.database_url or sqlite_url(Path(ws.path) / "programme.db"), s)
+
+    def init(self) -> None:
+        """Create or upgrade the tables (Alembic ``upgrade head``)."""
+        self.store.upgrade()
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    # ---- plumbing -------------------------------------------------------------------
+    def _write(self, work: Callable[[Connection], Any]) -> Any:
+        """Run `work` in one write transaction; retry once if a concurrent twin won a race."""
+        for attempt in range(3):
+            try:
+                with self.store.write() as conn:
+                    return work(conn)
+            except IntegrityError as exc:
+                # A unique key (idempotency or natural key, member id) was taken by a
+                # concurrent request that committed first: rerun, which replays or refuses.
+                if attempt == 2:
+                    raise ConflictError(f"the write clashed with stored data: {exc.orig}") from None
+            except OperationalError as exc:
+                if attempt == 2 or "deadlock" not in str(exc.orig).lower():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _member_op(self, kind: str, member_id: str, request: dict[str, Any], idem_key, actor,
+                   now, body: Callable[[Connection, Any, ops.Operation], dict],
+                   prepare: Callable[[Connection, Any], dict] | None = None, **op_cols):
+        def work(conn):
+            member = ops.lock_member(conn, member_id)
+            stored = ops.replay(conn, kind, request, idem_key)
+            if stored is not None:
+                return stored
+            extra = prepare(conn, member) if prepare is not None else {}
+            op = ops.begin(conn, kind=kind, request=request, actor=actor, idem_key=idem_key,
+                           member_id=member_id, now=now, **op_cols, **extra.pop("op", {}))
+            return ops.finish(conn, op, body(conn, member, op, **extra))
+        return self._write(work)
+
+    # ---- members --------------------------------------------------------------------
+    def create_member(self, member_id: str, joined_on: date | None = None, *,
+                      idem_key: str | None = None, actor: str = "system",
+                      now: datetime | None = None) -> dict[str, Any]:
+        """Enrol a member (409 if the id is taken, unless this is a replay)."""
+        if not member_id or len(member_id) > 64:
+            raise InputError("member_id must be 1 to 64 characters")
+        now = now or ops.utcnow()
+        request = {"member_id": member_id, "joined_on": joined_on}
+
+        def work(conn):
+            stored = ops.replay(conn, "member", request, idem_key)
+            if stored is not None:
+                return stored
+            if conn.execute(select(members.c.member_id)
+                            .where(members.c.member_id == member_id)).first():
+                raise ConflictError(f"member {member_id!r} already exists")
+            conn.execute(insert(members).values(
+                member_id=member_id, joined_on=joined_on or now.date(), status="active",
+                created_at=now))
+            op = ops.begin(conn, kind="member", request=request, actor=actor,
+                           idem_key=idem_key, member_id=member_id, now=now)
+            return ops.finish(conn, op, {"member_id": member_id,
+                                         "joined_on": joined_on or now.date(), "tier": None})
+        return self._write(work)
+
+    def member(self, member_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = conn.execute(select(members).where(members.c.member_id == member_id)).first()
+            if row is None:
+                raise NotFoundError(f"member {member_id!r} not found")
+            return {**row._asdict(), "benefits": tiers.benefits(conn, member_id)}
+
+    # ---- ledger ---------------------------------------------------------------------
+    def earn(self, member_id: str, transaction_id: str, amount: Any, *,
+             product: str | None = None, channel: str | None = None,
+             partner_id: str | None = None, idem_key: str | None = None,
+             actor: str = "system", now: datetime | None = None) -> dict[str, Any]:
+        """Book the points a purchase earns (pending for the return window)."""
+        cents = earning.to_cents(amount)
+        if cents < 0:
+            raise InputError(f"amount {amount} is negative; send a refund instead")
+        request = {"member_id": member_id, "transaction_id": transaction_id, "amount": cents,
+                   "product": product, "channel": channel, "partner_id": partner_id}
+        return self._member_op(
+            "earn", member_id, request, idem_key, actor, now,
+            lambda conn, m, op: earning.earn(conn, op, m, transaction_id, cents, self.policy,
+                                             product=product, channel=channel,
+                                             partner_id=partner_id),
+            partner_id=partner_id, source_txn=transaction_id, amount_cents=cents,
+            natural_key=f"transaction:{partner_id or '-'}:{transaction_id}")
+
+    def redeem(self, member_id: str, points: int | None = None, *, item: str | None = None,
+               reason: str | None = None, partner_id: str | None = None,
+               idem_key: str | None = None, actor: str = "system",
+               now: datetime | None = None) -> dict[str, Any]:
+        """Spend active points, oldest lots first, or buy a catalogue item; 409 when short."""
+        request = {"member_id": member_id, "points": points, "item": item, "reason": reason,
+                   "partner_id": partner_id}
+
+        def prepare(conn, member):
+            pts, why = points, reason
+            if item is not None:
+                row = conn.execute(select(catalogue).where(catalogue.c.code == item,
+                                                           catalogue.c.active.is_(True))).first()
+                if row is None:
+                    raise NotFoundError(f"catalogue item {item!r} not found or inactive")
+                if row.min_tier_code is not None:
+                    ranks = dict(conn.execute(select(tiers_t.c.code, tiers_t.c.rank)).all())
+                    if ranks.get(member.tier_code, -1) < ranks[row.min_tier_code]:
+                        raise PermissionDeniedError(
+                            f"catalogue item {item!r} needs tier {row.min_tier_code} or "
+                            f"higher; member {member_id!r} is {member.tier_code or 'untiered'}")
+                pts, why = row.points, reason or f"catalogue item {item}: {row.name}"
+            if pts is None:
+                raise InputError("give points or a catalogue item to redeem")
+            return {"points": pts, "why": why or "redemption"}
+
+        return self._member_op(
+            "redeem", member_id, request, idem_key, actor, now,
+            lambda conn, m, op, points, why: ledger.redeem(conn, op, m.member_id, points, why,
+                                                           partner_id=partner_id),
+            partner_id=partner_id, prepare=prepare)
+
+    def refund(self, member_id: str, transaction_id: str, amount: Any = None, *,
+               refund_id: str | None = None, partner_id: str | None = None,
+               idem_key: str | None = None, actor: str = "system",
+               now: datetime | None = None) -> dict[str, Any]:
+        """Reverse a purchase's points (all, or in proportion to a partial amount)."""
+        request = {"member_id": member_id, "transaction_id": transaction_id, "amount": amount,
+                   "refund_id": refund_id, "partner_id": partner_id}
+
+        def prepare(conn, member):
+            earn_op = conn.execute(select(operations).where(
+                operations.c.natural_key == f"transaction:{partner_id or '-'}:{transaction_id}",
+                operations.c.member_id == member_id)).first()
+            if earn_op is None:
+                raise NotFoundError(f"no purchase {transaction_id!r} earned points for member "
+                                    f"{member_id!r}" + (f" at partner {partner_id!r}"
+                                                        if partner_id else ""))
+            before = -int(conn.execute(select(func.coalesce(func.sum(
+                operations.c.amount_cents), 0)).where(
+                operations.c.kind == "refund", operations.c.member_id == member_id,
+                operations.c.source_txn == transaction_id,
+                operations.c.partner_id.is_(None) if partner_id is None
+                else operations.c.partner_id == partner_id)).scalar_one())
+            left = earn_op.amount_cents - before
+            cents = left if amount is None else earning.to_cents(amount)
+            if left <= 0:
+                raise ConflictError(f"purchase {transaction_id!r} of member {member_id!r} was "
+                                    "already refunded in full; nothing is reversed twice")
+            if not 0 < cents <= left:
+                raise InputError(f"refund amount {cents / 100:.2f} must be above 0 and at "
+                                 f"most the {left / 100:.2f} not yet refunded")
+            key = f"refund:{partner_id or '-'}:{refund_id}" if refund_id else None
+            return {"op": {"amount_cents": -cents, "natural_key": key},
+                    "earn_op": earn_op, "cents": cents, "before": before}
+
+        return self._member_op(
+            "refund", member_id, request, idem_key, actor, now,
+            lambda conn, m, op, earn_op, cents, before: ledger.refund(
+                conn, op, m.member_id, earn_op, cents, before, self.policy),
+            partner_id=partner_id, source_txn=transaction_id, prepare=prepare)
+
+    def reverse(self, member_id: str, operation_id: int, reason: str = "cancelled", *,
+                partner_id: str | None = None, idem_key: str | None = None,
+                actor: str = "system", now: datetime | None = None) -> dict[str, Any]:
+        """Cancel a redemption: its points come back as a lot (once only)."""
+        request = {"member_id": member_id, "operation_id": operation_id, "reason": reason}
+
+        def prepare(conn, member):
+            row = conn.execute(select(operations.c.partner_id).where(
+                operations.c.op_id == operation_id, operations.c.member_id == member_id,
+                operations.c.kind == "redeem")).first()
+            if row is None or (partner_id is not None and row.partner_id != partner_id):
+                raise NotFoundError(f"no redemption {operation_id} of member {member_id!r}"
+                                    + (f" at partner {partner_id!r}" if partner_id else ""))
+            return {"op": {"natural_key": f"reversal:{operation_id}"}}
+
+        return self._member_op(
+            "reverse", member_id, request, idem_key, actor, now,
+            lambda conn, m, op: ledger.reverse_redemption(conn, op, m.member_id,
+                                                          operation_id, reason),
+            partner_id=partner_id, prepare=prepare)
+
+    def adjust(self, member_id: str, points: int, reason: str, *,
+               idem_key: str | None = None, actor: str = "system",
+               now: datetime | None = None) -> dict[str, Any]:
+        """A staff correction with its reason; a debit cannot exceed the active balance."""
+        if not reason or not reason.strip():
+            raise InputError("an adjustment needs a reason (who asked and why)")
+        request = {"member_id": member_id, "points": points, "reason": reason}
+        return self._member_op(
+            "adjust", member_id, request, idem_key, actor, now,
+            lambda conn, m, op: ledger.adjust(conn, op, m.member_id, points,
+                                              f"{reason} (by {actor})", self.policy))
+
+    def balance(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
+        with self.store.read() as conn:
+            if conn.execute(select(members.c.member_id)
+                            .where(members.c.member_id == member_id)).first() is None:
+                raise NotFoundError(f"member {member_id!r} not found")
+            return {"member_id": member_id, **ledger.balance(conn, member_id,
+                                                              now or ops.utcnow())}
+
+    def statement(self, member_id: str, *, partner_id: str | None = None, limit: int = 100,
+                  after: int = 0) -> dict[str, Any]:
+        """The member's entries in booking order (a partner sees only its own)."""
+        with self.store.read() as conn:
+            if conn.execute(select(members.c.member_id)
+                            .where(members.c.member_id == member_id)).first() is None:
+                raise NotFoundError(f"member {member_id!r} not found")
+            q = (select(E.c.entry_id, E.c.op_id.label("operation_id"), E.c.kind, E.c.points,
+                        E.c.clawback_points, E.c.source_txn.label("transaction_id"), E.c.reason,
+                        E.c.partner_id, E.c.booked_at, E.c.matures_at, E.c.expires_at,
+                        E.c.reverses_entry_id)
+                 .where(E.c.member_id == member_id, E.c.entry_id > after)
+                 .order_by(E.c.entry_id).limit(limit))
+            if partner_id is not None:
+                q = q.where(E.c.partner_id == partner_id)
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+            return {"member_id": member_id, "entries": rows,
+                    "next_after": rows[-1]["entry_id"] if len(rows) == limit else None}
+
+    # ---- jobs -----------------------------------------------------------------------
+    def expire(self, now: datetime | None = None) -> dict[str, int]:
+        """Expire every lot past its date (each member in its own transaction)."""
+        now = now or ops.utcnow()
+        with self.store.read() as conn:
+            due = conn.execute(select(E.c.member_id).distinct().where(
+                E.c.points > 0, E.c.expires_at <= now)).scalars().all()
+        points = changed = 0
+        for member_id in due:
+            def work(conn, member_id=member_id):
+                ops.lock_member(conn, member_id)
+                if not any(lot.expires_at is not None and lot.expires_at <= now
+                           for lot in ledger.lots(conn, member_id)):
+                    return 0
+                op = ops.begin(conn, kind="expire", request={"member_id": member_id,
+                                                              "at": now.isoformat()},
+                               actor="expiry job", member_id=member_id, now=now)
+                done = ledger.housekeep(conn, op, member_id)
+                ops.finish(conn, op, done)
+                return done["expired"]
+            n = self._write(work)
+            points += n
+            changed += n > 0
+        return {"members": changed, "points_expired": points}
+
+    def run_tiers(self, on: date | None = None, batch: int = 500) -> list[dict[str, Any]]:
+        """The tier job for day `on`: upgrades, grace and downgrades for every member."""
+        on = on or ops.utcnow().date()
+        now = ops.utcnow()
+        with self.store.read() as conn:
+            ids = conn.execute(select(members.c.member_id)
+                               .order_by(members.c.member_id)).scalars().all()
+        changes = []
+        for i in range(0, len(ids), batch):
+            def work(conn, chunk=ids[i:i + batch]):
+                out = []
+                for member_id in chunk:
+                    member = ops.lock_member(conn, member_id)
+                    change = tiers.evaluate(conn, member, on, self.settings, now)
+                    if change is not None:
+                        out.append(change)
+                return out
+            changes += self._write(work)
+        return changes
+
+    def audit(self) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return ledger.audit(conn)
+
+    def write_op(self, kind: str, request: dict[str, Any], fn: Callable[[Connection], Any],
+                 *, idem_key: str | None = None, actor: str = "system",
+                 partner_id: str | None = None) -> dict[str, Any]:
+        """Run a configuration write `fn` once per idempotency key, storing its answer."""
+        def work(conn):
+            stored = ops.replay(conn, kind, request, idem_key)
+            if stored is not None:
+                return stored
+            result = fn(conn)
+            op = ops.begin(conn, kind=kind, request=request, actor=actor, idem_key=idem_key,
+                           partner_id=partner_id)
+            return ops.finish(conn, op, result if isinstance(result, dict)
+                              else {"result": result})
+        return self._write(work)
+
+    # ---- configuration ----------------------------------------------------------------
+    def configure(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a configuration function (``tiers.define_tier``, ``earning.define_rule``,
+        ``partners.add_partner``...) in one write transaction."""
+        return self._write(lambda conn: fn(conn, *args, **kwargs))
+
+    def read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self.store.read() as conn:
+            return fn(conn, *args, **kwargs)
+
+    def create_api_key(self, role: str, partner_id: str | None = None, name: str = "") -> str:
+        return self._write(lambda conn: apikeys.create_key(
+            conn, role, ops.utcnow(), partner_id=partner_id, name=name))
+
+    def authenticate(self, token: str | None) -> apikeys.Principal:
+        with self.store.engine.connect() as conn:
+            return apikeys.authenticate(conn, token)
+
+    def settle(self, partner_id: str, month: str, now: datetime | None = None) -> dict:
+        return self._write(lambda conn: partners.settle(conn, partner_id, month,
+                                                        now or ops.utcnow()))

@@ -1,0 +1,263 @@
+"""Ledger: hand-computed scenarios, run on SQLite and PostgreSQL.
+
+Defaults unless a test says otherwise: rule "base" = 10 points per whole 100 spent,
+return window 30 days (points pending until then), expiry 24 months after earning.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from cvm.errors import (
+    ConflictError,
+    IdempotencyConflictError,
+    InputError,
+    InsufficientPointsError,
+    NotFoundError,
+)
+from cvm.programme import earning, tiers
+
+T0 = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def bal(prog, member="m1", now=None):
+    b = prog.balance(member, now=now)
+    return {k: b[k] for k in ("active", "pending", "spent", "expired", "negative")}
+
+
+def entries(prog):
+    with prog.store.read() as conn:
+        return conn.execute(sa.text("SELECT kind, points FROM ledger_entries ORDER BY entry_id")
+                            ).all()
+
+
+def test_step_rate_is_a_step_not_a_fraction(programme):
+    programme.create_member("m1", now=T0)
+    # floor(199.99 / 100) * 10 = 10; floor(200.00 / 100) * 10 = 20; floor(99.99/100)*10 = 0
+    assert programme.earn("m1", "s1", "199.99", now=T0)["points"] == 10
+    assert programme.earn("m1", "s2", "200.00", now=T0)["points"] == 20
+    assert programme.earn("m1", "s3", "99.99", now=T0)["points"] == 0
+    assert bal(programme, now=T0) == {"active": 0, "pending": 30, "spent": 0, "expired": 0,
+                                      "negative": 0}
+
+
+def test_pending_points_mature_after_the_return_window(programme):
+    programme.create_member("m1", now=T0)
+    programme.earn("m1", "s1", "350", now=T0)                     # 30 points
+    assert bal(programme, now=T0 + 30 * DAY - timedelta(seconds=1))["pending"] == 30
+    with pytest.raises(InsufficientPointsError, match="has 0 active points; redeeming 10"):
+        programme.redeem("m1", 10, now=T0 + 29 * DAY)
+    assert bal(programme, now=T0 + 30 * DAY) == {"active": 30, "pending": 0, "spent": 0,
+                                                 "expired": 0, "negative": 0}
+
+
+def test_redeem_consumes_oldest_lots_first_and_expiry_takes_only_the_rest(programme):
+    programme.create_member("m1", now=T0)
+    programme.earn("m1", "s1", "500", now=T0)                     # lot A: 50, expires T0+24m
+    programme.earn("m1", "s2", "300", now=T0 + 60 * DAY)          # lot B: 30
+    r = programme.redeem("m1", 60, reason="voucher", now=T0 + 100 * DAY)
+    # FIFO: all 50 of A, then 10 of B.
+    assert [(c["points"]) for c in r["consumed"]] == [50, 10]
+    assert r["consumed"][0]["lot_entry_id"] < r["consumed"][1]["lot_entry_id"]
+    # At T0 + 24 months lot A expires: nothing left of it, so nothing expires.
+    at_a = datetime(2027, 1, 10, 12, 0, tzinfo=UTC)
+    assert programme.expire(now=at_a) == {"members": 0, "points_expired": 0}
+    assert bal(programme, now=at_a)["active"] == 20
+    # Lot B (earned 2025-03-11) expires 2027-03-11 with 20 left: 20 expire, balance 0.
+    at_b = datetime(2027, 3, 11, 12, 0, tzinfo=UTC)
+    assert programme.expire(now=at_b) == {"members": 1, "points_expired": 20}
+    assert bal(programme, now=at_b) == {"active": 0, "pending": 0, "spent": 60,
+                                        "expired": 20, "negative": 0}
+    assert programme.expire(now=at_b) == {"members": 0, "points_expired": 0}
+    assert programme.audit() == []
+
+
+def test_refund_of_spent_points_goes_negative_then_is_paid_off(programme):
+    programme.create_member("m1", now=T0)
+    programme.earn("m1", "s1", "250", now=T0)                     # 20 points
+    t1 = T0 + 31 * DAY
+    programme.redeem("m1", 15, now=t1)                            # 5 left
+    r = programme.refund("m1", "s1", now=t1)
+    # Reverse 20: the 5 left on the lot, 15 uncovered -> owed.
+    assert (r["points_reversed"], r["owed_points"], r["clawback_points"]) == (20, 15, 0)
+    assert bal(programme, now=t1) == {"active": 0, "pending": 0, "spent": 15, "expired": 0,
+                                      "negative": 15}
+    programme.earn("m1", "s2", "100", now=t1)                     # 10 pending
+    t2 = t1 + 31 * DAY
+    programme.adjust("m1", 1, "goodwill", now=t2)                 # a write: settles the debt
+    # 10 matured + 1 adjust = 11 pay off 11 of the 15 owed.
+    assert bal(programme, now=t2) == {"active": 0, "pending": 0, "spent": 15, "expired": 0,
+                                      "negative": 4}
+    assert programme.balance("m1", now=t2)["total"] == -4
+    assert programme.audit() == []
+
+
+def test_refund_clawback_policy_never_goes_negative(make):
+    prog = make(refund_shortfall="clawback", point_value=0.05)
+    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.create_member("m1", now=T0)
+    prog.earn("m1", "s1", "250", now=T0)                          # 20 points
+    t1 = T0 + 31 * DAY
+    prog.redeem("m1", 15, now=t1)
+    r = prog.refund("m1", "s1", now=t1)
+    # 5 reversed from the lot, 15 clawed back: 15 * 0.05 = 0.75 kept from the refund.
+    assert (r["points_reversed"], r["clawback_points"], r["clawback_amount"]) == (5, 15, "0.75")
+    assert bal(prog, now=t1) == {"active": 0, "pending": 0, "spent": 15, "expired": 0,
+                                 "negative": 0}
+    with pytest.raises(ConflictError, match="already refunded in full"):
+        prog.refund("m1", "s1", now=t1)
+    assert prog.audit() == []
+
+
+def test_partial_refunds_add_up_to_the_full_reversal(programme):
+    programme.create_member("m1", now=T0)
+    programme.earn("m1", "s1", "1000", now=T0)                    # 100 points
+    # Refund 333.33: floor(100 * 333.33 / 1000) = 33; then 333.33 more: floor(66.666)=66,
+    # so 33 more; then the remaining 333.34: 100 - 66 = 34. Total 100.
+    got = [programme.refund("m1", "s1", "333.33", refund_id="r1", now=T0)["points_reversed"]]
+    with pytest.raises(ConflictError, match="already booked"):
+        programme.refund("m1", "s1", "1", refund_id="r1", now=T0)     # refund ids are unique
+    got += [programme.refund("m1", "s1", "333.33", refund_id="r2", now=T0)["points_reversed"],
+           programme.refund("m1", "s1", refund_id="r3", now=T0)["points_reversed"]]
+    assert got == [33, 33, 34]
+    assert bal(programme, now=T0)["pending"] == 0
+    with pytest.raises(ConflictError, match="already refunded in full"):
+        programme.refund("m1", "s1", now=T0)
+    with pytest.raises(NotFoundError, match="no purchase 'nope'"):
+        programme.refund("m1", "nope", now=T0)
+
+
+def test_every_write_replayed_three_times_books_once(programme):
+    programme.create_member("m1", now=T0, idem_key="c")
+    for _ in range(3):
+        assert programme.create_member("m1", now=T0, idem_key="c")["member_id"] == "m1"
+    writes = [
+        lambda: programme.earn("m1", "s1", "500", idem_key="e", now=T0),
+        lambda: programme.adjust("m1", 40, "welcome", idem_key="a", now=T0),
+        lambda: programme.redeem("m1", 25, idem_key="r", now=T0),
+        lambda: programme.refund("m1", "s1", idem_key="f", now=T0),
+    ]
+    for write in writes:
+        first = write()
+        assert first["replayed"] is False
+        for _ in range(3):
+            again = write()
+            assert again["replayed"] is True
+            assert {k: v for k, v in again.items() if k != "replayed"} == {
+                k: v for k, v in first.items() if k != "replayed"}
+    redeem_op = programme.redeem("m1", 5, idem_key="r2", now=T0)["operation_id"]
+    for _ in range(4):
+        programme.reverse("m1", redeem_op, idem_key="v", now=T0)
+    # earn 50, adjust 40, redeem 25, refund -50 (pending lot), redeem 5, reversal +5
+    assert entries(programme) == [("earn", 50), ("adjust", 40), ("redeem", -25),
+                                  ("reverse", -50), ("redeem", -5), ("reverse", 5)]
+    assert bal(programme, now=T0) == {"active": 15, "pending": 0, "spent": 25, "expired": 0,
+                                      "negative": 0}
+    with pytest.raises(IdempotencyConflictError, match="different request"):
+        programme.redeem("m1", 26, idem_key="r", now=T0)
+    with pytest.raises(ConflictError, match="already booked"):
+        programme.earn("m1", "s1", "500", now=T0)          # same sale, no key: refused
+    with pytest.raises(ConflictError, match="already exists"):
+        programme.create_member("m1", now=T0)
+    with pytest.raises(ConflictError, match="already booked"):
+        programme.reverse("m1", redeem_op, now=T0)
+
+
+def test_a_failed_write_leaves_the_store_as_it_was(programme):
+    programme.create_member("m1", now=T0)
+    programme.adjust("m1", 10, "welcome", now=T0)
+    before = entries(programme)
+    with pytest.raises(InsufficientPointsError):
+        programme.redeem("m1", 11, idem_key="x", now=T0)
+    with pytest.raises(InputError):
+        programme.adjust("m1", -5, "  ", now=T0)
+    assert entries(programme) == before
+    # The failed key was not stored: the corrected retry goes through.
+    assert programme.redeem("m1", 10, idem_key="x2", now=T0)["replayed"] is False
+    with pytest.raises(NotFoundError, match="member 'ghost' not found"):
+        programme.earn("ghost", "s1", "10", now=T0)
+
+
+def test_negative_adjustment_cannot_overdraw(programme):
+    programme.create_member("m1", now=T0)
+    programme.adjust("m1", 10, "welcome", now=T0)
+    with pytest.raises(InsufficientPointsError, match="10 points available"):
+        programme.adjust("m1", -11, "correction", now=T0)
+    programme.adjust("m1", -10, "correction", now=T0)
+    assert bal(programme, now=T0)["active"] == 0
+
+
+def test_reversed_redemption_keeps_its_lots_expiry(programme):
+    programme.create_member("m1", now=T0)
+    programme.adjust("m1", 30, "welcome", now=T0)                 # expires 2027-01-10 12:00
+    op = programme.redeem("m1", 30, now=T0 + DAY)["operation_id"]
+    r = programme.reverse("m1", op, "order cancelled", now=T0 + 2 * DAY)
+    assert r["points"] == 30
+    st = programme.statement("m1")["entries"]
+    assert st[-1]["kind"] == "reverse" and st[-1]["expires_at"] == datetime(
+        2027, 1, 10, 12, tzinfo=UTC)
+    assert bal(programme, now=T0 + 2 * DAY) == {"active": 30, "pending": 0, "spent": 0,
+                                                "expired": 0, "negative": 0}
+
+
+def test_tier_multiplier_campaign_dates_limits_caps_and_budget(make):
+    prog = make(return_window_days=0)
+    prog.configure(tiers.define_tier, "gold", rank=1, threshold=0, multiplier="1.25")
+    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.configure(earning.define_rule, "spring", points_per_step=5, step=50,
+                   valid_from=date(2025, 3, 1), valid_to=date(2025, 3, 31),
+                   tier_multiplier=False, budget_points=25)
+    prog.configure(earning.define_rule, "birthday", points_per_step=500, product="birthday",
+                   member_limit=1, member_limit_period="year", tier_multiplier=False)
+    prog.configure(earning.define_rule, "web", points_per_step=3, step=10, channel="web",
+                   tier_multiplier=False, cap_points=40, cap_period="month")
+    for m in ("m1", "m2"):
+        prog.create_member(m, now=T0)
+    prog.run_tiers(T0.date())                                      # both reach gold (0)
+    # base: floor(floor(250/100)*10 * 1.25) = floor(25.0) = 25; no campaign in January.
+    assert prog.earn("m1", "s1", "250", now=T0)["points"] == 25
+    # 330 in March: base floor(30 * 1.25) = floor(37.5) = 37; spring floor(330/50)*5 = 30,
+    # but the campaign budget is 25.
+    r = prog.earn("m1", "s2", "330", now=datetime(2025, 3, 5, tzinfo=UTC))
+    assert [(e["rule"], e["points"]) for e in r["entries"]] == [("base", 37), ("spring", 25)]
+    r = prog.earn("m2", "s3", "330", now=datetime(2025, 3, 6, tzinfo=UTC))
+    assert [(e["rule"], e["points"]) for e in r["entries"]] == [("base", 37)]   # budget spent
+    # Birthday bonus once a year per member: base 0 on 0 spend, then bonus 500 once.
+    assert prog.earn("m1", "b1", "0", product="birthday", now=T0)["points"] == 500
+    assert prog.earn("m1", "b2", "0", product="birthday", now=T0 + DAY)["points"] == 0
+    assert prog.earn("m1", "b3", "0", product="birthday",
+                     now=datetime(2026, 1, 2, tzinfo=UTC))["points"] == 500
+    # Web cap 40 per month across members: 100 web -> base 12 (floor 12.5) + web 30;
+    # next: web min(30, 40 - 30) = 10; next: 0 web points.
+    web = [prog.earn(m, f"w{i}", "100", channel="web", now=T0 + DAY)["entries"]
+           for i, m in enumerate(["m1", "m2", "m1"])]
+    assert [[(e["rule"], e["points"]) for e in es] for es in web] == [
+        [("base", 12), ("web", 30)], [("base", 12), ("web", 10)], [("base", 12)]]
+    assert prog.audit() == []
+
+
+def test_catalogue_redemption_checks_the_items_tier(make):
+    from sqlalchemy import insert
+
+    from cvm.errors import PermissionDeniedError
+    from cvm.store.tables import catalogue
+
+    prog = make(return_window_days=0)
+    prog.configure(tiers.define_tier, "gold", rank=1, threshold=100_000)
+    prog.configure(lambda c: c.execute(insert(catalogue), [
+        {"code": "mug", "name": "Mug", "points": 40, "min_tier_code": None, "active": True},
+        {"code": "lounge", "name": "Lounge", "points": 50, "min_tier_code": "gold",
+         "active": True}]))
+    prog.create_member("m1", now=T0)
+    prog.adjust("m1", 100, "welcome", now=T0)
+    r = prog.redeem("m1", item="mug", now=T0)
+    assert (r["points"], r["balance"]["active"]) == (40, 60)
+    with pytest.raises(PermissionDeniedError, match="needs tier gold or higher"):
+        prog.redeem("m1", item="lounge", now=T0)
+    with pytest.raises(NotFoundError, match="catalogue item 'nope'"):
+        prog.redeem("m1", item="nope", now=T0)
+    assert prog.statement("m1")["entries"][-1]["reason"] == "catalogue item mug: Mug"

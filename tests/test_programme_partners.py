@@ -1,0 +1,84 @@
+"""Partners: earning at a partner, rates by date, immutable monthly settlement batches."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from cvm.errors import ConflictError, InputError
+from cvm.programme import earning, partners, reports
+from cvm.programme.operations import utcnow
+
+
+def at(m, d):
+    return datetime(2025, m, d, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def prog(make):
+    p = make(return_window_days=0)
+    p.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    p.configure(partners.add_partner, "pa", "Partner A", utcnow())
+    p.configure(earning.define_rule, "pa-bonus", points_per_step=2, step=10, partner_id="pa",
+                tier_multiplier=False)
+    p.configure(partners.add_rate, "pa", "0.01", "0.008", date(2025, 1, 1), date(2025, 1, 15))
+    p.configure(partners.add_rate, "pa", "0.02", "0.008", date(2025, 1, 16))
+    p.create_member("m1", now=at(1, 1))
+    return p
+
+
+def test_monthly_settlement_prices_each_entry_at_its_days_rate(prog):
+    # 01-10 at A, 105.00: base floor(105/100)*10 = 10, partner floor(105/10)*2 = 20 -> 30
+    assert prog.earn("m1", "a1", "105", partner_id="pa", now=at(1, 10))["points"] == 30
+    # 01-20 at A, 50.00: base 0, partner 10
+    assert prog.earn("m1", "a2", "50", partner_id="pa", now=at(1, 20))["points"] == 10
+    prog.earn("m1", "own", "300", now=at(1, 21))                    # not at a partner
+    prog.redeem("m1", 20, partner_id="pa", now=at(1, 25))
+    prog.refund("m1", "a2", partner_id="pa", now=at(1, 28))         # reverses the 10
+    prog.earn("m1", "a3", "100", partner_id="pa", now=at(2, 2))     # February: not counted
+    with pytest.raises(InputError, match="has not ended yet"):
+        prog.settle("pa", "2025-01", now=at(1, 31))
+    batch = prog.settle("pa", "2025-01", now=at(2, 3))
+    # issued: 30 x 0.01 + 10 x 0.02 - 10 x 0.02 = 0.30; redeemed: 20 x 0.008 = 0.16
+    assert {k: batch[k] for k in ("issued_points", "issued_amount", "redeemed_points",
+                                  "redeemed_amount", "net_amount")} == {
+        "issued_points": 30, "issued_amount": "0.30", "redeemed_points": 20,
+        "redeemed_amount": "0.16", "net_amount": "0.14"}
+    # Settling again gives the same batch; later entries cannot change it.
+    prog.earn("m1", "late", "1000", partner_id="pa", now=at(1, 30))   # a back-dated booking
+    assert prog.settle("pa", "2025-01", now=at(3, 1)) == batch
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        with prog.store.write() as conn:
+            conn.execute(sa.text("UPDATE settlement_batches SET net_cents = 0"))
+    assert prog.read(partners.batches, "pa") == [batch]
+
+
+def test_rates_cannot_overlap_and_unpriced_days_block_settlement(prog):
+    with pytest.raises(ConflictError, match="overlaps"):
+        prog.configure(partners.add_rate, "pa", "0.03", "0.01", date(2025, 3, 1))
+    prog.configure(partners.add_partner, "pb", "Partner B", utcnow())
+    prog.earn("m1", "b1", "100", partner_id="pb", now=at(1, 5))
+    with pytest.raises(InputError, match="no rate valid on 2025-01-05"):
+        prog.settle("pb", "2025-01", now=at(2, 1))
+
+
+def test_reports_liability_breakage_and_earn_burn(prog):
+    prog.earn("m1", "a1", "105", partner_id="pa", now=at(1, 10))    # 30, expires 2027-01
+    prog.earn("m1", "s1", "500", now=at(2, 10))                     # 50, expires 2027-02
+    prog.redeem("m1", 40, now=at(2, 11))                            # 30 + 10 of the 50
+    prog.expire(now=datetime(2027, 2, 10, 12, tzinfo=UTC))          # 40 left expire
+    liab = prog.read(reports.liability, at(2, 12), 0.01)
+    assert liab == []
+    prog.adjust("m1", 25, "goodwill", now=at(3, 1))                 # expires 2027-03
+    liab = prog.read(reports.liability, at(3, 2), 0.01)
+    assert liab == [{"expiry_month": "2027-03", "active_points": 25, "pending_points": 0,
+                     "points": 25, "value": 0.25}]
+    # issued 30 + 50 + 25 = 105; spent 40; expired 40: breakage 40 / (40 + 40) = 0.5
+    assert prog.read(reports.breakage) == {
+        "issued": 105, "refunded": 0, "spent": 40, "expired": 40, "breakage_rate": 0.5,
+        "expired_share_of_issued": round(40 / 105, 6)}
+    eb = prog.read(reports.earn_burn, at(1, 1), at(3, 1))
+    assert eb == [{"tier": None, "partner_id": None, "earned": 50, "burned": 40},
+                  {"tier": None, "partner_id": "pa", "earned": 30, "burned": 0}]

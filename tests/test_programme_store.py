@@ -1,0 +1,91 @@
+"""Store: Alembic migrations on SQLite and PostgreSQL, append-only triggers, engine options."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from cvm.errors import ConfigError
+from cvm.store import Store, current_revision
+from cvm.store.tables import APPEND_ONLY, metadata
+
+
+def test_upgrade_head_then_downgrade_base(db_url):
+    store = Store(db_url)
+    assert current_revision(store.engine) is None
+    store.upgrade()
+    assert current_revision(store.engine) == "0001"
+    with store.engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names())
+        assert set(metadata.tables) <= names
+        # The migrated schema is exactly what the code's tables describe.
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                metadata)
+        assert diff == []
+    store.downgrade()
+    with store.engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
+    assert current_revision(store.engine) is None
+    store.upgrade()       # and up again on the emptied database
+    assert current_revision(store.engine) == "0001"
+    store.dispose()
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+def test_append_only_tables_refuse_update_and_delete(programme, table):
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    programme.create_member("m1", now=now)
+    programme.adjust("m1", 50, "welcome", now=now)
+    programme.redeem("m1", 20, now=now)
+    programme.configure(lambda c: c.execute(sa.text(
+        "INSERT INTO tier_history (member_id, tier_code, changed_on, reason, created_at) "
+        "VALUES ('m1', NULL, '2025-01-01', 'test', :t)"), {"t": now}))
+    if table == "settlement_batches":
+        programme.configure(lambda c: c.execute(sa.text(
+            "INSERT INTO partners VALUES ('p1', 'P', :t)"), {"t": now}))
+        programme.settle("p1", "2024-12", now=now)
+    with programme.store.engine.connect() as conn:
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() >= 1
+    for stmt in (f"UPDATE {table} SET member_id = member_id" if table != "settlement_batches"
+                 else f"UPDATE {table} SET month = month", f"DELETE FROM {table}"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with programme.store.write() as conn:
+                conn.execute(sa.text(stmt))
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}", busy_timeout_ms=1234)
+    with store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 1234
+    store.dispose()
+
+
+@pytest.mark.parametrize("url, match", [
+    ("sqlite://", "in-memory"),
+    ("sqlite:///:memory:", "in-memory"),
+    ("mysql://u@h/db", "not supported"),
+    ("postgresql+psycopg2://u@h/db", "psycopg 3"),
+    ("not a url", "not a database URL"),
+])
+def test_bad_urls_are_refused_with_advice(url, match):
+    with pytest.raises(ConfigError, match=match):
+        Store(url)
+
+
+def test_workspace_programme_defaults_to_sqlite_file(tmp_path):
+    from cvm.programme import Programme
+    from cvm.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "acme")
+    prog = Programme.from_workspace(Workspace.open(tmp_path / "acme"))
+    prog.init()
+    assert prog.store.dialect == "sqlite"
+    assert (tmp_path / "acme" / "programme.db").is_file()
+    assert prog.settings == ws.settings.programme
+    prog.close()
