@@ -24,7 +24,8 @@ def connect(settings: Settings, temp_dir: Path) -> ibis.BaseBackend:
         temp_dir.mkdir(parents=True, exist_ok=True)
         return ibis.duckdb.connect(memory_limit=settings.duckdb_memory_limit,
                                    temp_directory=str(temp_dir),
-                                   autoinstall_known_extensions=False)
+                                   autoinstall_known_extensions=False,
+                                   enable_progress_bar=False)
     return ibis.pyspark.connect(spark_session(settings))
 
 

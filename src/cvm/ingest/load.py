@@ -118,6 +118,7 @@ class _Importer:
             "temp_directory": str(ws.scratch_dir),
             "preserve_insertion_order": False,
             "autoinstall_known_extensions": False,  # never download at run time
+            "enable_progress_bar": False,  # the CLI shows its own
         })
         self.present = [f for f in spec.fields if f.name in mapping]
         mapped = set(mapping.values())
