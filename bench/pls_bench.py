@@ -64,7 +64,9 @@ for _ in range(5):
     res = Plspm(z, cfg, Scheme.CENTROID)
     times.append(time.perf_counter() - t)
 pc = res.path_coefficients()
+import numpy
 out = {"fit_seconds": sorted(times)[2],
+       "env": f"pandas {pd.__version__}, numpy {numpy.__version__}",
        "paths": {f"{s}->{t}": float(pc.loc[t, s]) for t, ss in paths.items() for s in ss},
        "r2": {k: float(v) for k, v in res.inner_summary()["r_squared"].items()},
        "gof": float(res.goodness_of_fit())}
@@ -124,7 +126,8 @@ def main() -> None:
         "# PLS path modelling benchmark (ECSI model on mobi, 250 x 24, centroid, standardised)",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, numpy {np.__version__}. Command: "
+        f"{platform.python_version()}, numpy {np.__version__}; load average "
+        f"{os.getloadavg()[0]:.1f} when it finished (the machine is shared). Command: "
         f"`PYTHONPATH=src python bench/pls_bench.py --plspm-python ...`.",
         "",
         "| | cvm | plspm 0.5.7 |",
@@ -155,6 +158,8 @@ def main() -> None:
                      f"{'n/a' if pse is None else f'{pse:.4f}'} |")
     if not p:
         lines += ["", f"plspm: {peer}"]
+    if p:
+        lines += ["", f"plspm environment: plspm 0.5.7, {p['env']} (separate venv)."]
     lines += ["", "Notes: plspm is given indicators standardised by hand (n - 1 sd) with "
               "scaled=False; its bootstrap resamples are therefore not re-standardised, while "
               "cvm standardises each resample (as semPLS does), so SEs differ slightly. "
