@@ -3,9 +3,11 @@
 Times one fit (median of repeats) and a 1,000-resample bootstrap, and compares path
 coefficients, R² and GoF with the R semPLS reference (shared/data/README.md) and with plspm.
 
-plspm 0.5.7 needs pandas >= 2.1 (DataFrame.map) and breaks with some later releases; it also
-mis-standardises (population sd), so it is run in its own virtual environment on indicators
-standardised by hand (n - 1 sd, as semPLS) with ``scaled=False``::
+plspm 0.5.7 needs pandas >= 2.1 (it calls DataFrame.map; it fails on 1.5) and is reported
+broken with current pandas, so it runs pinned to pandas 2.1.4 in its own virtual environment.
+With ``scaled=True`` it standardises with the population sd (n divisor), unlike semPLS's
+n - 1, which changes its outer weights by sqrt((n - 1) / n); so it is given indicators
+standardised by hand (n - 1 sd) with ``scaled=False``::
 
     python -m venv /tmp/plspm-venv
     /tmp/plspm-venv/bin/pip install plspm==0.5.7 pandas==2.1.4 "numpy<2"
