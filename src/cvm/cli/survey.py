@@ -1,4 +1,4 @@
-"""``cvm survey``: satisfaction index (PLS), NPS and AHP weights from files."""
+"""``cvm survey``: satisfaction index (PLS), key drivers, NPS and AHP weights from files."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from cvm.cli._common import (
 from cvm.config import SurveySettings
 from cvm.errors import CvmWarning, InputError
 
-app = typer.Typer(help="Survey measures: satisfaction index, NPS, AHP weights.",
+app = typer.Typer(help="Survey measures: satisfaction index, key drivers, NPS, AHP weights.",
                   no_args_is_help=True)
 
 _DEFAULTS = SurveySettings()
