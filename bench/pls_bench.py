@@ -3,9 +3,11 @@
 Times one fit (median of repeats) and a 1,000-resample bootstrap, and compares path
 coefficients, R² and GoF with the R semPLS reference (shared/data/README.md) and with plspm.
 
-plspm 0.5.7 needs pandas >= 2.1 (DataFrame.map) and breaks with some later releases; it also
-mis-standardises (population sd), so it is run in its own virtual environment on indicators
-standardised by hand (n - 1 sd, as semPLS) with ``scaled=False``::
+plspm 0.5.7 needs pandas >= 2.1 (it calls DataFrame.map; it fails on 1.5) and is reported
+broken with current pandas, so it runs pinned to pandas 2.1.4 in its own virtual environment.
+With ``scaled=True`` it standardises with the population sd (n divisor), unlike semPLS's
+n - 1, which changes its outer weights by sqrt((n - 1) / n); so it is given indicators
+standardised by hand (n - 1 sd) with ``scaled=False``::
 
     python -m venv /tmp/plspm-venv
     /tmp/plspm-venv/bin/pip install plspm==0.5.7 pandas==2.1.4 "numpy<2"
@@ -64,7 +66,9 @@ for _ in range(5):
     res = Plspm(z, cfg, Scheme.CENTROID)
     times.append(time.perf_counter() - t)
 pc = res.path_coefficients()
+import numpy
 out = {"fit_seconds": sorted(times)[2],
+       "env": f"pandas {pd.__version__}, numpy {numpy.__version__}",
        "paths": {f"{s}->{t}": float(pc.loc[t, s]) for t, ss in paths.items() for s in ss},
        "r2": {k: float(v) for k, v in res.inner_summary()["r_squared"].items()},
        "gof": float(res.goodness_of_fit())}
@@ -124,7 +128,8 @@ def main() -> None:
         "# PLS path modelling benchmark (ECSI model on mobi, 250 x 24, centroid, standardised)",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, numpy {np.__version__}. Command: "
+        f"{platform.python_version()}, numpy {np.__version__}; load average "
+        f"{os.getloadavg()[0]:.1f} when it finished (the machine is shared). Command: "
         f"`PYTHONPATH=src python bench/pls_bench.py --plspm-python ...`.",
         "",
         "| | cvm | plspm 0.5.7 |",
@@ -155,6 +160,8 @@ def main() -> None:
                      f"{'n/a' if pse is None else f'{pse:.4f}'} |")
     if not p:
         lines += ["", f"plspm: {peer}"]
+    if p:
+        lines += ["", f"plspm environment: plspm 0.5.7, {p['env']} (separate venv)."]
     lines += ["", "Notes: plspm is given indicators standardised by hand (n - 1 sd) with "
               "scaled=False; its bootstrap resamples are therefore not re-standardised, while "
               "cvm standardises each resample (as semPLS does), so SEs differ slightly. "

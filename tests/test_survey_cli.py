@@ -193,3 +193,17 @@ def test_index_writes_the_importance_performance_map(model, tmp_path):
     assert "Importance-performance map: Loyalty" in (tmp_path / "ipma.html").read_text()
     result = run("index", MOBI, "--model", model, "--figure", tmp_path / "x.png")
     assert result.exit_code == 2 and "use an .html file" in said(result)
+
+
+def test_index_drop_incomplete(model, tmp_path):
+    data = pd.read_csv(MOBI)
+    data.loc[4, "IMAG3"] = np.nan
+    data.to_csv(tmp_path / "holes.csv", index=False)
+    result = run("index", tmp_path / "holes.csv", "--model", model)
+    assert result.exit_code == 2 and "row 5, field 'IMAG3': got (empty)" in said(result)
+    result = run("index", tmp_path / "holes.csv", "--model", model, "--drop-incomplete",
+                 "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["n"], doc["n_dropped"]) == (249, 1)
+    assert "left out 1 respondent(s)" in said(result)

@@ -235,3 +235,15 @@ def test_unknown_construct_mode_and_bad_params(mobi):
         PLSPathModel(scheme="horst").fit(mobi)
     with pytest.raises(NotFittedError):
         PLSPathModel().transform(mobi)
+
+
+def test_drop_incomplete_leaves_out_empty_answers_only(mobi):
+    holes = mobi.copy()
+    holes.iloc[[3, 7], holes.columns.get_loc("CUEX2")] = np.nan
+    fit = PLSPathModel(drop_incomplete=True).fit(holes)
+    same = PLSPathModel().fit(mobi.drop(index=mobi.index[[3, 7]]))
+    assert (fit.n_, fit.n_dropped_) == (248, 2)
+    pd.testing.assert_frame_equal(fit.paths_, same.paths_)
+    holes.iloc[10, holes.columns.get_loc("CUSA1")] = 12  # present but invalid: still an error
+    with pytest.raises(ValidationError, match="row 11, field 'CUSA1': got 12"):
+        PLSPathModel(drop_incomplete=True).fit(holes)

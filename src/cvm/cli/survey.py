@@ -1,4 +1,4 @@
-"""``cvm survey``: satisfaction index (PLS), NPS and AHP weights from files."""
+"""``cvm survey``: satisfaction index (PLS), key drivers, NPS and AHP weights from files."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from cvm.cli._common import (
 from cvm.config import SurveySettings
 from cvm.errors import CvmWarning, InputError
 
-app = typer.Typer(help="Survey measures: satisfaction index, NPS, AHP weights.",
+app = typer.Typer(help="Survey measures: satisfaction index, key drivers, NPS, AHP weights.",
                   no_args_is_help=True)
 
 _DEFAULTS = SurveySettings()
@@ -83,6 +83,8 @@ def index_cmd(
                                       "of standardising them.")] = False,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for standard "
                                            "errors and 95% intervals.")] = 0,
+    drop_incomplete: Annotated[bool, typer.Option(
+        "--drop-incomplete", help="Leave out respondents with an empty answer.")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
     figure: Annotated[Path | None, typer.Option(
         help="Write the importance-performance map of --target to this .html file.")] = None,
@@ -97,8 +99,12 @@ def index_cmd(
     spec = PathModel.from_toml(model) if model is not None else PathModel.ecsi()
     with _warnings_to_stderr():
         fit = PLSPathModel(model=spec, scheme=scheme.value, standardize=not raw,
-                           n_bootstrap=bootstrap, random_state=seed).fit(
+                           n_bootstrap=bootstrap, random_state=seed,
+                           drop_incomplete=drop_incomplete).fit(
             read_table(file), source=str(file))
+    if fit.n_dropped_:
+        err_console.print(f"left out {fit.n_dropped_} respondent(s) with an empty answer; "
+                          f"{fit.n_} used", markup=False, highlight=False)
     if figure is not None:
         from cvm.loyalty.drivers import ipma
         from cvm.loyalty.plots import importance_performance_figure

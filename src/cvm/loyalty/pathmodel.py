@@ -234,12 +234,14 @@ class PathModel:
                     return found
         return None
 
-    def check_data(self, data: pd.DataFrame, source: str = "data") -> np.ndarray:
+    def check_data(self, data: pd.DataFrame, source: str = "data",
+                   drop_incomplete: bool = False) -> np.ndarray:
         """The model's items from ``data`` as a float array, after checking every answer.
 
         Raises `InputError` naming the items missing from ``data``, and `ValidationError`
         naming row (1-based, in data order) and item of every empty, non-numeric or
-        out-of-scale answer.
+        out-of-scale answer. With ``drop_incomplete``, respondents with an empty answer are
+        left out instead (answers that are present must still be valid).
         """
         missing = [item for item in self.items if item not in data.columns]
         if missing:
@@ -247,11 +249,13 @@ class PathModel:
                              f"columns of the data; columns are {list(map(str, data.columns))}")
         values = np.column_stack([pd.to_numeric(data[item], errors="coerce")
                                   .to_numpy(dtype=float) for item in self.items])
-        bad = np.isnan(values)
+        empty = data[self.items].isna().to_numpy()
+        keep = ~empty.any(axis=1) if drop_incomplete else np.ones(len(data), dtype=bool)
+        bad = np.isnan(values) & keep[:, None]
         expected = "a number"
         if self.scale is not None:
             lo, hi = self.scale
-            bad |= (values < lo) | (values > hi)
+            bad |= ((values < lo) | (values > hi)) & keep[:, None]
             expected = f"a number from {lo:g} to {hi:g}"
         where = np.argwhere(bad)  # row-major: first rows first
         total = len(where)
@@ -263,5 +267,6 @@ class PathModel:
         if total:
             raise ValidationError(source, "survey", problems, total, hint=(
                 "Fix or drop these answers (PLS needs a complete answer from every respondent "
-                "to every item), or widen [scale] in the model file if the scale is wrong."))
-        return values
+                "to every item; empty answers can be skipped with drop_incomplete / "
+                "--drop-incomplete), or widen [scale] in the model file if the scale is wrong."))
+        return values[keep]

@@ -95,6 +95,9 @@ class PLSPathModel:
         Seed of the numpy Generator drawing the resamples.
     confidence : float, default=0.95
         Level of the percentile intervals.
+    drop_incomplete : bool, default=False
+        Leave out respondents with an empty answer (``n_dropped_`` counts them) instead of
+        raising `ValidationError`.
 
     Attributes
     ----------
@@ -109,6 +112,8 @@ class PLSPathModel:
     bootstrap_ : pandas.DataFrame or None
         One row per parameter: kind, name, estimate, boot_mean, se, ci_low, ci_high.
     n_iter_ : int
+    n_, n_dropped_ : int
+        Respondents used, and left out for empty answers.
 
     Notes
     -----
@@ -125,7 +130,7 @@ class PLSPathModel:
     def __init__(self, *, model: PathModel | None = None, scheme: str = "centroid",
                  standardize: bool = True, tol: float = 1e-10, max_iter: int = 300,
                  n_bootstrap: int = 0, random_state: int | None = None,
-                 confidence: float = 0.95):
+                 confidence: float = 0.95, drop_incomplete: bool = False):
         self.model = model
         self.scheme = scheme
         self.standardize = standardize
@@ -134,6 +139,7 @@ class PLSPathModel:
         self.n_bootstrap = n_bootstrap
         self.random_state = random_state
         self.confidence = confidence
+        self.drop_incomplete = drop_incomplete
 
     # ------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
@@ -160,8 +166,9 @@ class PLSPathModel:
         """Estimate the model from one row per respondent and one column per item."""
         self._check_params()
         model = self.model if self.model is not None else PathModel.ecsi()
-        X = model.check_data(data, source)
+        X = model.check_data(data, source, drop_incomplete=self.drop_incomplete)
         n = X.shape[0]
+        self.n_, self.n_dropped_ = n, len(data) - n
         if n < 3:
             raise InputError(f"{source}: PLS needs at least 3 respondents, got {n}")
         sd0 = X.std(axis=0, ddof=1)
@@ -341,6 +348,7 @@ class PLSPathModel:
         self._check_fitted()
         out: dict[str, Any] = {
             "scheme": self.scheme, "standardized": self.standardize, "n_iter": self.n_iter_,
+            "n": self.n_, "n_dropped": self.n_dropped_,
             "paths": self.paths_.to_dict(orient="records"),
             "r2": self.r2_.to_dict(), "loadings": self.loadings_.to_dict(),
             "weights": self.weights_.to_dict(),
