@@ -4,7 +4,7 @@ commands for a fresh machine."""
 from __future__ import annotations
 
 from conftest import ROOT
-from cvm.config import Settings
+from cvm.config import Settings, settings_markdown
 from cvm.schema import TABLES
 
 README = (ROOT / "README.md").read_text()
@@ -25,3 +25,4 @@ def test_every_field_and_setting_is_documented():
             assert f"| `{field.name}` | {field.kind} |" in README, (table.name, field.name)
     for name, *_ in Settings.documented():
         assert f"| `{name}` |" in README, name
+    assert settings_markdown() in README, "regenerate the table with python -m cvm.config"

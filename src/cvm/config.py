@@ -249,6 +249,14 @@ class Settings(_Section):
         return out
 
 
+def settings_markdown() -> str:
+    """The settings table of the README (regenerate it with ``python -m cvm.config``)."""
+    lines = ["| option | type | default | meaning |", "|---|---|---|---|"]
+    for name, typ, default, desc in Settings.documented():
+        lines.append(f"| `{name}` | {typ} | `{default}` | {desc} |")
+    return "\n".join(lines) + "\n"
+
+
 def _type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
@@ -277,3 +285,7 @@ def _explain(exc: ValidationError, source: str) -> str:
             msg = "unknown option"
         parts.append(f"{source}: option '{loc}': {msg} (got {got!r})")
     return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

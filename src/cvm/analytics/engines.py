@@ -22,10 +22,11 @@ def connect(settings: Settings, temp_dir: Path) -> ibis.BaseBackend:
     """Open the engine named by ``settings.engine``."""
     if settings.engine == "duckdb":
         temp_dir.mkdir(parents=True, exist_ok=True)
-        return ibis.duckdb.connect(memory_limit=settings.duckdb_memory_limit,
-                                   temp_directory=str(temp_dir),
-                                   autoinstall_known_extensions=False,
-                                   enable_progress_bar=False)
+        con = ibis.duckdb.connect(memory_limit=settings.duckdb_memory_limit,
+                                  temp_directory=str(temp_dir),
+                                  autoinstall_known_extensions=False)
+        con.raw_sql("SET enable_progress_bar = false")
+        return con
     return ibis.pyspark.connect(spark_session(settings))
 
 

@@ -118,8 +118,8 @@ class _Importer:
             "temp_directory": str(ws.scratch_dir),
             "preserve_insertion_order": False,
             "autoinstall_known_extensions": False,  # never download at run time
-            "enable_progress_bar": False,  # the CLI shows its own
         })
+        self.con.execute("SET enable_progress_bar = false")  # the CLI shows its own
         self.present = [f for f in spec.fields if f.name in mapping]
         mapped = set(mapping.values())
         self.extras = [c for c in source.columns if c not in mapped] if spec.keep_extra else []
