@@ -75,6 +75,9 @@ def test_unknown_columns_and_duplicate_ids_are_named():
     df = _small()
     with pytest.raises(InputError, match="--label 'churn' is not a column"):
         SnapshotSchema.infer(df, label="churn", id="id")
+    with pytest.raises(InputError, match="too few rows of one class to cross-validate with 5 "
+                       "folds: .*need at least 20 of each"):
+        fit_snapshot(df, label="left", id="id")
     df.loc[5, "id"] = "00004"
     with pytest.raises(InputError, match="repeats 1 id\\(s\\), e.g. 00004"):
         fit_snapshot(df, label="left", id="id")

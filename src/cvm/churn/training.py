@@ -146,6 +146,12 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
                          f"{', '.join(sorted(dup.unique())[:5])}; a snapshot table has one "
                          "row per customer")
     y, positive = encode_label(df[label], label, positive)
+    fewest = int(min(y.sum(), y.size - y.sum()))
+    if fewest < 4 * folds:
+        raise InputError(
+            f"too few rows of one class to cross-validate with {folds} folds: {int(y.sum())} "
+            f"churned and {int(y.size - y.sum())} stayed; need at least {4 * folds} of each "
+            "(each training fold is split again to calibrate). Use fewer --folds or more rows.")
     X, missing = schema.features(df)
     for col, auc in single_column_auc(X, y).items():
         if auc >= leak_auc:
