@@ -15,6 +15,7 @@ from typing import Any
 
 import joblib
 import pandas as pd
+from sklearn.base import clone
 
 from cvm.churn.classifier import (
     ChurnClassifier,
@@ -185,7 +186,7 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
                         f"{SUSPICIOUS_AUC}: churn models rarely rank that well; look for a "
                         "column recorded after (or because) the customer left")
     metrics["warnings"] = warnings
-    fitted = model.fit(X, y)
+    fitted = clone(model).fit(X, y)  # the caller's estimator stays unfitted
     return ChurnModel(schema=schema, classifier=fitted, label=label, positive=positive,
                       metrics=metrics, report=report, cvm_version=__version__,
                       trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
