@@ -152,3 +152,19 @@ def test_boosted_model_ignores_monotone_transforms(transform):
     X2 = X.assign(spend=transform(X["spend"]))
     p2 = ChurnClassifier(**model.get_params()).fit(X2, y).predict_proba(X2)[:, 1]
     np.testing.assert_allclose(p2, p, rtol=1e-12, atol=1e-12)
+
+
+def test_read_snapshot_parquet_and_errors(tmp_path):
+    from cvm.errors import NotFoundError
+
+    df = pd.DataFrame({"id": ["00042", "00043"], "charges": [29.85, None], "n": [1, 2]})
+    df.to_parquet(tmp_path / "s.parquet")
+    got = read_snapshot(tmp_path / "s.parquet")
+    # text like a CSV read: the id keeps its zeros, a missing number is a blank
+    assert got.to_dict("list") == {"id": ["00042", "00043"], "charges": ["29.85", ""],
+                                   "n": ["1", "2"]}
+    with pytest.raises(NotFoundError, match="no such file"):
+        read_snapshot(tmp_path / "none.csv")
+    (tmp_path / "s.xlsx").write_text("x")
+    with pytest.raises(InputError, match="unknown extension '.xlsx'"):
+        read_snapshot(tmp_path / "s.xlsx")
