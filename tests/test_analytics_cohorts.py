@@ -12,6 +12,7 @@ import pytest
 from cvm.analytics.cohorts import (
     contract_cohorts,
     contract_retention,
+    customer_tenure,
     purchase_cohorts,
     purchase_retention,
     repeat_purchase_rate,
@@ -221,3 +222,23 @@ def test_cohort_properties(duck):
 
 def _start_by(as_of):
     return ibis._.start <= as_of
+
+
+def test_customer_tenure_feeds_survival(con, tables):
+    from cvm.churn.survival import kaplan_meier
+
+    contracts, _ = tables
+    customers = ibis.memtable(pa.table({"customer_id": ["A", "B", "C", "D"],
+                                        "segment": ["home", "home", "small_business",
+                                                    "small_business"]}))
+    got = con.to_pyarrow(customer_tenure(contracts, AS_OF, customers)).to_pandas()
+    # A 01-10..03-05 = 55 days, ended; B 01-20..as_of 04-30 = 101, open; C 02-01..02-29
+    # = 28, ended; D 02-15..04-30 = 75, open (its end 05-31 is after as_of); E not started.
+    assert got.to_dict("list") == {
+        "customer_id": ["A", "B", "C", "D"], "tenure_days": [55, 101, 28, 75],
+        "churned": [1, 0, 1, 0], "segment": ["home", "home", "small_business",
+                                             "small_business"]}
+    # KM by segment: home {55 ended, 101 open} -> S(55) = 1/2, median 55;
+    # small_business {28 ended, 75 open} -> median 28.
+    s = kaplan_meier(got, "tenure_days", group="segment").summary
+    assert s["median_tenure"].tolist() == [55.0, 28.0]

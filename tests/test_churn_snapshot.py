@@ -75,6 +75,9 @@ def test_unknown_columns_and_duplicate_ids_are_named():
     df = _small()
     with pytest.raises(InputError, match="--label 'churn' is not a column"):
         SnapshotSchema.infer(df, label="churn", id="id")
+    with pytest.raises(InputError, match="too few rows of one class to cross-validate with 5 "
+                       "folds: .*need at least 20 of each"):
+        fit_snapshot(df, label="left", id="id")
     df.loc[5, "id"] = "00004"
     with pytest.raises(InputError, match="repeats 1 id\\(s\\), e.g. 00004"):
         fit_snapshot(df, label="left", id="id")
@@ -129,3 +132,39 @@ def test_cli_errors_exit_2(tmp_path):
     res = runner.invoke(app, ["churn", "score", "--table", "x.csv", "--model",
                               str(tmp_path / "none.joblib"), "--out", str(tmp_path / "o.csv")])
     assert res.exit_code == 2 and "no such model file" in " ".join(res.output.split())
+
+
+@pytest.mark.parametrize("transform", [lambda v: 1000 * v, lambda v: np.exp(v / 50) + 1],
+                         ids=["scale", "exp"])
+def test_boosted_model_ignores_monotone_transforms(transform):
+    # Trees split on the order of values only: a strictly increasing transform of a numeric
+    # column gives the same bins, the same trees and the same probabilities (with the
+    # calibrator, too: it sees the same out-of-fold log-odds). Caveat: LightGBM bins negative
+    # and positive values apart (zero is always a bin edge), so a transform that moves values
+    # across zero (e.g. exp(v/50) - 7) changes the bins: such a transform gave other trees.
+    rng = np.random.default_rng(3)
+    n = 400
+    X = pd.DataFrame({"spend": rng.gamma(2, 30, n), "age": rng.integers(18, 80, n) * 1.0,
+                      "plan": pd.Categorical(rng.choice(["a", "b", "c"], n))})
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X["spend"] - 60) / 20))).astype(int)
+    model = ChurnClassifier(n_estimators=20, calibration="sigmoid", calibration_folds=3)
+    p = model.fit(X, y).predict_proba(X)[:, 1]
+    X2 = X.assign(spend=transform(X["spend"]))
+    p2 = ChurnClassifier(**model.get_params()).fit(X2, y).predict_proba(X2)[:, 1]
+    np.testing.assert_allclose(p2, p, rtol=1e-12, atol=1e-12)
+
+
+def test_read_snapshot_parquet_and_errors(tmp_path):
+    from cvm.errors import NotFoundError
+
+    df = pd.DataFrame({"id": ["00042", "00043"], "charges": [29.85, None], "n": [1, 2]})
+    df.to_parquet(tmp_path / "s.parquet")
+    got = read_snapshot(tmp_path / "s.parquet")
+    # text like a CSV read: the id keeps its zeros, a missing number is a blank
+    assert got.to_dict("list") == {"id": ["00042", "00043"], "charges": ["29.85", ""],
+                                   "n": ["1", "2"]}
+    with pytest.raises(NotFoundError, match="no such file"):
+        read_snapshot(tmp_path / "none.csv")
+    (tmp_path / "s.xlsx").write_text("x")
+    with pytest.raises(InputError, match="unknown extension '.xlsx'"):
+        read_snapshot(tmp_path / "s.xlsx")

@@ -22,7 +22,7 @@ from ibis import _
 from cvm.errors import InputError
 
 __all__ = ["contract_retention", "purchase_retention", "contract_cohorts",
-           "purchase_cohorts", "repeat_purchase_rate", "MONTHS_PER_PERIOD"]
+           "purchase_cohorts", "repeat_purchase_rate", "customer_tenure", "MONTHS_PER_PERIOD"]
 
 MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
 _OPEN = 10**6  # months kept by a relationship that has not ended
@@ -59,6 +59,27 @@ def _first_start(spans: ibis.Table, as_of: dt.date) -> dt.date:
     if first is None or first != first:  # None or NaT
         raise InputError(f"no contract starts on or before as_of {as_of}; nothing to compute")
     return first if type(first) is dt.date else first.date()
+
+
+def customer_tenure(contracts: ibis.Table, as_of: dt.date,
+                    customers: ibis.Table | None = None) -> ibis.Table:
+    """Each customer's relationship tenure in days up to ``as_of`` and whether it ended:
+    the input of `cvm.churn.survival.kaplan_meier`, ``cox`` and ``logrank``.
+
+    ``tenure_days`` = (end, or ``as_of`` while open) minus first start; ``churned`` = 1 if
+    the relationship ended on or before ``as_of``. With ``customers``, its other columns
+    (segment, region, relationship_type, ...) are joined on for grouping.
+    """
+    as_of = dt.date.fromisoformat(str(as_of))
+    spans = _spans(contracts, as_of)
+    stop = ibis.ifelse(spans.end.isnull(), ibis.literal(as_of), spans.end)
+    out = spans.select("customer_id", tenure_days=stop.delta(spans.start, unit="day"),
+                       churned=spans.end.notnull().cast("int64"))
+    if customers is not None:
+        extra = [c for c in customers.columns if c not in out.columns]
+        out = out.left_join(customers, "customer_id").select(
+            out, *(customers[c] for c in extra))
+    return out.order_by("customer_id")
 
 
 def contract_retention(contracts: ibis.Table, as_of: dt.date,

@@ -15,6 +15,7 @@ from typing import Any
 
 import joblib
 import pandas as pd
+from sklearn.base import clone
 
 from cvm.churn.classifier import (
     ChurnClassifier,
@@ -146,6 +147,12 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
                          f"{', '.join(sorted(dup.unique())[:5])}; a snapshot table has one "
                          "row per customer")
     y, positive = encode_label(df[label], label, positive)
+    fewest = int(min(y.sum(), y.size - y.sum()))
+    if fewest < 4 * folds:
+        raise InputError(
+            f"too few rows of one class to cross-validate with {folds} folds: {int(y.sum())} "
+            f"churned and {int(y.size - y.sum())} stayed; need at least {4 * folds} of each "
+            "(each training fold is split again to calibrate). Use fewer --folds or more rows.")
     X, missing = schema.features(df)
     for col, auc in single_column_auc(X, y).items():
         if auc >= leak_auc:
@@ -179,7 +186,7 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
                         f"{SUSPICIOUS_AUC}: churn models rarely rank that well; look for a "
                         "column recorded after (or because) the customer left")
     metrics["warnings"] = warnings
-    fitted = model.fit(X, y)
+    fitted = clone(model).fit(X, y)  # the caller's estimator stays unfitted
     return ChurnModel(schema=schema, classifier=fitted, label=label, positive=positive,
                       metrics=metrics, report=report, cvm_version=__version__,
                       trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -100,7 +100,7 @@ def score(
     reasons: Annotated[int, typer.Option("--reasons", min=0, max=10, help=(
         "How many top reasons to give per row (0: none, faster)."))] = 3,
     jobs: Annotated[int, typer.Option("--jobs", min=-1, help=(
-        "Threads computing the reasons (-1: all cores)."))] = -1,
+        "Threads computing the reasons (-1: all cores)."))] = 1,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write each row's calibrated probability of cancelling and its top reasons."""
