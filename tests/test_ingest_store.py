@@ -113,3 +113,22 @@ def test_failure_while_storing_leaves_warehouse_as_it_was(ws, tmp_path, monkeypa
     manifest, files = warehouse_state(ws)
     assert manifest == before[0]
     assert ws.row_count("transactions") == 1 and len(_rows(ws, "transactions")) == 1
+
+
+def test_results_replace_or_keep_history(ws):
+    from cvm import NotFoundError, WorkspaceError
+
+    ws.save_result("scores", pa.table({"customer_id": ["a", "b"], "score": [0.1, 0.2]}))
+    first_parts = list((ws.warehouse_dir / "results" / "scores").iterdir())
+    ws.save_result("scores", pa.table({"customer_id": ["a"], "score": [0.9]}))
+    assert ws.result("scores").to_pyarrow().to_pylist() == [{"customer_id": "a", "score": 0.9}]
+    assert not first_parts[0].exists()  # the replaced part is gone
+    ws.save_result("history", pa.table({"run": ["2024-01"], "n": [1]}), mode="append")
+    ws.save_result("history", pa.table({"run": ["2024-02"], "n": [2]}), mode="append")
+    assert sorted(r["run"] for r in ws.result("history").to_pyarrow().to_pylist()) == [
+        "2024-01", "2024-02"]
+    assert ws.result_names() == ["history", "scores"]
+    with pytest.raises(NotFoundError, match="no result named 'nope'"):
+        ws.result("nope")
+    with pytest.raises(WorkspaceError, match="not a canonical table"):
+        ws.save_result("transactions", pa.table({"a": [1]}))

@@ -154,6 +154,61 @@ class Workspace:
         self._write_manifest(manifest)
         return final
 
+    # ---- results: tables that cvm derives (scores, forecasts), replaced or kept as history --
+    def save_result(self, name: str, table: pa.Table, mode: str = "replace",
+                    note: str | None = None) -> Path:
+        """Store a derived table (e.g. ``clv_scores``) in the warehouse as Parquet.
+
+        ``mode="replace"`` makes it the table's only part (the old parts are removed once
+        the manifest no longer lists them); ``mode="append"`` adds it as a further part, so a
+        monthly run keeps its history (give the rows a column saying which run they are).
+        """
+        import pyarrow.parquet as pq
+
+        if not name.replace("_", "").isalnum() or not name.islower() or name in TABLES:
+            raise WorkspaceError(f"result name '{name}' must be lower-case letters, digits and "
+                                 f"underscores, and not a canonical table ({', '.join(TABLES)})")
+        if mode not in ("replace", "append"):
+            raise WorkspaceError(f"mode must be 'replace' or 'append', got {mode!r}")
+        staged = self.scratch_dir / f"result-{name}-{uuid.uuid4().hex}.parquet"
+        pq.write_table(table, staged, compression="zstd")
+        part_dir = self.warehouse_dir / "results" / name
+        part_dir.mkdir(parents=True, exist_ok=True)
+        final = part_dir / f"part-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
+        with self.write_lock():
+            os.replace(staged, final)
+            manifest = self.manifest()
+            results = manifest.setdefault("results", {})
+            old = results.get(name, []) if mode == "replace" else []
+            entry = {"part": str(final.relative_to(self.warehouse_dir)), "rows": table.num_rows,
+                     "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "note": note}
+            results[name] = ([] if mode == "replace" else results.get(name, [])) + [entry]
+            self._write_manifest(manifest)
+            for e in old:
+                (self.warehouse_dir / e["part"]).unlink(missing_ok=True)
+        return final
+
+    def result_names(self) -> list[str]:
+        return sorted(self.manifest().get("results", {}))
+
+    def result(self, name: str):
+        """A stored result as an Ibis table on the workspace's engine."""
+        from cvm.analytics.engines import read_parquet
+        from cvm.errors import NotFoundError
+
+        entries = self.manifest().get("results", {}).get(name)
+        if not entries:
+            raise NotFoundError(f"no result named '{name}' in {self.path}; stored results: "
+                                f"{', '.join(self.result_names()) or 'none'}")
+        parts = [self.warehouse_dir / e["part"] for e in entries]
+        key = ("result", name, tuple(parts))
+        if key not in self._cache:
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(parts[0])
+            self._cache[key] = read_parquet(self.backend, f"result_{name}", parts, schema)
+        return self._cache[key]
+
     def row_count(self, table: str) -> int:
         return sum(e["rows"] for e in self.manifest()["tables"].get(table, []))
 
