@@ -124,3 +124,22 @@ def test_unknown_table_and_bad_map_are_input_errors(ws, tmp_path):
         ws.import_file("transactions", path, {"customer_id": "nope"})
     with pytest.raises(InputError, match="'client' is not a field of transactions"):
         ws.import_file("transactions", path, {"client": "a"})
+
+
+def test_overlapping_contracts_of_one_customer_and_plan(ws, tmp_path):
+    header = "contract_id,customer_id,plan,start,end\n"
+    ws.import_file("contracts", write_csv(tmp_path / "a.csv", header +
+                                          "K1,1,mobile,2023-01-01,2023-12-31\n"))
+    path = write_csv(tmp_path / "b.csv", header +
+                     "K2,1,mobile,2023-06-01,2023-09-30\n"  # overlaps stored K1
+                     "K3,2,mobile,2024-01-01,2024-06-30\n"
+                     "K4,2,mobile,2024-06-30,\n"          # overlaps K3 on its last day
+                     "K5,2,broadband,2024-01-01,\n"       # another plan may run alongside
+                     "K6,1,mobile,2024-01-01,\n")         # after K1 ended: fine
+    err = _fails(ws, "contracts", path)
+    got = {(p.row, p.field): p.expected for p in err.problems}
+    assert set(got) == {(2, "start"), (4, "start")}
+    assert got[(2, "start")] == ("no overlap with the customer's stored contract K1 "
+                                 "(2023-01-01..2023-12-31)")
+    assert got[(4, "start")] == ("no overlap with the same customer's contract on row 3 "
+                                 "(2024-01-01..2024-06-30)")

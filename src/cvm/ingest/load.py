@@ -220,7 +220,36 @@ class _Importer:
                     f"'a value not before {early} (' || CAST({_q(early)} AS VARCHAR) || ')'")
         qs += self._key_checks()
         qs += self._reference_checks()
+        if self.spec.name == "contracts":
+            qs += self._overlap_checks()
         return qs
+
+    def _overlap_checks(self) -> list[str]:
+        """A customer's contracts for the same plan must not overlap in time (in the file, or
+        with stored ones). Different plans may run side by side (mobile and broadband)."""
+        far = "DATE '9999-12-31'"
+        plan = "plan" in self.mapping
+
+        def overlap(a: str, b: str) -> str:
+            same_plan = f" AND {a}.plan IS NOT DISTINCT FROM {b}.plan" if plan else ""
+            return (f"{a}.customer_id = {b}.customer_id{same_plan} AND {b}.start <= "
+                    f"coalesce({a}.\"end\", {far}) AND {a}.start <= coalesce({b}.\"end\", {far})")
+
+        def shown(x: str) -> str:
+            return (f"CAST({x}.start AS VARCHAR) || '..' || coalesce(CAST({x}.\"end\" AS VARCHAR), "
+                    f"'open')")
+
+        out = [f"SELECT b.{ROW} AS row, 'start' AS field, {shown('b')} AS value, "
+               f"'no overlap with the same customer''s contract on row ' || CAST(a.{ROW} AS "
+               f"VARCHAR) || ' (' || {shown('a')} || ')' AS expected FROM staged a JOIN staged b "
+               f"ON a.{ROW} < b.{ROW} AND {overlap('a', 'b')}"]
+        if self.stored_parts:
+            out.append(
+                f"SELECT b.{ROW} AS row, 'start' AS field, {shown('b')} AS value, "
+                f"'no overlap with the customer''s stored contract ' || a.contract_id || ' (' || "
+                f"{shown('a')} || ')' AS expected FROM stored a JOIN staged b ON {overlap('a', 'b')}"
+                f" AND a.contract_id IS DISTINCT FROM b.contract_id")
+        return out
 
     def _key_checks(self) -> list[str]:
         key = self.spec.key
