@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -178,11 +176,10 @@ def test_bootstrap_resamples_are_distinct_multisets():
         bootstrap_indices(3, 11, np.random.default_rng(0))
 
 
-def test_bootstrap_500_resamples_under_10_seconds(mobi):
-    start = time.perf_counter()
+def test_bootstrap_500_resamples(mobi):
+    # its speed (500 resamples of 250 respondents well under 10 s) is measured by
+    # bench/pls_bench.py, not asserted here
     a = PLSPathModel(n_bootstrap=500, random_state=11).fit(mobi)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 10, f"500 resamples of 250 respondents took {elapsed:.1f} s"
     assert a.bootstrap_draws_.shape[0] == 500
     boot = a.bootstrap_.set_index(["kind", "name"])
     row = boot.loc[("path", "Image -> Expectation")]

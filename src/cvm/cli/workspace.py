@@ -159,8 +159,8 @@ def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table) -> Non
 
 
 def register(app: typer.Typer) -> None:
-    app.command("status")(status)
     app.command("init")(init)
     app.command("import")(import_)
+    app.command("status")(status)
     app.command("demo")(demo)
     app.command("summary")(summary)
