@@ -116,8 +116,8 @@ def test_bad_rows_name_the_customers(tmp_path):
     path.write_text("customer_id,frequency,recency,T\nA17,2,10.0,8.0\nB2,0,0,5\nC9,1,0,4\n")
     result = runner.invoke(app, ["clv", "fit", "--summary", str(path)])
     assert result.exit_code == 2
-    assert "1 customer (A17) have recency t_x greater than age T" in _err(result)
-    assert "1 customer (C9) have x > 0 repeat purchases but recency t_x = 0" in _err(result)
+    assert "1 customer (A17) has recency t_x greater than age T" in _err(result)
+    assert "1 customer (C9) has x > 0 repeat purchases but recency t_x = 0" in _err(result)
     assert "Traceback" not in result.output
 
 

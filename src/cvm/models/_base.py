@@ -77,6 +77,19 @@ class MaximumLikelihoodModel:
         self.max_iter = max_iter
         self.tol = tol
 
+    def _levels(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct values of x and the index of each row's value, cached for the array.
+
+        Terms that depend on the parameters and on the purchase count alone (Beta and Gamma
+        functions, digammas) are computed once per distinct count: real data have a few dozen.
+        """
+        cached = getattr(self, "_levels_cache", None)
+        if cached is not None and cached[0] is x:
+            return cached[1], cached[2]
+        levels, inverse = np.unique(x, return_inverse=True)
+        self._levels_cache = (x, levels, inverse.reshape(-1))
+        return levels, inverse.reshape(-1)
+
     # -- to be supplied by a model ---------------------------------------------------------
     def _loglik(self, theta: np.ndarray, data: Sequence[np.ndarray], grad: bool
                 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -144,6 +157,7 @@ class MaximumLikelihoodModel:
         self.aic_ = 2 * k - 2 * self.log_likelihood_
         self.bic_ = k * np.log(total) - 2 * self.log_likelihood_
         self._set_covariance(cols, w)
+        self._levels_cache = None  # keep no customer data
         return self
 
     def _initial_vector(self, initial: dict[str, float] | Sequence[float]) -> np.ndarray:
