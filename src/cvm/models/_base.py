@@ -90,6 +90,11 @@ class MaximumLikelihoodModel:
         self._levels_cache = (x, levels, inverse.reshape(-1))
         return levels, inverse.reshape(-1)
 
+    def _free_mask(self) -> np.ndarray:
+        """True for parameters that may be any real number (covariate coefficients)."""
+        free = getattr(self, "_free", None)
+        return np.zeros(len(self._param_names), bool) if free is None else np.asarray(free)
+
     # -- to be supplied by a model ---------------------------------------------------------
     def _loglik(self, theta: np.ndarray, data: Sequence[np.ndarray], grad: bool
                 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -120,21 +125,28 @@ class MaximumLikelihoodModel:
         if initial_params is not None:
             starts = [self._initial_vector(initial_params)] + list(starts)
 
+        free = self._free_mask()
+
         def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
-            theta = np.exp(log_theta)
+            # positive parameters are optimised on the log scale, free ones (covariate
+            # coefficients) as they are
+            theta = np.where(free, log_theta, np.exp(np.minimum(log_theta, 700)))
             with np.errstate(all="ignore"):
                 ll, g = self._loglik(theta, cols, True)
                 f = -float(w @ ll) / total
-                jac = -(w @ g) * theta / total
+                jac = -(w @ g) * np.where(free, 1.0, theta) / total
             if not np.isfinite(f) or not np.all(np.isfinite(jac)):
                 return np.inf, np.zeros_like(log_theta)
             return f, jac
 
-        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(self._param_names)
+        bounds = [(None, None) if fr else (-_LOG_BOUND, _LOG_BOUND) for fr in free]
         best = None
         tried = []
         for start in starts:
-            x0 = np.clip(np.log(np.asarray(start, dtype=float)), -_LOG_BOUND + 1, _LOG_BOUND - 1)
+            start = np.asarray(start, dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x0 = np.where(free, start,
+                              np.clip(np.log(start), -_LOG_BOUND + 1, _LOG_BOUND - 1))
             res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                     options={"maxiter": self.max_iter, "ftol": 1e-12,
                                              "gtol": 1e-8, "maxcor": 30})
@@ -147,7 +159,7 @@ class MaximumLikelihoodModel:
         if best is not None:
             best = self._polish(objective, best, self.tol)
         self._raise_unless_converged(best, tried)
-        theta = np.exp(best.x)
+        theta = np.where(free, best.x, np.exp(best.x))
         self._theta = theta
         self.params_ = pd.Series(theta, index=list(self._param_names), name="estimate")
         self.log_likelihood_ = -best.fun * total
@@ -224,17 +236,20 @@ class MaximumLikelihoodModel:
                 f"{name}: the log-likelihood is not finite at any of {len(tried)} starting points."
                 f"\n{checklist}")
         gmax = float(np.max(np.abs(best.jac)))
-        at_bound = [p for p, v in zip(self._param_names, best.x, strict=True)
-                    if abs(v) >= _LOG_BOUND - 1e-3]
+        free = self._free_mask()
+        at_bound = [p for p, v, fr in zip(self._param_names, best.x, free, strict=True)
+                    if not fr and abs(v) >= _LOG_BOUND - 1e-3]
         if at_bound:
             raise ConvergenceError(
                 f"{name} did not converge: parameter(s) {at_bound} ran off to "
                 f"zero or infinity (the data do not identify them).\n{checklist}")
-        drifting = [p for p, v in zip(self._param_names, best.x, strict=True) if abs(v) > 10]
+        drifting = [p for p, v, fr in zip(self._param_names, best.x, free, strict=True)
+                    if abs(v) > 10 and not fr]
         if gmax > 1000 * self.tol and drifting:
             raise ConvergenceError(
                 f"{name} did not converge: parameter(s) {drifting} keep growing or shrinking "
-                f"(now {', '.join(f'{v:.3g}' for v in np.exp(best.x))}); the likelihood is flat "
+                f"(now {', '.join(f'{v:.3g}' for v in np.where(free, best.x, np.exp(best.x)))}); "
+                "the likelihood is flat "
                 f"along them, so the data do not identify them.\n{checklist}")
         if gmax > 1000 * self.tol:
             raise ConvergenceError(
@@ -250,10 +265,11 @@ class MaximumLikelihoodModel:
             return -(w @ g)
 
         k = len(theta)
+        free = self._free_mask()
         H = np.empty((k, k))
         with np.errstate(all="ignore"):
             for j in range(k):
-                h = 1e-5 * theta[j]
+                h = 1e-5 * (max(abs(theta[j]), 1.0) if free[j] else theta[j])
                 e = np.zeros(k)
                 e[j] = h
                 H[:, j] = (grad_neg(theta + e) - grad_neg(theta - e)) / (2 * h)

@@ -50,7 +50,10 @@ class BetaGeoModel(RepeatPurchaseModel):
     def _loglik(self, theta, data, grad):
         r, alpha, a, b = theta
         x, t_x, T = data
-        xs, inv = self._levels(x)  # count-only terms once per distinct x
+        if np.ndim(a) == 0:
+            xs, inv = self._levels(x)  # count-only terms once per distinct x
+        else:  # per-customer parameters (covariate models)
+            xs, inv = x, slice(None)
         rep = x > 0
         xm = np.where(xs > 0, xs, 1.0)
         lb0 = betaln(a, b)

@@ -81,9 +81,13 @@ def _concave_quadrature(log_f, slope, u0: np.ndarray, u1: np.ndarray
         peak = np.where(interior, _bisect(lambda u: -slope(u), u0, u1, interior), peak)
     top = log_f(peak)
     cut_hi = log_f(u1) < top - _DROP
-    hi = np.where(cut_hi, _bisect(lambda u: top - _DROP - log_f(u), peak, u1, cut_hi), u1)
+    hi = u1
+    if cut_hi.any():
+        hi = np.where(cut_hi, _bisect(lambda u: top - _DROP - log_f(u), peak, u1, cut_hi), u1)
     cut_lo = log_f(u0) < top - _DROP
-    lo = np.where(cut_lo, _bisect(lambda u: log_f(u) - top + _DROP, u0, peak, cut_lo), u0)
+    lo = u0
+    if cut_lo.any():
+        lo = np.where(cut_lo, _bisect(lambda u: log_f(u) - top + _DROP, u0, peak, cut_lo), u0)
     nodes, logw = [], []
     # the rising side exists only for rows whose integrand peaks after u0 (rare in practice)
     sides = (hi, lo) if np.any(lo < peak) else (hi,)
@@ -97,9 +101,16 @@ def _concave_quadrature(log_f, slope, u0: np.ndarray, u1: np.ndarray
     return np.concatenate(nodes, axis=1), np.concatenate(logw, axis=1)
 
 
-def _log_gap(c: float, u):
-    """ln(c + e^u) for c >= 0, exactly u when c = 0."""
-    return u if c == 0 else np.log(c + np.exp(u))
+def _log_gap(c, u):
+    """ln(c + e^u) for c >= 0, exactly u when c is the scalar 0; c per row broadcasts."""
+    if np.ndim(c) == 0:
+        return u if c == 0 else np.log(c + np.exp(u))
+    return np.log(_col(c, u) + np.exp(u))
+
+
+def _col(v, u):
+    """A per-row array shaped to broadcast against u, which is (n,) or (n, K)."""
+    return v if np.ndim(v) == 0 or np.ndim(u) == 1 else v[:, None]
 
 
 class ParetoNBDModel(RepeatPurchaseModel):
@@ -110,12 +121,12 @@ class ParetoNBDModel(RepeatPurchaseModel):
     def _integral_terms(self, theta, x, t_x, T):
         """log A_T, log(s I), and per node: the log-terms, ln(alpha+y) and ln(beta+y)."""
         r, alpha, s, beta = theta
-        m = min(alpha, beta)
+        m = np.minimum(alpha, beta)  # scalars, or per customer in covariate models
         ca, cb = alpha - m, beta - m  # alpha + y = ca + e^u, beta + y = cb + e^u
         rx = (r + x)
 
-        def log_f(u, k=rx):
-            return -k * _log_gap(ca, u) - (s + 1) * _log_gap(cb, u) + u
+        def log_f(u):
+            return (-_col(rx, u) * _log_gap(ca, u) - (s + 1) * _log_gap(cb, u) + u)
 
         def slope(u):
             eu = np.exp(u)
