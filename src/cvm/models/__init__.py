@@ -16,6 +16,7 @@ from cvm.models.clv import (
     discounted_expected_purchases,
     score_customers,
 )
+from cvm.models.comparison import compare_models
 from cvm.models.covariates import BetaGeoCovariateModel, ParetoNBDCovariateModel
 from cvm.models.gammagamma import GammaGammaModel
 from cvm.models.mbgnbd import ModifiedBetaGeoModel
@@ -34,6 +35,7 @@ __all__ = [
     "RepeatPurchaseModel",
     "ShiftedBetaGeoModel",
     "check_rfm",
+    "compare_models",
     "customer_lifetime_value",
     "discounted_expected_purchases",
     "score_customers",
