@@ -133,31 +133,37 @@ class ParetoNBDModel(RepeatPurchaseModel):
             return 1 - rx * eu / (ca + eu) - (s + 1) * eu / (cb + eu)
 
         u, logw = _concave_quadrature(log_f, slope, np.log(m + t_x), np.log(m + T))
-        la, lb = _log_gap(ca, u), _log_gap(cb, u)
+        eu = np.exp(u)
+        ay, by = _col(ca, u) + eu, _col(cb, u) + eu  # alpha + y, beta + y at the nodes
+        la, lb = np.log(ay), np.log(by)
         lf = -rx[:, None] * la - (s + 1) * lb + u + logw
-        log_i = logsumexp(lf, axis=1)
+        top = np.max(lf, axis=1)
+        top = np.where(np.isfinite(top), top, 0.0)
+        q = np.exp(lf - top[:, None])  # unnormalised quadrature shares (0 for empty ranges)
+        total = q.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            log_i = np.log(total) + top
         log_at = -rx * np.log(alpha + T) - s * np.log(beta + T)
-        return log_at, np.log(s) + log_i, (lf, log_i, la, lb)
+        return log_at, np.log(s) + log_i, (q, total, la, lb, ay, by)
 
     def _loglik(self, theta, data, grad):
         r, alpha, s, beta = theta
         x, t_x, T = data
-        log_at, log_si, (lf, log_i, la, lb) = self._integral_terms(theta, x, t_x, T)
+        log_at, log_si, (q, total, la, lb, ay, by) = self._integral_terms(theta, x, t_x, T)
         mix = np.logaddexp(log_at, log_si)
         ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + mix
         if not grad:
             return ll, None
         pa = np.exp(log_at - mix)
         pi = np.exp(log_si - mix)
-        safe = np.where(np.isfinite(log_i), log_i, 0.0)[:, None]
-        q = np.where(np.isfinite(lf), np.exp(lf - safe), 0.0)  # quadrature shares of I
+        q = q / np.where(total > 0, total, 1.0)[:, None]  # quadrature shares of I, sum 1
         g = np.empty((len(x), 4))
         g[:, 0] = (digamma(r + x) - digamma(r) + np.log(alpha)
                    - pa * np.log(alpha + T) - pi * (q * la).sum(1))
-        g[:, 1] = r / alpha - (r + x) * (pa / (alpha + T) + pi * (q * np.exp(-la)).sum(1))
+        g[:, 1] = r / alpha - (r + x) * (pa / (alpha + T) + pi * (q / ay).sum(1))
         g[:, 2] = (np.log(beta) - pa * np.log(beta + T)
                    + pi * (1 / s - (q * lb).sum(1)))
-        g[:, 3] = s / beta - pa * s / (beta + T) - pi * (s + 1) * (q * np.exp(-lb)).sum(1)
+        g[:, 3] = s / beta - pa * s / (beta + T) - pi * (s + 1) * (q / by).sum(1)
         return ll, g
 
     def closed_form_log_likelihood(self, x: Any, t_x: Any, T: Any,
