@@ -134,6 +134,21 @@ def test_missing_column_and_file(tmp_path):
     assert result.exit_code == 2
 
 
+def test_covariates(tmp_path):
+    cd = pd.read_csv(shared_data() / "cdnow" / "cdnow_summary.csv")
+    cd["group"] = (np.random.default_rng(0).random(len(cd)) < 0.4).astype(int)
+    path = tmp_path / "with_group.csv"
+    cd.to_csv(path, index=False)
+    out = _json(["--summary", str(path), "--covariates", "group"])
+    assert out["estimator"] == "BetaGeoCovariateModel"
+    assert set(out["parameters"]) == {"r", "alpha", "a", "b", "purchase:group", "dropout:group"}
+    plain = _json(["--summary", str(path)])
+    assert out["log_likelihood"] >= plain["log_likelihood"] - 1e-6
+    bad = runner.invoke(app, ["clv", "fit", "--summary", str(path), "--covariates", "region"])
+    assert bad.exit_code == 2
+    assert "no column(s) region" in _err(bad)
+
+
 def test_help():
     result = runner.invoke(app, ["clv", "fit", "--help"])
     assert result.exit_code == 0
