@@ -163,7 +163,21 @@ def write_report(rows, out: Path) -> None:
             f"{'' if ours['within_2se'] is None else ('yes' if ours['within_2se'] else 'no')} | "
             f"{t.get('fit_s', float('nan')):.2f} | {t.get('score_s', float('nan')):.2f} | "
             f"{t.get('ll', float('nan')):,.1f} | {speed} |")
-    lines += ["", "Estimates:", ""]
+    lines += ["", "Against the issue's targets (computed from the table above):", ""]
+    for kind, label, n, _gen, ours, theirs in rows:
+        notes = []
+        if theirs:
+            notes.append(f"LL equal to lifetimes' within 0.1: "
+                         f"{'yes' if abs(ours['ll'] - theirs['ll']) <= 0.1 else 'no'}; fit "
+                         f"{theirs['fit_s'] / ours['fit_s']:.1f}x faster than lifetimes "
+                         f"(target >= 100x at 1M)")
+        if n >= 10_000_000:
+            total = ours["fit_s"] + ours["score_s"]
+            notes.append(f"fitted and scored in {total:.0f} s "
+                         f"({'within' if total < 60 else 'over'} the 60 s target)")
+        if notes:
+            lines.append(f"- {kind}, {label}: " + "; ".join(notes))
+    lines += ["- PyMC-Marketing: not installed here, not compared.", "", "Estimates:", ""]
     for kind, label, _n, _gen, ours, theirs in rows:
         lines.append(f"- {kind}, {label}: cvm {ours['params']}"
                      + (f"; lifetimes {theirs['params']}" if theirs else ""))
