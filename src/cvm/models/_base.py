@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
 
 from cvm.errors import ConvergenceError, InputError, NotFittedError
 from cvm.models._inputs import (
@@ -38,6 +39,7 @@ __all__ = ["MaximumLikelihoodModel", "RepeatPurchaseModel", "as_float", "check_r
            "check_weights", "compress_rows", "customer_labels"]
 
 _LOG_BOUND = 25.0  # parameters live in [e^-25, e^25]; reaching it means "not identified"
+_SUBSAMPLE_ROWS = 20_000  # above this many distinct rows, starting points are explored on a sample
 
 
 class MaximumLikelihoodModel:
@@ -116,6 +118,12 @@ class MaximumLikelihoodModel:
 
     def _fit(self, data: Sequence[np.ndarray], weights: np.ndarray | None,
              initial_params: dict[str, float] | Sequence[float] | None = None):
+        # the work is elementwise numpy; multithreaded BLAS only adds thread start-up to the
+        # small products (w @ g) and to L-BFGS-B, which on a busy machine doubles fit times
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit_single_threaded(data, weights, initial_params)
+
+    def _fit_single_threaded(self, data, weights, initial_params):
         self._check_hyper()
         cols, w, _ = compress_rows(data, weights)
         keep = w > 0
@@ -127,35 +135,38 @@ class MaximumLikelihoodModel:
 
         free = self._free_mask()
 
-        def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
-            # positive parameters are optimised on the log scale, free ones (covariate
-            # coefficients) as they are
-            theta = np.where(free, log_theta, np.exp(np.minimum(log_theta, 700)))
-            with np.errstate(all="ignore"):
-                ll, g = self._loglik(theta, cols, True)
-                f = -float(w @ ll) / total
-                jac = -(w @ g) * np.where(free, 1.0, theta) / total
-            if not np.isfinite(f) or not np.all(np.isfinite(jac)):
-                return np.inf, np.zeros_like(log_theta)
-            return f, jac
+        def make_objective(cols, w):
+            total = float(w.sum())
 
+            def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
+                # positive parameters are optimised on the log scale, free ones (covariate
+                # coefficients) as they are
+                theta = np.where(free, log_theta, np.exp(np.minimum(log_theta, 700)))
+                with np.errstate(all="ignore"):
+                    ll, g = self._loglik(theta, cols, True)
+                    f = -float(w @ ll) / total
+                    jac = -(w @ g) * np.where(free, 1.0, theta) / total
+                if not np.isfinite(f) or not np.all(np.isfinite(jac)):
+                    return np.inf, np.zeros_like(log_theta)
+                return f, jac
+
+            return objective
+
+        objective = make_objective(cols, w)
         bounds = [(None, None) if fr else (-_LOG_BOUND, _LOG_BOUND) for fr in free]
-        best = None
-        tried = []
-        for start in starts:
-            start = np.asarray(start, dtype=float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                x0 = np.where(free, start,
-                              np.clip(np.log(start), -_LOG_BOUND + 1, _LOG_BOUND - 1))
-            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                                    options={"maxiter": self.max_iter, "ftol": 1e-12,
-                                             "gtol": 1e-8, "maxcor": 30})
-            tried.append(res)
-            if np.isfinite(res.fun) and best is not None and abs(res.fun - best.fun) < 1e-9 * abs(
-                    best.fun) and np.allclose(res.x, best.x, atol=1e-2):
-                break  # two starting points reached the same optimum
-            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-                best = res
+        options = {"maxiter": self.max_iter, "ftol": 1e-12, "gtol": 1e-8, "maxcor": 30}
+        if len(w) > _SUBSAMPLE_ROWS:
+            # many distinct rows: explore the starting points on a sample of customers (drawn
+            # in proportion to the row counts, fixed seed), then finish on all the data
+            draw = np.random.default_rng(0).choice(len(w), _SUBSAMPLE_ROWS, p=w / total)
+            counts = np.bincount(draw, minlength=len(w))
+            sub = counts > 0
+            explore = self._multistart(make_objective([c[sub] for c in cols], counts[sub]
+                                                      .astype(float)), starts, bounds, options,
+                                       free)[0]
+            if explore is not None:
+                starts = [np.where(free, explore.x, np.exp(explore.x))]
+        best, tried = self._multistart(objective, starts, bounds, options, free)
         if best is not None:
             best = self._polish(objective, best, self.tol)
         self._raise_unless_converged(best, tried)
@@ -171,6 +182,25 @@ class MaximumLikelihoodModel:
         self._set_covariance(cols, w)
         self._levels_cache = None  # keep no customer data
         return self
+
+    def _multistart(self, objective, starts, bounds, options, free):
+        """L-BFGS-B from each start; stop early once two reach the same optimum."""
+        best = None
+        tried = []
+        for start in starts:
+            start = np.asarray(start, dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x0 = np.where(free, start,
+                              np.clip(np.log(start), -_LOG_BOUND + 1, _LOG_BOUND - 1))
+            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                    options=options)
+            tried.append(res)
+            if np.isfinite(res.fun) and best is not None and abs(res.fun - best.fun) < 1e-9 * abs(
+                    best.fun) and np.allclose(res.x, best.x, atol=1e-2):
+                break  # two starting points reached the same optimum
+            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+                best = res
+        return best, tried
 
     def _initial_vector(self, initial: dict[str, float] | Sequence[float]) -> np.ndarray:
         if isinstance(initial, dict):
