@@ -72,7 +72,6 @@ def test_gradient_matches_finite_differences(cls, theta):
     assert_gradient_matches(m, theta, [cd.frequency, cd.recency, cd["T"], z, size])
 
 
-@pytest.mark.slow  # two simulated fits on 20,000 customers, ~5-10 s
 def test_known_covariate_effects_are_recovered():
     rng = np.random.default_rng(3)
     n = 20000
