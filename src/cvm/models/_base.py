@@ -5,8 +5,10 @@ per-row log-likelihood with its analytic gradient (``_loglik``) and starting poi
 class then
 
 * compresses the data to its unique rows, with the row counts (times any weights) as weights,
-* maximises ``sum_i w_i * l_i(theta)`` over ``log(theta)`` (all parameters are positive) with
-  ``scipy.optimize.minimize(..., jac=True)`` from several starting points,
+* maximises ``sum_i w_i * l_i(theta)`` over ``log(theta)`` (model parameters are positive;
+  covariate coefficients are optimised as they are) with L-BFGS-B,
+  ``scipy.optimize.minimize(..., jac=True)``, from several starting points (explored on a
+  20,000-customer sample when there are more distinct rows), then a few Newton steps,
 * takes standard errors from the inverse of the observed information (the Hessian of the negative
   log-likelihood in the natural parameters, by central differences of the analytic gradient),
 * reports ``log_likelihood_``, ``aic_``, ``bic_`` and ``summary()``.
