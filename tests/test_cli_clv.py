@@ -116,8 +116,8 @@ def test_bad_rows_name_the_customers(tmp_path):
     path.write_text("customer_id,frequency,recency,T\nA17,2,10.0,8.0\nB2,0,0,5\nC9,1,0,4\n")
     result = runner.invoke(app, ["clv", "fit", "--summary", str(path)])
     assert result.exit_code == 2
-    assert "1 customer (A17) have recency t_x greater than age T" in _err(result)
-    assert "1 customer (C9) have x > 0 repeat purchases but recency t_x = 0" in _err(result)
+    assert "1 customer (A17) has recency t_x greater than age T" in _err(result)
+    assert "1 customer (C9) has x > 0 repeat purchases but recency t_x = 0" in _err(result)
     assert "Traceback" not in result.output
 
 
@@ -132,6 +132,21 @@ def test_missing_column_and_file(tmp_path):
     assert "no such file" in _err(result)
     result = runner.invoke(app, ["clv", "fit", "--summary", str(path), "--weights", "w"])
     assert result.exit_code == 2
+
+
+def test_covariates(tmp_path):
+    cd = pd.read_csv(shared_data() / "cdnow" / "cdnow_summary.csv")
+    cd["group"] = (np.random.default_rng(0).random(len(cd)) < 0.4).astype(int)
+    path = tmp_path / "with_group.csv"
+    cd.to_csv(path, index=False)
+    out = _json(["--summary", str(path), "--covariates", "group"])
+    assert out["estimator"] == "BetaGeoCovariateModel"
+    assert set(out["parameters"]) == {"r", "alpha", "a", "b", "purchase:group", "dropout:group"}
+    plain = _json(["--summary", str(path)])
+    assert out["log_likelihood"] >= plain["log_likelihood"] - 1e-6
+    bad = runner.invoke(app, ["clv", "fit", "--summary", str(path), "--covariates", "region"])
+    assert bad.exit_code == 2
+    assert "no column(s) region" in _err(bad)
 
 
 def test_help():

@@ -72,5 +72,5 @@ def test_summary_to_dict_and_initial_params():
 
 
 def test_negative_weights_are_rejected():
-    with pytest.raises(InputError, match=r"1 customer \(row 1\) have a negative or missing"):
+    with pytest.raises(InputError, match=r"1 customer \(row 1\) has a negative or missing"):
         BetaGeoModel().fit([1, 2], [1.0, 2.0], [3.0, 3.0], weights=[1, -1])

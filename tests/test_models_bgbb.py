@@ -73,7 +73,7 @@ def test_probability_alive(fitted):
 
 
 def test_inconsistent_discrete_input_is_rejected():
-    with pytest.raises(InputError, match=r"1 customer \(row 1\) have more transactions x than"):
+    with pytest.raises(InputError, match=r"1 customer \(row 1\) has more transactions x than"):
         BetaGeoBetaBinomModel().fit([1, 3], [2, 2], [6, 6])
     with pytest.raises(InputError, match="non-integer recency or number of periods"):
         BetaGeoBetaBinomModel().fit([1, 1], [2.5, 2], [6, 6])

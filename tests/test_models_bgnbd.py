@@ -122,9 +122,9 @@ def test_invalid_input_names_the_customers():
     with pytest.raises(InputError) as err:
         BetaGeoModel().fit(data.x, data.t_x, data["T"])
     msg = str(err.value)
-    assert "1 customer (c2) have recency t_x greater than age T" in msg
+    assert "1 customer (c2) has recency t_x greater than age T" in msg
     assert "2 customers (c4, c5) have a negative or non-integer frequency x" in msg
-    with pytest.raises(InputError, match=r"1 customer \(row 0\) have x > 0 repeat purchases but "
+    with pytest.raises(InputError, match=r"1 customer \(row 0\) has x > 0 repeat purchases but "
                                          r"recency t_x = 0"):
         BetaGeoModel().fit([1, 0], [0.0, 0.0], [3.0, 3.0])
 

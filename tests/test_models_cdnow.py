@@ -62,8 +62,7 @@ def master_rfm():
     return rfm_from_transactions(tx, CALIBRATION_END)
 
 
-@pytest.mark.parametrize("model_class", [
-    BetaGeoModel, pytest.param(ParetoNBDModel, marks=pytest.mark.slow)])  # ~6-15 s
+@pytest.mark.parametrize("model_class", [BetaGeoModel, ParetoNBDModel])
 def test_master_fit_equals_fit_on_its_compressed_form(master_rfm, model_class):
     rfm = master_rfm
     assert len(rfm) == 23570

@@ -67,5 +67,5 @@ def test_customers_without_repeat_purchases_are_named():
     spend = pd.Series([10.0, 0.0, -5.0], index=x.index)
     with pytest.raises(InputError) as err:
         GammaGammaModel().fit(x, spend)
-    assert "1 customer (b) have a frequency that is not a whole number >= 1" in str(err.value)
+    assert "1 customer (b) has a frequency that is not a whole number >= 1" in str(err.value)
     assert "2 customers (b, c) have a missing, zero or negative mean spend" in str(err.value)

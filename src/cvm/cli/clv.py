@@ -88,7 +88,8 @@ def _indexed(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 
 def _fit_model(model: ModelName, path: Path, weights: str | None, cohort: str | None,
-               calibration_periods: int | None) -> tuple[Any, dict[str, Any]]:
+               calibration_periods: int | None, covariates: list[str] | None = None
+               ) -> tuple[Any, dict[str, Any]]:
     from cvm import models as m
 
     df = _indexed(_read(path), path)
@@ -131,6 +132,16 @@ def _fit_model(model: ModelName, path: Path, weights: str | None, cohort: str | 
     if model is ModelName.bgbb:
         return m.BetaGeoBetaBinomModel().fit(freq, rec, df[_column(df, "periods", path)],
                                              w), extra
+    if covariates:
+        if model not in (ModelName.bgnbd, ModelName.paretonbd):
+            raise InputError(f"--covariates: only bgnbd and paretonbd take covariates, not "
+                             f"{model.value}")
+        missing = [c for c in covariates if c not in df.columns]
+        if missing:
+            raise InputError(f"--covariates: no column(s) {', '.join(missing)} in {path}; "
+                             f"found {', '.join(map(str, df.columns))}")
+        cls = m.BetaGeoCovariateModel if model is ModelName.bgnbd else m.ParetoNBDCovariateModel
+        return cls().fit(freq, rec, df[_column(df, "T", path)], df[covariates], w), extra
     cls = {ModelName.bgnbd: m.BetaGeoModel, ModelName.paretonbd: m.ParetoNBDModel,
            ModelName.mbgnbd: m.ModifiedBetaGeoModel}[model]
     return cls().fit(freq, rec, df[_column(df, "T", path)], w), extra
@@ -156,10 +167,14 @@ def fit(
         "--cohort", help="sbg: the survival table's column to fit.")] = None,
     calibration_periods: Annotated[int | None, typer.Option(
         "--calibration-periods", help="sbg: fit on periods 0..N and project the rest.")] = None,
+    covariates: Annotated[str | None, typer.Option(
+        "--covariates", help="bgnbd, paretonbd: comma-separated numeric columns acting on "
+        "both the purchase and the dropout process (code categories as 0/1 columns).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Fit a model by maximum likelihood; print parameters, standard errors, LL, AIC, BIC."""
-    fitted, extra = _fit_model(model, summary, weights, cohort, calibration_periods)
+    names = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
+    fitted, extra = _fit_model(model, summary, weights, cohort, calibration_periods, names)
     d = fitted.to_dict()
     result = {
         "model": model.value,

@@ -3,7 +3,9 @@
 Purchase models fitted on a repeat-purchase summary ``(x, t_x, T)``: `BetaGeoModel` (BG/NBD),
 `ParetoNBDModel`, `ModifiedBetaGeoModel` (MBG/NBD), and on discrete opportunities
 `BetaGeoBetaBinomModel` (BG/BB); contractual renewals: `ShiftedBetaGeoModel` (sBG); spend:
-`GammaGammaModel`; discounted CLV joining a purchase and a spend model: `customer_lifetime_value`.
+`GammaGammaModel`; time-invariant covariates: `BetaGeoCovariateModel`,
+`ParetoNBDCovariateModel`; discounted CLV joining a purchase and a spend model:
+`customer_lifetime_value`.
 """
 
 from cvm.models._base import MaximumLikelihoodModel, RepeatPurchaseModel, check_rfm
@@ -14,6 +16,8 @@ from cvm.models.clv import (
     discounted_expected_purchases,
     score_customers,
 )
+from cvm.models.comparison import compare_models
+from cvm.models.covariates import BetaGeoCovariateModel, ParetoNBDCovariateModel
 from cvm.models.gammagamma import GammaGammaModel
 from cvm.models.mbgnbd import ModifiedBetaGeoModel
 from cvm.models.paretonbd import ParetoNBDModel
@@ -21,14 +25,17 @@ from cvm.models.sbg import ShiftedBetaGeoModel
 
 __all__ = [
     "BetaGeoBetaBinomModel",
+    "BetaGeoCovariateModel",
     "BetaGeoModel",
     "GammaGammaModel",
     "MaximumLikelihoodModel",
     "ModifiedBetaGeoModel",
+    "ParetoNBDCovariateModel",
     "ParetoNBDModel",
     "RepeatPurchaseModel",
     "ShiftedBetaGeoModel",
     "check_rfm",
+    "compare_models",
     "customer_lifetime_value",
     "discounted_expected_purchases",
     "score_customers",

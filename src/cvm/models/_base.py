@@ -5,8 +5,10 @@ per-row log-likelihood with its analytic gradient (``_loglik``) and starting poi
 class then
 
 * compresses the data to its unique rows, with the row counts (times any weights) as weights,
-* maximises ``sum_i w_i * l_i(theta)`` over ``log(theta)`` (all parameters are positive) with
-  ``scipy.optimize.minimize(..., jac=True)`` from several starting points,
+* maximises ``sum_i w_i * l_i(theta)`` over ``log(theta)`` (model parameters are positive;
+  covariate coefficients are optimised as they are) with L-BFGS-B,
+  ``scipy.optimize.minimize(..., jac=True)``, from several starting points (explored on a
+  20,000-customer sample when there are more distinct rows), then a few Newton steps,
 * takes standard errors from the inverse of the observed information (the Hessian of the negative
   log-likelihood in the natural parameters, by central differences of the analytic gradient),
 * reports ``log_likelihood_``, ``aic_``, ``bic_`` and ``summary()``.
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
 
 from cvm.errors import ConvergenceError, InputError, NotFittedError
 from cvm.models._inputs import (
@@ -38,6 +41,7 @@ __all__ = ["MaximumLikelihoodModel", "RepeatPurchaseModel", "as_float", "check_r
            "check_weights", "compress_rows", "customer_labels"]
 
 _LOG_BOUND = 25.0  # parameters live in [e^-25, e^25]; reaching it means "not identified"
+_SUBSAMPLE_ROWS = 20_000  # above this many distinct rows, starting points are explored on a sample
 
 
 class MaximumLikelihoodModel:
@@ -77,6 +81,24 @@ class MaximumLikelihoodModel:
         self.max_iter = max_iter
         self.tol = tol
 
+    def _levels(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct values of x and the index of each row's value, cached for the array.
+
+        Terms that depend on the parameters and on the purchase count alone (Beta and Gamma
+        functions, digammas) are computed once per distinct count: real data have a few dozen.
+        """
+        cached = getattr(self, "_levels_cache", None)
+        if cached is not None and cached[0] is x:
+            return cached[1], cached[2]
+        levels, inverse = np.unique(x, return_inverse=True)
+        self._levels_cache = (x, levels, inverse.reshape(-1))
+        return levels, inverse.reshape(-1)
+
+    def _free_mask(self) -> np.ndarray:
+        """True for parameters that may be any real number (covariate coefficients)."""
+        free = getattr(self, "_free", None)
+        return np.zeros(len(self._param_names), bool) if free is None else np.asarray(free)
+
     # -- to be supplied by a model ---------------------------------------------------------
     def _loglik(self, theta: np.ndarray, data: Sequence[np.ndarray], grad: bool
                 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -98,6 +120,12 @@ class MaximumLikelihoodModel:
 
     def _fit(self, data: Sequence[np.ndarray], weights: np.ndarray | None,
              initial_params: dict[str, float] | Sequence[float] | None = None):
+        # the work is elementwise numpy; multithreaded BLAS only adds thread start-up to the
+        # small products (w @ g) and to L-BFGS-B, which on a busy machine doubles fit times
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit_single_threaded(data, weights, initial_params)
+
+    def _fit_single_threaded(self, data, weights, initial_params):
         self._check_hyper()
         cols, w, _ = compress_rows(data, weights)
         keep = w > 0
@@ -107,34 +135,44 @@ class MaximumLikelihoodModel:
         if initial_params is not None:
             starts = [self._initial_vector(initial_params)] + list(starts)
 
-        def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
-            theta = np.exp(log_theta)
-            with np.errstate(all="ignore"):
-                ll, g = self._loglik(theta, cols, True)
-                f = -float(w @ ll) / total
-                jac = -(w @ g) * theta / total
-            if not np.isfinite(f) or not np.all(np.isfinite(jac)):
-                return np.inf, np.zeros_like(log_theta)
-            return f, jac
+        free = self._free_mask()
 
-        bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(self._param_names)
-        best = None
-        tried = []
-        for start in starts:
-            x0 = np.clip(np.log(np.asarray(start, dtype=float)), -_LOG_BOUND + 1, _LOG_BOUND - 1)
-            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                                    options={"maxiter": self.max_iter, "ftol": 1e-12,
-                                             "gtol": 1e-8, "maxcor": 30})
-            tried.append(res)
-            if np.isfinite(res.fun) and best is not None and abs(res.fun - best.fun) < 1e-9 * abs(
-                    best.fun) and np.allclose(res.x, best.x, atol=1e-2):
-                break  # two starting points reached the same optimum
-            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-                best = res
+        def make_objective(cols, w):
+            total = float(w.sum())
+
+            def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
+                # positive parameters are optimised on the log scale, free ones (covariate
+                # coefficients) as they are
+                theta = np.where(free, log_theta, np.exp(np.minimum(log_theta, 700)))
+                with np.errstate(all="ignore"):
+                    ll, g = self._loglik(theta, cols, True)
+                    f = -float(w @ ll) / total
+                    jac = -(w @ g) * np.where(free, 1.0, theta) / total
+                if not np.isfinite(f) or not np.all(np.isfinite(jac)):
+                    return np.inf, np.zeros_like(log_theta)
+                return f, jac
+
+            return objective
+
+        objective = make_objective(cols, w)
+        bounds = [(None, None) if fr else (-_LOG_BOUND, _LOG_BOUND) for fr in free]
+        options = {"maxiter": self.max_iter, "ftol": 1e-12, "gtol": 1e-8, "maxcor": 30}
+        if len(w) > _SUBSAMPLE_ROWS:
+            # many distinct rows: explore the starting points on a sample of customers (drawn
+            # in proportion to the row counts, fixed seed), then finish on all the data
+            draw = np.random.default_rng(0).choice(len(w), _SUBSAMPLE_ROWS, p=w / total)
+            counts = np.bincount(draw, minlength=len(w))
+            sub = counts > 0
+            explore = self._multistart(make_objective([c[sub] for c in cols], counts[sub]
+                                                      .astype(float)), starts, bounds, options,
+                                       free)[0]
+            if explore is not None:
+                starts = [np.where(free, explore.x, np.exp(explore.x))]
+        best, tried = self._multistart(objective, starts, bounds, options, free)
         if best is not None:
             best = self._polish(objective, best, self.tol)
         self._raise_unless_converged(best, tried)
-        theta = np.exp(best.x)
+        theta = np.where(free, best.x, np.exp(best.x))
         self._theta = theta
         self.params_ = pd.Series(theta, index=list(self._param_names), name="estimate")
         self.log_likelihood_ = -best.fun * total
@@ -144,7 +182,27 @@ class MaximumLikelihoodModel:
         self.aic_ = 2 * k - 2 * self.log_likelihood_
         self.bic_ = k * np.log(total) - 2 * self.log_likelihood_
         self._set_covariance(cols, w)
+        self._levels_cache = None  # keep no customer data
         return self
+
+    def _multistart(self, objective, starts, bounds, options, free):
+        """L-BFGS-B from each start; stop early once two reach the same optimum."""
+        best = None
+        tried = []
+        for start in starts:
+            start = np.asarray(start, dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x0 = np.where(free, start,
+                              np.clip(np.log(start), -_LOG_BOUND + 1, _LOG_BOUND - 1))
+            res = optimize.minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                    options=options)
+            tried.append(res)
+            if np.isfinite(res.fun) and best is not None and abs(res.fun - best.fun) < 1e-9 * abs(
+                    best.fun) and np.allclose(res.x, best.x, atol=1e-2):
+                break  # two starting points reached the same optimum
+            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+                best = res
+        return best, tried
 
     def _initial_vector(self, initial: dict[str, float] | Sequence[float]) -> np.ndarray:
         if isinstance(initial, dict):
@@ -210,17 +268,20 @@ class MaximumLikelihoodModel:
                 f"{name}: the log-likelihood is not finite at any of {len(tried)} starting points."
                 f"\n{checklist}")
         gmax = float(np.max(np.abs(best.jac)))
-        at_bound = [p for p, v in zip(self._param_names, best.x, strict=True)
-                    if abs(v) >= _LOG_BOUND - 1e-3]
+        free = self._free_mask()
+        at_bound = [p for p, v, fr in zip(self._param_names, best.x, free, strict=True)
+                    if not fr and abs(v) >= _LOG_BOUND - 1e-3]
         if at_bound:
             raise ConvergenceError(
                 f"{name} did not converge: parameter(s) {at_bound} ran off to "
                 f"zero or infinity (the data do not identify them).\n{checklist}")
-        drifting = [p for p, v in zip(self._param_names, best.x, strict=True) if abs(v) > 10]
+        drifting = [p for p, v, fr in zip(self._param_names, best.x, free, strict=True)
+                    if abs(v) > 10 and not fr]
         if gmax > 1000 * self.tol and drifting:
             raise ConvergenceError(
                 f"{name} did not converge: parameter(s) {drifting} keep growing or shrinking "
-                f"(now {', '.join(f'{v:.3g}' for v in np.exp(best.x))}); the likelihood is flat "
+                f"(now {', '.join(f'{v:.3g}' for v in np.where(free, best.x, np.exp(best.x)))}); "
+                "the likelihood is flat "
                 f"along them, so the data do not identify them.\n{checklist}")
         if gmax > 1000 * self.tol:
             raise ConvergenceError(
@@ -236,10 +297,11 @@ class MaximumLikelihoodModel:
             return -(w @ g)
 
         k = len(theta)
+        free = self._free_mask()
         H = np.empty((k, k))
         with np.errstate(all="ignore"):
             for j in range(k):
-                h = 1e-5 * theta[j]
+                h = 1e-5 * (max(abs(theta[j]), 1.0) if free[j] else theta[j])
                 e = np.zeros(k)
                 e[j] = h
                 H[:, j] = (grad_neg(theta + e) - grad_neg(theta - e)) / (2 * h)

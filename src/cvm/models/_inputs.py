@@ -38,18 +38,24 @@ def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = No
     return [c[first] for c in cols], counts, inverse
 
 
-def customer_labels(values: Any) -> np.ndarray:
-    """Customer identifiers for messages: a pandas index if given one, else row numbers."""
+def customer_labels(values: Any) -> np.ndarray | None:
+    """Customer identifiers for messages: a pandas index if given one, else None (row numbers
+    are then named, as "row 0", "row 1", ..., only when a message needs them)."""
     if isinstance(values, (pd.Series, pd.DataFrame)):
         return np.asarray(values.index)
-    return np.array([f"row {i}" for i in range(len(np.atleast_1d(values)))], dtype=object)
+    return None
 
 
-def _name_some(labels: np.ndarray, mask: np.ndarray) -> str:
-    bad = labels[mask]
+def _name_some(labels: np.ndarray | None, mask: np.ndarray) -> str:
+    if labels is None:
+        bad = np.array([f"row {i}" for i in np.flatnonzero(mask)[:_MAX_SHOWN]], dtype=object)
+        bad = np.concatenate([bad, np.empty(int(mask.sum()) - len(bad), dtype=object)])
+    else:
+        bad = labels[mask]
     shown = ", ".join(str(b) for b in bad[:_MAX_SHOWN])
     more = f" and {len(bad) - _MAX_SHOWN} more" if len(bad) > _MAX_SHOWN else ""
-    return f"{len(bad)} customer{'s' if len(bad) != 1 else ''} ({shown}{more})"
+    one = len(bad) == 1
+    return f"{len(bad)} customer{'' if one else 's'} ({shown}{more}) {'has' if one else 'have'}"
 
 
 def as_float(name: str, values: Any, n: int | None = None) -> np.ndarray:
@@ -63,14 +69,14 @@ def as_float(name: str, values: Any, n: int | None = None) -> np.ndarray:
     return arr
 
 
-def check_weights(weights: Any, n: int, labels: np.ndarray) -> np.ndarray | None:
+def check_weights(weights: Any, n: int, labels: np.ndarray | None) -> np.ndarray | None:
     """Validated non-negative finite weights (counts of customers per row), or None."""
     if weights is None:
         return None
     w = as_float("weights", weights, n)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
-        raise InputError(f"weights: {_name_some(labels, bad)} have a negative or missing weight; "
+        raise InputError(f"weights: {_name_some(labels, bad)} a negative or missing weight; "
                          "expected the number of customers each row stands for (>= 0).")
     if w.sum() <= 0:
         raise InputError("weights: all weights are zero; nothing to fit.")
@@ -98,22 +104,22 @@ def check_rfm(x: Any, t_x: Any, T: Any, *, labels: np.ndarray | None = None,
     T_ = as_float("age (T)", T, n)
     rules = [
         (~(np.isfinite(x_) & np.isfinite(t_) & np.isfinite(T_)),
-         "have a missing or infinite frequency, recency or T"),
+         "a missing or infinite frequency, recency or T"),
         (np.isfinite(x_) & ((x_ < 0) | (x_ != np.round(x_))),
-         "have a negative or non-integer frequency x; expected a count of repeat purchases"),
-        ((t_ < 0) | (T_ < 0), "have a negative recency t_x or age T"),
-        (t_ > T_, "have recency t_x greater than age T; expected 0 <= t_x <= T "
+         "a negative or non-integer frequency x; expected a count of repeat purchases"),
+        ((t_ < 0) | (T_ < 0), "a negative recency t_x or age T"),
+        (t_ > T_, "recency t_x greater than age T; expected 0 <= t_x <= T "
                   "(is the calibration end before a purchase, or are the units mixed?)"),
-        ((x_ > 0) & (t_ == 0), "have x > 0 repeat purchases but recency t_x = 0; expected "
+        ((x_ > 0) & (t_ == 0), "x > 0 repeat purchases but recency t_x = 0; expected "
                                "t_x > 0, the time from first to last purchase"),
-        ((x_ == 0) & (t_ > 0), "have x = 0 repeat purchases but recency t_x > 0; expected "
+        ((x_ == 0) & (t_ > 0), "x = 0 repeat purchases but recency t_x > 0; expected "
                                "t_x = 0 for customers with no repeat purchase"),
     ]
     if discrete:
         rules += [
             ((t_ != np.round(t_)) | (T_ != np.round(T_)),
-             "have a non-integer recency or number of periods; expected whole periods"),
-            (x_ > t_, "have more transactions x than their recency t_x (the period of the last "
+             "a non-integer recency or number of periods; expected whole periods"),
+            (x_ > t_, "more transactions x than their recency t_x (the period of the last "
                       "one); expected x <= t_x"),
         ]
     problems = [f"{_name_some(labels, mask)} {text}" for mask, text in rules if mask.any()]

@@ -50,12 +50,17 @@ class BetaGeoModel(RepeatPurchaseModel):
     def _loglik(self, theta, data, grad):
         r, alpha, a, b = theta
         x, t_x, T = data
+        if np.ndim(a) == 0:
+            xs, inv = self._levels(x)  # count-only terms once per distinct x
+        else:  # per-customer parameters (covariate models)
+            xs, inv = x, slice(None)
         rep = x > 0
-        l1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
-        xm = np.where(rep, x, 1.0)
-        l2 = np.where(rep, betaln(a + 1, b + xm - 1) - betaln(a, b)
+        xm = np.where(xs > 0, xs, 1.0)
+        lb0 = betaln(a, b)
+        l1 = (betaln(a, b + xs) - lb0)[inv] - (r + x) * np.log(alpha + T)
+        l2 = np.where(rep, (betaln(a + 1, b + xm - 1) - lb0)[inv]
                       - (r + x) * np.log(alpha + t_x), -np.inf)
-        common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        common = (gammaln(r + xs) - gammaln(r))[inv] + r * np.log(alpha)
         mix = np.logaddexp(l1, l2)
         ll = common + mix
         if not grad:
@@ -63,15 +68,16 @@ class BetaGeoModel(RepeatPurchaseModel):
         w1 = np.exp(l1 - mix)
         w2 = np.exp(l2 - mix)
         dab = digamma(a + b)
-        dabx = digamma(a + b + x)
+        dabx = digamma(a + b + xs)
+        db = digamma(b)
         g = np.empty((len(x), 4))
-        g[:, 0] = (digamma(r + x) - digamma(r) + np.log(alpha)
+        g[:, 0] = ((digamma(r + xs) - digamma(r))[inv] + np.log(alpha)
                    - w1 * np.log(alpha + T) - w2 * np.log(alpha + t_x))
         g[:, 1] = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + t_x))
-        g[:, 2] = (w1 * (dab - dabx)
-                   + w2 * (digamma(a + 1) - dabx - digamma(a) + dab))
-        g[:, 3] = (w1 * (digamma(b + x) - dabx - digamma(b) + dab)
-                   + w2 * (digamma(b + xm - 1) - dabx - digamma(b) + dab))
+        g[:, 2] = (w1 * (dab - dabx)[inv]
+                   + w2 * (digamma(a + 1) - dabx - digamma(a) + dab)[inv])
+        g[:, 3] = (w1 * (digamma(b + xs) - dabx - db + dab)[inv]
+                   + w2 * (digamma(b + xm - 1) - dabx - db + dab)[inv])
         return ll, g
 
     # -- predictions -------------------------------------------------------------------------

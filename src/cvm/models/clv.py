@@ -92,7 +92,8 @@ def score_customers(purchase_model: Any, spend_model: Any | None, x: Any, t_x: A
     x_, t_, T_ = (as_float("frequency (x)", x), as_float("recency (t_x)", t_x),
                   as_float("age (T)", T))
     (xu, tu, Tu), _, inv = compress_rows([x_, t_, T_])
-    out = pd.DataFrame(index=pd.Index(labels, name="customer_id"))
+    index = pd.RangeIndex(len(x_)) if labels is None else pd.Index(labels)
+    out = pd.DataFrame(index=index.rename("customer_id"))
     out["p_alive"] = purchase_model.probability_alive(xu, tu, Tu)[inv]
     out["expected_purchases_next_period"] = purchase_model.conditional_expected_purchases(
         L, xu, tu, Tu)[inv]

@@ -41,9 +41,9 @@ def _check_spend(x: Any, mean_spend: Any, labels: np.ndarray) -> tuple[np.ndarra
     m_ = as_float("mean spend", mean_spend, len(x_))
     rules = [
         (~np.isfinite(x_) | (x_ < 1) | (x_ != np.round(x_)),
-         "have a frequency that is not a whole number >= 1; the spend model is fitted on "
+         "a frequency that is not a whole number >= 1; the spend model is fitted on "
          "repeat buyers only (drop customers with x = 0)"),
-        (~np.isfinite(m_) | (m_ <= 0), "have a missing, zero or negative mean spend"),
+        (~np.isfinite(m_) | (m_ <= 0), "a missing, zero or negative mean spend"),
     ]
     problems = [f"{_name_some(labels, mask)} {text}" for mask, text in rules if mask.any()]
     if problems:

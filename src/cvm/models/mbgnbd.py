@@ -40,23 +40,26 @@ class ModifiedBetaGeoModel(RepeatPurchaseModel):
     def _loglik(self, theta, data, grad):
         r, alpha, a, b = theta
         x, t_x, T = data
-        l1 = betaln(a, b + x + 1) - betaln(a, b) - (r + x) * np.log(alpha + T)
-        l2 = betaln(a + 1, b + x) - betaln(a, b) - (r + x) * np.log(alpha + t_x)
+        xs, inv = self._levels(x)  # count-only terms once per distinct x
+        lb0 = betaln(a, b)
+        l1 = (betaln(a, b + xs + 1) - lb0)[inv] - (r + x) * np.log(alpha + T)
+        l2 = (betaln(a + 1, b + xs) - lb0)[inv] - (r + x) * np.log(alpha + t_x)
         mix = np.logaddexp(l1, l2)
-        ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + mix
+        ll = (gammaln(r + xs) - gammaln(r))[inv] + r * np.log(alpha) + mix
         if not grad:
             return ll, None
         w1 = np.exp(l1 - mix)
         w2 = 1.0 - w1
         dab = digamma(a + b)
-        dabx = digamma(a + b + x + 1)
+        dabx = digamma(a + b + xs + 1)
+        db = digamma(b)
         g = np.empty((len(x), 4))
-        g[:, 0] = (digamma(r + x) - digamma(r) + np.log(alpha)
+        g[:, 0] = ((digamma(r + xs) - digamma(r))[inv] + np.log(alpha)
                    - w1 * np.log(alpha + T) - w2 * np.log(alpha + t_x))
         g[:, 1] = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + t_x))
-        g[:, 2] = w1 * (dab - dabx) + w2 * (digamma(a + 1) - dabx - digamma(a) + dab)
-        g[:, 3] = (w1 * (digamma(b + x + 1) - dabx - digamma(b) + dab)
-                   + w2 * (digamma(b + x) - dabx - digamma(b) + dab))
+        g[:, 2] = w1 * (dab - dabx)[inv] + w2 * (digamma(a + 1) - dabx - digamma(a) + dab)[inv]
+        g[:, 3] = (w1 * (digamma(b + xs + 1) - dabx - db + dab)[inv]
+                   + w2 * (digamma(b + xs) - dabx - db + dab)[inv])
         return ll, g
 
     def _log_odds_term(self, x, t_x, T):

@@ -52,6 +52,8 @@ _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(12)
 # so that an integrand falling by e^45 over a side is integrated to ~1e-12 relative
 _GRADES = np.array([0.0, 1 / 27, 1 / 9, 1 / 3, 1.0])
 _DROP = 45.0  # the integration range is cut where the integrand is below e^-45 of its peak
+_SMOOTH_NODES, _SMOOTH_WEIGHTS = np.polynomial.legendre.leggauss(16)
+_SMOOTH_DROP = 8.0  # a 16-node panel integrates exp(-8 t) on [0, 1] to ~1e-16
 _BISECTIONS = 32  # a 2^-32 share of the range: placement only, not accuracy
 
 
@@ -66,13 +68,12 @@ def _bisect(fn, lo: np.ndarray, hi: np.ndarray, active: np.ndarray) -> np.ndarra
     return (lo + hi) / 2
 
 
-def _concave_quadrature(log_f, slope, u0: np.ndarray, u1: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes u (n, K) and log-weights for integrating exp(log_f(u)) over [u0, u1] per row.
+def _quadrature_plan(log_f, slope, u0: np.ndarray, u1: np.ndarray):
+    """Peak, integration range and smoothness of a concave log-integrand on [u0, u1] per row.
 
-    ``log_f`` is concave in u (true of the Pareto/NBD integrands in u = ln(m + y)) with
-    derivative ``slope``. The peak u* is found by bisection on the slope, the range is cut where
-    log_f has dropped by `_DROP`, and each side of the peak gets graded Gauss-Legendre panels.
+    The peak u* is found by bisection on the slope and the range is cut where log_f has dropped
+    by `_DROP`. A row is smooth when it falls from u0 by at most `_SMOOTH_DROP` over the range:
+    one Gauss-Legendre panel then integrates it to ~1e-16; others get graded panels.
     """
     s0, s1 = slope(u0), slope(u1)
     interior = (s0 > 0) & (s1 < 0)
@@ -80,10 +81,29 @@ def _concave_quadrature(log_f, slope, u0: np.ndarray, u1: np.ndarray
     if interior.any():
         peak = np.where(interior, _bisect(lambda u: -slope(u), u0, u1, interior), peak)
     top = log_f(peak)
-    cut_hi = log_f(u1) < top - _DROP
-    hi = np.where(cut_hi, _bisect(lambda u: top - _DROP - log_f(u), peak, u1, cut_hi), u1)
+    end_value = log_f(u1)
+    cut_hi = end_value < top - _DROP
+    hi = u1
+    if cut_hi.any():
+        hi = np.where(cut_hi, _bisect(lambda u: top - _DROP - log_f(u), peak, u1, cut_hi), u1)
     cut_lo = log_f(u0) < top - _DROP
-    lo = np.where(cut_lo, _bisect(lambda u: log_f(u) - top + _DROP, u0, peak, cut_lo), u0)
+    lo = u0
+    if cut_lo.any():
+        lo = np.where(cut_lo, _bisect(lambda u: log_f(u) - top + _DROP, u0, peak, cut_lo), u0)
+    with np.errstate(invalid="ignore"):
+        smooth = (peak == u0) & ~cut_hi & ~(top - end_value > _SMOOTH_DROP)
+    return peak, lo, hi, smooth
+
+
+def _nodes(peak: np.ndarray, lo: np.ndarray, hi: np.ndarray, smooth: bool
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes u (n, K) and log-weights: one panel on [peak, hi] if smooth, else graded panels
+    on each side of the peak."""
+    if smooth:
+        span = (hi - peak)[:, None]
+        with np.errstate(divide="ignore"):
+            logw = np.log(span / 2 * _SMOOTH_WEIGHTS[None, :])
+        return peak[:, None] + span * (_SMOOTH_NODES[None, :] + 1) / 2, logw
     nodes, logw = [], []
     # the rising side exists only for rows whose integrand peaks after u0 (rare in practice)
     sides = (hi, lo) if np.any(lo < peak) else (hi,)
@@ -97,9 +117,23 @@ def _concave_quadrature(log_f, slope, u0: np.ndarray, u1: np.ndarray
     return np.concatenate(nodes, axis=1), np.concatenate(logw, axis=1)
 
 
-def _log_gap(c: float, u):
-    """ln(c + e^u) for c >= 0, exactly u when c = 0."""
-    return u if c == 0 else np.log(c + np.exp(u))
+def _concave_quadrature(log_f, slope, u0: np.ndarray, u1: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and log-weights for all rows with the graded scheme (used for P(X(t) = n))."""
+    peak, lo, hi, _ = _quadrature_plan(log_f, slope, u0, u1)
+    return _nodes(peak, lo, hi, False)
+
+
+def _log_gap(c, u):
+    """ln(c + e^u) for c >= 0, exactly u when c is the scalar 0; c per row broadcasts."""
+    if np.ndim(c) == 0:
+        return u if c == 0 else np.log(c + np.exp(u))
+    return np.log(_col(c, u) + np.exp(u))
+
+
+def _col(v, u):
+    """A per-row array shaped to broadcast against u, which is (n,) or (n, K)."""
+    return v if np.ndim(v) == 0 or np.ndim(u) == 1 else v[:, None]
 
 
 class ParetoNBDModel(RepeatPurchaseModel):
@@ -108,45 +142,64 @@ class ParetoNBDModel(RepeatPurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
 
     def _integral_terms(self, theta, x, t_x, T):
-        """log A_T, log(s I), and per node: the log-terms, ln(alpha+y) and ln(beta+y)."""
+        """log A_T, log(s I) and, per row, the I-weighted means of ln(alpha+y),
+        1/(alpha+y), ln(beta+y) and 1/(beta+y) over the quadrature nodes."""
         r, alpha, s, beta = theta
-        m = min(alpha, beta)
+        m = np.minimum(alpha, beta)  # scalars, or per customer in covariate models
         ca, cb = alpha - m, beta - m  # alpha + y = ca + e^u, beta + y = cb + e^u
         rx = (r + x)
 
-        def log_f(u, k=rx):
-            return -k * _log_gap(ca, u) - (s + 1) * _log_gap(cb, u) + u
+        def log_f(u):
+            return (-_col(rx, u) * _log_gap(ca, u) - (s + 1) * _log_gap(cb, u) + u)
 
         def slope(u):
             eu = np.exp(u)
             return 1 - rx * eu / (ca + eu) - (s + 1) * eu / (cb + eu)
 
-        u, logw = _concave_quadrature(log_f, slope, np.log(m + t_x), np.log(m + T))
-        la, lb = _log_gap(ca, u), _log_gap(cb, u)
-        lf = -rx[:, None] * la - (s + 1) * lb + u + logw
-        log_i = logsumexp(lf, axis=1)
+        peak, lo, hi, smooth = _quadrature_plan(log_f, slope, np.log(m + t_x), np.log(m + T))
+        n = len(x)
+        log_i = np.empty(n)
+        means = np.empty((4, n))
+        for scheme in (True, False):
+            idx = np.flatnonzero(smooth == scheme)
+            if idx.size == 0:
+                continue
+
+            def sub(v, idx=idx):
+                return v[idx] if np.ndim(v) else v
+
+            u, logw = _nodes(peak[idx], lo[idx], hi[idx], scheme)
+            eu = np.exp(u)
+            ay, by = _col(sub(ca), u) + eu, _col(sub(cb), u) + eu  # alpha + y, beta + y
+            la, lb = np.log(ay), np.log(by)
+            lf = -rx[idx][:, None] * la - (s + 1) * lb + u + logw
+            top = np.max(lf, axis=1)
+            top = np.where(np.isfinite(top), top, 0.0)
+            q = np.exp(lf - top[:, None])  # 0 at nodes of empty ranges
+            total = q.sum(axis=1)
+            with np.errstate(divide="ignore"):
+                log_i[idx] = np.log(total) + top
+            q /= np.where(total > 0, total, 1.0)[:, None]
+            means[:, idx] = [(q * la).sum(1), (q / ay).sum(1), (q * lb).sum(1), (q / by).sum(1)]
         log_at = -rx * np.log(alpha + T) - s * np.log(beta + T)
-        return log_at, np.log(s) + log_i, (lf, log_i, la, lb)
+        return log_at, np.log(s) + log_i, means
 
     def _loglik(self, theta, data, grad):
         r, alpha, s, beta = theta
         x, t_x, T = data
-        log_at, log_si, (lf, log_i, la, lb) = self._integral_terms(theta, x, t_x, T)
+        log_at, log_si, (m_la, m_ia, m_lb, m_ib) = self._integral_terms(theta, x, t_x, T)
         mix = np.logaddexp(log_at, log_si)
         ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + mix
         if not grad:
             return ll, None
         pa = np.exp(log_at - mix)
         pi = np.exp(log_si - mix)
-        safe = np.where(np.isfinite(log_i), log_i, 0.0)[:, None]
-        q = np.where(np.isfinite(lf), np.exp(lf - safe), 0.0)  # quadrature shares of I
         g = np.empty((len(x), 4))
         g[:, 0] = (digamma(r + x) - digamma(r) + np.log(alpha)
-                   - pa * np.log(alpha + T) - pi * (q * la).sum(1))
-        g[:, 1] = r / alpha - (r + x) * (pa / (alpha + T) + pi * (q * np.exp(-la)).sum(1))
-        g[:, 2] = (np.log(beta) - pa * np.log(beta + T)
-                   + pi * (1 / s - (q * lb).sum(1)))
-        g[:, 3] = s / beta - pa * s / (beta + T) - pi * (s + 1) * (q * np.exp(-lb)).sum(1)
+                   - pa * np.log(alpha + T) - pi * m_la)
+        g[:, 1] = r / alpha - (r + x) * (pa / (alpha + T) + pi * m_ia)
+        g[:, 2] = np.log(beta) - pa * np.log(beta + T) + pi * (1 / s - m_lb)
+        g[:, 3] = s / beta - pa * s / (beta + T) - pi * (s + 1) * m_ib
         return ll, g
 
     def closed_form_log_likelihood(self, x: Any, t_x: Any, T: Any,
