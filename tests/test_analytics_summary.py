@@ -75,6 +75,11 @@ def test_duckdb_and_spark_give_identical_tables(demo_ws):
 
     same(demo_ws.summary(dt.date(2024, 6, 30)), spark.summary(dt.date(2024, 6, 30)),
          "customer_id")
+    from cvm.analytics.rfm import calibration_holdout
+
+    same(*(calibration_holdout(w.table("transactions"), dt.date(2024, 3, 31),
+                               dt.date(2024, 9, 30)).to_pyarrow() for w in (demo_ws, spark)),
+         "customer_id")
     same(demo_ws.value_tiers(), spark.value_tiers(), "tier")
     same(demo_ws.customer_tiers().to_pyarrow(), spark.customer_tiers().to_pyarrow(), "rank")
     same(demo_ws.rfm(), spark.rfm(), "customer_id")

@@ -18,7 +18,8 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["repeat_purchase_summary", "rfm_scores", "RFM_SEGMENTS", "UNIT_DAYS", "epoch_day"]
+__all__ = ["repeat_purchase_summary", "calibration_holdout", "rfm_scores", "RFM_SEGMENTS",
+           "UNIT_DAYS", "epoch_day"]
 
 #: Length of one time unit in days; a month is the mean Gregorian month.
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.2425 / 12}
@@ -91,6 +92,34 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
         monetary_value=ibis.ifelse(x > 0, (per.total - per.first_spend) / x.cast("float64"),
                                    0.0),
         first_purchase=ibis.literal(dt.date(1970, 1, 1)) + per.first_day.as_interval("D"),
+    )
+
+
+def calibration_holdout(transactions: ir.Table, calibration_end: dt.date,
+                        holdout_end: dt.date, unit: str = "weeks") -> ir.Table:
+    """The calibration summary of the customers who bought by ``calibration_end`` joined
+    with what they did in the hold-out period (calibration_end, holdout_end].
+
+    Adds ``holdout_purchases`` (purchase days in the hold-out period; all are repeat
+    purchases, as every customer here bought before it), ``holdout_spend`` and
+    ``holdout_length`` (in ``unit``). Customers first seen in the hold-out are left out.
+    """
+    if holdout_end <= calibration_end:
+        from cvm.errors import InputError
+
+        raise InputError(f"the hold-out end {holdout_end} must come after the calibration end "
+                         f"{calibration_end}")
+    cal = repeat_purchase_summary(transactions, calibration_end, unit)
+    t = transactions.mutate(day=epoch_day(transactions.timestamp))
+    t = t.filter((t.day > _day_number(calibration_end)) & (t.day <= _day_number(holdout_end)))
+    days = t.group_by(["customer_id", "day"]).agg(spend=t.amount.sum())
+    hold = days.group_by("customer_id").agg(holdout_purchases=days.count(),
+                                            holdout_spend=days.spend.sum())
+    joined = cal.left_join(hold, "customer_id").drop("customer_id_right")
+    return joined.mutate(
+        holdout_purchases=joined.holdout_purchases.fill_null(0),
+        holdout_spend=joined.holdout_spend.fill_null(0.0),
+        holdout_length=ibis.literal((holdout_end - calibration_end).days / UNIT_DAYS[unit]),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from enum import StrEnum
 from pathlib import Path
@@ -11,7 +12,16 @@ import numpy as np
 import pandas as pd
 import typer
 
-from cvm.cli._common import Format, FormatOpt, console, emit, emit_json
+from cvm.cli._common import (
+    Format,
+    FormatOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    emit_json,
+    open_workspace,
+)
 from cvm.errors import InputError
 
 __all__ = ["app"]
@@ -153,11 +163,12 @@ def _finite(v: float) -> float | None:
 
 @app.command("fit")
 def fit(
-    summary: Annotated[Path, typer.Option(
-        "--summary", "-s", help="CSV or Parquet file: one row per customer with customer_id "
+    summary: Annotated[Path | None, typer.Option(
+        "--summary", "-s", help="Fit on this file instead of the workspace. CSV or Parquet "
+        "file: one row per customer with customer_id "
         "(or ID), frequency, recency, T; for bgbb frequency, recency, periods; for gammagamma "
         "frequency and monetary_value (or zbar); for sbg a survival table (period column and "
-        "one column of active customers per cohort).")],
+        "one column of active customers per cohort).")] = None,
     model: Annotated[ModelName, typer.Option(
         "--model", "-m", help="bgnbd, paretonbd, mbgnbd (purchases), bgbb (discrete "
         "opportunities), gammagamma (spend), sbg (contract renewals).")] = ModelName.bgnbd,
@@ -170,9 +181,24 @@ def fit(
     covariates: Annotated[str | None, typer.Option(
         "--covariates", help="bgnbd, paretonbd: comma-separated numeric columns acting on "
         "both the purchase and the dropout process (code categories as 0/1 columns).")] = None,
+    calibration_end: Annotated[dt.datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="Workspace mode: fit on transactions up to this day and "
+        "check the forecast on the days after it (the hold-out).")] = None,
+    holdout_end: Annotated[dt.datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="Workspace mode: last day of the hold-out (default: the "
+        "latest transaction's day).")] = None,
+    unit: Annotated[str | None, typer.Option(
+        help="Workspace mode: days, weeks or months (default: the setting time_unit).")] = None,
+    workspace: WorkspaceOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Fit a model by maximum likelihood; print parameters, standard errors, LL, AIC, BIC."""
+    """Fit a model by maximum likelihood; print parameters, standard errors, LL, AIC, BIC.
+
+    Without --summary it fits on the workspace's transactions (bgnbd, paretonbd, mbgnbd),
+    with a hold-out check when --calibration-end is given."""
+    if summary is None:
+        _fit_workspace(model, workspace, calibration_end, holdout_end, unit, fmt)
+        return
     names = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
     fitted, extra = _fit_model(model, summary, weights, cohort, calibration_periods, names)
     d = fitted.to_dict()
@@ -200,3 +226,62 @@ def fit(
         for row in extra.get("projection", []):
             console.print(f"period {row['period']}: projected {row['projected']:,.1f}, "
                           f"actual {row['actual']:,.0f}")
+
+
+def _fit_workspace(model: ModelName, workspace: Path | None, calibration_end, holdout_end, unit,
+                   fmt: Format) -> None:
+    from cvm.models.workspace import PURCHASE_MODELS, fit_purchase_model, holdout_check
+
+    if model.value not in PURCHASE_MODELS:
+        raise InputError(f"--model {model.value} needs --summary FILE; on the workspace's "
+                         f"transactions cvm fits {', '.join(PURCHASE_MODELS)}")
+    ws = open_workspace(workspace)
+    check, by_freq = None, None
+    if calibration_end is not None:
+        fitted, check, by_freq = holdout_check(
+            ws, model.value, calibration_end.date(),
+            holdout_end.date() if holdout_end else None, unit)
+    else:
+        fitted = fit_purchase_model(ws, model.value, None, unit)
+    d = fitted.to_dict()
+    result = {"model": model.value, "estimator": d["model"], "parameters": d["parameters"],
+              "standard_errors": {k: _finite(v) for k, v in d["standard_errors"].items()},
+              "log_likelihood": d["log_likelihood"], "aic": d["aic"], "bic": d["bic"],
+              "n_customers": d["n_customers"], "n_unique_rows": d["n_unique_rows"],
+              "holdout": check,
+              "holdout_by_frequency": None if by_freq is None else by_freq.to_dict("records")}
+    if fmt is Format.json:
+        emit_json(result)
+        return
+    emit(fitted.summary().reset_index(names="parameter"), fmt,
+         title=f"{model.value} on {ws.path}")
+    if fmt is Format.table:
+        console.print(f"log-likelihood {d['log_likelihood']:,.2f}   AIC {d['aic']:,.2f}   "
+                      f"customers {d['n_customers']:,.0f} ({d['n_unique_rows']:,} distinct rows)")
+        if check:
+            console.print(f"hold-out of {check['holdout_length']:.1f} "
+                          f"{unit or ws.settings.time_unit}: predicted "
+                          f"{check['predicted']:,.1f} purchases, actual "
+                          f"{check['actual']:,.0f}; mean absolute error per customer "
+                          f"{check['mae_per_customer']:.3f}")
+            emit(by_freq, fmt, title="Hold-out purchases per customer by calibration frequency")
+
+
+@app.command("score")
+def score(
+    model: Annotated[ModelName, typer.Option("--model", "-m", help="bgnbd, paretonbd or "
+                                             "mbgnbd; spend is always Gamma-Gamma.")]
+    = ModelName.bgnbd,
+    margin: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of spend that is "
+                                          "margin (CLV counts margin, not revenue).")] = 1.0,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Score every customer (P(alive), expected purchases and spend, discounted CLV) and store
+    the scores in the workspace as the result clv_scores."""
+    from cvm.models.workspace import score_workspace
+
+    ws = open_workspace(workspace)
+    table = score_workspace(ws, model.value, margin)
+    emit(table.sort_by([("clv", "descending")]), fmt, out, title="Customer lifetime value")

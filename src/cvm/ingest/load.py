@@ -247,8 +247,8 @@ class _Importer:
             out.append(
                 f"SELECT b.{ROW} AS row, 'start' AS field, {shown('b')} AS value, "
                 f"'no overlap with the customer''s stored contract ' || a.contract_id || ' (' || "
-                f"{shown('a')} || ')' AS expected FROM stored a JOIN staged b ON {overlap('a', 'b')}"
-                f" AND a.contract_id IS DISTINCT FROM b.contract_id")
+                f"{shown('a')} || ')' AS expected FROM stored a JOIN staged b ON "
+                f"{overlap('a', 'b')} AND a.contract_id IS DISTINCT FROM b.contract_id")
         return out
 
     def _key_checks(self) -> list[str]:
