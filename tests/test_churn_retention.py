@@ -334,3 +334,27 @@ def test_cli_errors(small):
     res = runner.invoke(app, ["retention", "-w", str(small.path), "--unit", "fortnights",
                               "--view", "survival"])
     assert res.exit_code == 2 and "unit must be one of" in res.output
+
+
+def test_cli_buyers_only_workspace(tmp_path):
+    from cvm import Workspace
+
+    ws = Workspace.init(tmp_path / "shop")
+    ws.import_file("transactions", write_csv(tmp_path / "t.csv", (
+        "customer_id,timestamp,amount\nF,2024-01-05,3\nF,2024-02-07,4\nG,2024-03-07,4\n")))
+    res = _cli("retention", "-w", str(ws.path), "--format", "json")
+    doc = json.loads(res.stdout)
+    # no contracts: purchase retention and first-purchase cohorts only. F bought in Jan and
+    # again in Feb (1/1), not in Mar (0/1); G's March is the last month (next unseen).
+    assert set(doc) == {"as_of", "period", "by", "rates", "cohorts"}
+    assert [(r["basis"], r["period_start"], r["active_start"], r["retained"])
+            for r in doc["rates"]] == [("purchase", "2024-01-01", 1, 1),
+                                       ("purchase", "2024-02-01", 1, 0)]
+    assert [(r["cohort"], r["k"], r["active"], r["revenue"]) for r in doc["cohorts"]] == [
+        ("2024-01-01", 0, 1, 3.0), ("2024-01-01", 1, 1, 4.0), ("2024-01-01", 2, 0, 0.0),
+        ("2024-03-01", 0, 1, 4.0)]
+    res = _cli("retention", "-w", str(ws.path))
+    assert "first-time buyers" in res.stdout
+    assert "no contracts imported" in " ".join(res.stdout.split())
+    res = runner.invoke(app, ["retention", "-w", str(ws.path), "--view", "survival"])
+    assert res.exit_code == 2 and "no contracts imported" in res.output

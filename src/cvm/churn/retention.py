@@ -78,8 +78,9 @@ def as_of_date(ws, as_of=None) -> dt.date:
 
 def _contracts(ws):
     if not ws.has_rows("contracts"):
-        raise WorkspaceError(f"{ws.path}: no contracts imported; retention, cohorts and "
-                             "survival need them: `cvm import contracts FILE`")
+        raise WorkspaceError(f"{ws.path}: no contracts imported; survival of tenure, churn "
+                             "by reason and grouping by plan need them: "
+                             "`cvm import contracts FILE`")
     return ws.table("contracts")
 
 

@@ -94,16 +94,20 @@ def retention(
     day = views.as_of_date(ws, as_of)
     group = by.value if by else None
     want = [v for v in View if v is not View.all] if view is View.all else [view]
+    skipped = []
+    if view is View.all and not ws.has_rows("contracts"):  # buyers only: no tenure, no reasons
+        skipped = [View.survival, View.reasons, View.reasons_by_period]
+        want = [v for v in want if v not in skipped]
 
     tables, surv = {}, None
     if View.rates in want:
         tables["rates"] = views.retention_rates(ws, period.value, group, day)
     if View.cohorts in want or heatmap or report:
         tables["cohorts"] = views.cohort_table(ws, period.value, day)
-    if View.survival in want or report:
+    if View.survival in want or (report and not skipped):
         surv = views.survival_by(ws, group, day, unit)
         tables["survival"] = surv.summary
-    if View.reasons in want or View.reasons_by_period in want or report:
+    if View.reasons in want or View.reasons_by_period in want or (report and not skipped):
         rs = views.churn_reasons(ws, period.value, day)
         tables["reasons"], tables["reasons_by_period"] = rs.summary, rs.by_period
     if heatmap is not None:
@@ -128,9 +132,12 @@ def retention(
     if fmt is Format.csv:
         emit(tables[want[0].value], fmt)
         return
-    if view is View.all:  # long: shown with --view reasons_by_period
+    if View.reasons_by_period in want and view is View.all:  # long: shown on its own
         want.remove(View.reasons_by_period)
     _print(tables, surv, want, day, period.value, group)
+    if skipped:
+        console.print("no contracts imported: survival of tenure and churn by reason need "
+                      "them (`cvm import contracts FILE`)", markup=False)
 
 
 def _print(tables, surv, want, day, period, group) -> None:
@@ -146,9 +153,12 @@ def _print(tables, surv, want, day, period, group) -> None:
              + ("" if "basis" in rates.column_names
                 else f" ({tables['rates']['basis'][0]}s)"))
     if View.cohorts in want:
+        buyers = tables["cohorts"].num_rows and tables["cohorts"]["basis"][0].as_py() == "purchase"
+        what = (f"first-time buyers who bought again k {period}s later" if buyers
+                else f"starters still customers k {period}s later")
         emit(_percent_matrix(cohort_matrix(tables["cohorts"], "rate", SHOWN_K)),
-             title=f"% of each {period}'s starters still customers k {period}s later "
-                   f"(k <= {SHOWN_K}; --format csv --view cohorts for all, with revenue)")
+             title=f"% of each {period}'s {what} (k <= {SHOWN_K}; --format csv --view "
+                   "cohorts for all, with revenue)")
     if View.survival in want:
         emit(surv.summary, title=f"tenure in {surv.unit} (restricted mean up to "
                                  f"{surv.horizon:.1f})")
@@ -196,14 +206,17 @@ def _heatmap(cohorts):
 
 
 def _report(tables, surv, group, path: Path) -> None:
+    import pandas as pd
+
     from cvm.churn.figures import rates_figure, reasons_figure, survival_figure
 
-    figs = [_heatmap(tables["cohorts"]),
-            survival_figure(surv.curves, title=f"Survival of tenure ({surv.unit}) by "
-                                               f"{group or 'all'}")]
+    figs = [_heatmap(tables["cohorts"])]
+    if surv is not None:
+        figs.append(survival_figure(surv.curves, title=f"Survival of tenure ({surv.unit}) by "
+                                                       f"{group or 'all'}"))
     if "rates" in tables:
         figs.append(rates_figure(tables["rates"].to_pandas()))
-    by_period = tables["reasons_by_period"].to_pandas()
+    by_period = tables["reasons_by_period"].to_pandas() if "reasons" in tables else pd.DataFrame()
     if not by_period.empty:
         figs.append(reasons_figure(by_period, "churned", title="Churned customers by reason"))
         figs.append(reasons_figure(by_period, "revenue_lost",
