@@ -13,14 +13,17 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import write_csv
+from cvm.analytics.cohorts import customer_tenure
 from cvm.churn.retention import (
     as_of_date,
     churn_reasons,
     cohort_matrix,
     cohort_table,
+    customer_groups,
     retention_rates,
     survival_by,
 )
+from cvm.churn.survival import cox
 from cvm.cli import app
 from cvm.demo import DemoParams, build_demo
 
@@ -173,6 +176,9 @@ def test_survival_by_group_by_hand(small):
     v = Fraction(9, 48) + Fraction(4, 18)
     assert s.logrank["statistic"] == pytest.approx(float((2 - e) ** 2 / v), rel=1e-12)
     assert s.logrank["df"] == 1
+    # no business customer left: no Cox hazard ratios (business's would be 0)
+    assert s.reference is None and "two or more groups in which someone left" in s.note
+    assert pd.isna(rows.loc["consumer", "hazard_ratio"])
 
 
 def test_churn_reasons_by_hand(small):
@@ -250,6 +256,19 @@ def test_demo_groups_add_up_and_survival_counts(demo):
     assert s.summary["customers"].sum() == 2000
     assert s.summary["churned"].sum() == c["end"].notna().sum()
     assert set(s.summary["group"]) <= {"vip", "major", "ordinary", "small", "(unknown)"}
+    # hazard ratios against the largest tier; refitted against another reference level,
+    # each ratio is the old one divided by that level's old ratio (one categorical covariate)
+    hr = s.summary.set_index("group")["hazard_ratio"]
+    assert s.reference == s.summary.sort_values("customers")["group"].iloc[-1]
+    assert hr[s.reference] == 1.0
+    t = s.summary  # refit with lifelines' own reference: the alphabetically first tier
+    df = customer_tenure(demo.table("contracts"), as_of_date(demo)).to_pandas().merge(
+        customer_groups(demo, "tier").to_pandas(), on="customer_id")
+    df["tenure"] = df["tenure_days"] / (365.25 / 12)
+    alt = cox(df, ["group"]).set_index("covariate")["hazard_ratio"]
+    first = sorted(t["group"])[0]
+    for g in sorted(t["group"])[1:]:
+        assert alt[f"group={g}"] == pytest.approx(hr[g] / hr[first], rel=1e-4)
     r = churn_reasons(demo).summary.to_pandas().set_index("reason")
     assert r["churned"].to_dict() == c["end_reason"].value_counts().to_dict()
 
@@ -322,6 +341,7 @@ def test_cli_all_views_json_and_report(small, tmp_path):
     assert groups["consumer"]["median_tenure"] == 55.0
     assert groups["business"]["median_tenure"] is None  # infinite: never reached
     assert doc["survival"]["logrank"]["df"] == 1
+    assert doc["survival"]["hazard_ratio_reference"] is None
     html = report.read_text()
     for title in ("Retention by start cohort", "Survival of tenure", "Retention rate",
                   "Churned customers by reason"):

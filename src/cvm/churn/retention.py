@@ -31,7 +31,7 @@ from cvm.analytics.cohorts import (
 )
 from cvm.analytics.reasons import churn_by_reason, churned_customers
 from cvm.churn.reasons import CHURN_RESPONSES
-from cvm.churn.survival import DAYS_PER_UNIT, kaplan_meier, logrank
+from cvm.churn.survival import DAYS_PER_UNIT, cox, kaplan_meier, logrank
 from cvm.errors import InputError, NotFoundError, WorkspaceError
 
 __all__ = ["GROUPINGS", "as_of_date", "customer_groups", "retention_rates", "cohort_table",
@@ -201,13 +201,19 @@ def cohort_matrix(cohorts: pa.Table, value: str = "rate", max_k: int | None = No
 @dataclass
 class SurvivalView:
     """Kaplan-Meier tenure by group (see `cvm.churn.survival.SurvivalCurves`) with the
-    log-rank test between the groups (None with fewer than two groups) and the unit."""
+    log-rank test between the groups (None with fewer than two groups) and the unit.
+
+    With groups, ``summary`` also holds each group's Cox ``hazard_ratio`` (with its 95%
+    interval and p-value) against ``reference``, the largest group; a group in which no
+    one left has none (its ratio would be 0), and ``note`` says why a fit was skipped."""
 
     summary: pd.DataFrame
     curves: pd.DataFrame
     horizon: float
     logrank: dict | None
     unit: str
+    reference: str | None = None
+    note: str | None = None
 
 
 def survival_by(ws, by: str | None = None, as_of=None, unit: str = "months",
@@ -228,7 +234,49 @@ def survival_by(ws, by: str | None = None, as_of=None, unit: str = "months",
     df["tenure"] = df["tenure_days"].astype(float) / DAYS_PER_UNIT[unit]
     km = kaplan_meier(df, group="group" if by else None, horizon=horizon)
     test = logrank(df, "group") if by and df["group"].nunique() > 1 else None
-    return SurvivalView(km.summary, km.curves, km.horizon, test, unit)
+    view = SurvivalView(km.summary, km.curves, km.horizon, test, unit)
+    if by:
+        _hazard_ratios(df, view)
+    return view
+
+
+def _hazard_ratios(df: pd.DataFrame, view: SurvivalView) -> None:
+    """Cox proportional hazards of tenure on the group, against the largest group."""
+    import warnings
+
+    from cvm.errors import ConvergenceError
+
+    summary = view.summary
+    for col in ("hazard_ratio", "hr_lower_95", "hr_upper_95", "hr_p_value"):
+        summary[col] = float("nan")
+    churners = summary.loc[summary["churned"] > 0]
+    if len(churners) < 2:
+        view.note = "hazard ratios need two or more groups in which someone left"
+        return
+    ref = churners.sort_values(["customers", "group"], ascending=[False, True])["group"].iloc[0]
+    levels = [ref, *sorted(set(churners["group"]) - {ref})]
+    data = df[df["group"].isin(levels)].copy()
+    data["group"] = pd.Categorical(data["group"], categories=levels)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = cox(data, ["group"])
+        except ConvergenceError as exc:
+            view.note = f"no hazard ratios: {exc}"
+            return
+    if caught:
+        view.note = f"no hazard ratios: the Cox fit warned: {caught[0].message}"
+        return
+    by_group = fit.assign(group=fit["covariate"].str.removeprefix("group=")).set_index("group")
+    at = summary["group"] == ref
+    summary.loc[at, ["hazard_ratio", "hr_lower_95", "hr_upper_95"]] = 1.0
+    for key, row in by_group.iterrows():
+        at = summary["group"] == key
+        summary.loc[at, "hazard_ratio"] = row["hazard_ratio"]
+        summary.loc[at, "hr_lower_95"] = row["hr_lower_95"]
+        summary.loc[at, "hr_upper_95"] = row["hr_upper_95"]
+        summary.loc[at, "hr_p_value"] = row["p_value"]
+    view.reference = ref
 
 
 def clv_scores(ws) -> ibis.Table | None:

@@ -124,7 +124,8 @@ def retention(
             if name == "survival":
                 doc[name] = {"unit": surv.unit, "horizon": surv.horizon,
                              "groups": surv.summary.to_dict("records"),
-                             "logrank": surv.logrank}
+                             "logrank": surv.logrank, "hazard_ratio_reference": surv.reference,
+                             "note": surv.note}
             else:
                 doc[name] = _rows(tables[name])
         emit_json(_finite(doc) if len(want) > 1 else _finite(doc[want[0].value]))
@@ -166,6 +167,11 @@ def _print(tables, surv, want, day, period, group) -> None:
             t = surv.logrank
             console.print(f"log-rank test between {group}s: chi2 = {t['statistic']:.2f} on "
                           f"{t['df']} df, p = {t['p_value']:.3g}", markup=False)
+        if surv.reference is not None:
+            console.print(f"hazard ratios (Cox) against {group} {surv.reference}, the largest "
+                          "group: above 1 leaves sooner", markup=False)
+        if surv.note:
+            console.print(surv.note, markup=False)
     if View.reasons in want:
         emit(tables["reasons"].select(list(_REASON_COLUMNS)),
              title=f"churn by reason up to {day} (actions: --view reasons --format json)")
