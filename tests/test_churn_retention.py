@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from conftest import write_csv
 from cvm.analytics.cohorts import customer_tenure
+from cvm.churn.history import training_frame
 from cvm.churn.retention import (
     as_of_date,
     churn_reasons,
@@ -285,7 +286,8 @@ def test_same_tables_on_duckdb_and_spark(small, engine):
                 "cohorts": cohort_table(w, as_of=AS_OF),
                 "reasons": reasons.summary, "by_period": reasons.by_period,
                 "survival": pa.Table.from_pandas(survival_by(w, "region", as_of=AS_OF)
-                                                 .summary)}
+                                                 .summary),
+                "training": pa.Table.from_pandas(training_frame(w, "2024-03-01", 30))}
 
     got, ref = frames(ws), frames(small)
     for name in ref:
@@ -295,6 +297,9 @@ def test_same_tables_on_duckdb_and_spark(small, engine):
         b = b.sort_values(list(b.columns[:3])).reset_index(drop=True)
         pd.testing.assert_frame_equal(a, b, obj=name)
     assert got["cohorts"].num_rows == 7  # and not empty
+    # active on 2024-03-01: A, B, D (C left 02-29); within 30 days only A leaves (03-05)
+    assert _tuples(got["training"], ["customer_id", "churned"]) == [("A", 1), ("B", 0),
+                                                                     ("D", 0)]
 
 
 # ---- the command -----------------------------------------------------------------------
