@@ -83,7 +83,7 @@ def customer_tenure(contracts: ibis.Table, as_of: dt.date,
 
 
 def contract_retention(contracts: ibis.Table, as_of: dt.date,
-                       period: str = "month") -> ibis.Table:
+                       period: str = "month", groups: ibis.Table | None = None) -> ibis.Table:
     r"""Retention rate per complete period for contractual customers.
 
     For a period :math:`[p_0, p_1)`: ``active_start`` customers whose relationship covers
@@ -91,6 +91,10 @@ def contract_retention(contracts: ibis.Table, as_of: dt.date,
     the difference; ``new`` relationships starting in the period; ``retention_rate`` =
     retained / active_start (null when no one was active). Only periods ending on or before
     ``as_of`` are shown, from the period of the first start.
+
+    With ``groups`` (columns ``customer_id`` and ``group``, one row per customer), the same
+    per group: a leading ``group`` column (``(unknown)`` for customers without a row), and
+    only the periods in which the group had someone active or new.
     """
     m = _months(period)
     as_of = dt.date.fromisoformat(str(as_of))
@@ -106,44 +110,68 @@ def contract_retention(contracts: ibis.Table, as_of: dt.date,
         "period_start": pa.array([_date_of(i * m) for i in range(lo, hi)], pa.date32()),
         "period_end": pa.array([_date_of((i + 1) * m) for i in range(lo, hi)], pa.date32()),
     }))
+    keys = ["period_start"]
+    if groups is not None:
+        spans = _with_group(spans, groups)
+        keys = ["group", "period_start"]
     j = grid.cross_join(spans)
     covers_p0 = (j.start <= j.period_start) & (j.end.isnull() | (j.end >= j.period_start))
     covers_p1 = j.end.isnull() | (j.end >= j.period_end)
     j = j.mutate(a=covers_p0.cast("int64"), r=(covers_p0 & covers_p1).cast("int64"),
                  n=((j.start >= j.period_start) & (j.start < j.period_end)).cast("int64"))
-    out = j.group_by("period_start").aggregate(active_start=_.a.sum(), retained=_.r.sum(),
-                                                new=_.n.sum())
+    out = j.group_by(keys).aggregate(active_start=_.a.sum(), retained=_.r.sum(),
+                                     new=_.n.sum())
+    if groups is not None:
+        out = out.filter((_.active_start > 0) | (_.new > 0))
     out = out.mutate(churned=_.active_start - _.retained,
                      retention_rate=ibis.ifelse(_.active_start > 0,
                                                 _.retained / _.active_start.cast("float64"),
                                                 ibis.null("float64")))
-    return out.select("period_start", "active_start", "retained", "churned", "new",
-                      "retention_rate").order_by("period_start")
+    return out.select(*keys, "active_start", "retained", "churned", "new",
+                      "retention_rate").order_by(keys)
+
+
+def _with_group(table: ibis.Table, groups: ibis.Table) -> ibis.Table:
+    """``table`` (with ``customer_id``) with each customer's ``group``, ``(unknown)`` if none."""
+    missing = {"customer_id", "group"} - set(groups.columns)
+    if missing:
+        raise InputError(f"groups need the columns customer_id and group; missing "
+                         f"{', '.join(sorted(missing))}")
+    g = groups.select("customer_id", group=groups.group.cast("string"))
+    j = table.left_join(g, table.customer_id == g.customer_id)
+    return j.select(*(table[c] for c in table.columns),
+                    group=g.group.fill_null("(unknown)"))
 
 
 def _purchases(transactions: ibis.Table, m: int) -> ibis.Table:
     return transactions.mutate(p=_month_index(_.timestamp.cast("date")) // m)
 
 
-def purchase_retention(transactions: ibis.Table, period: str = "month") -> ibis.Table:
+def purchase_retention(transactions: ibis.Table, period: str = "month",
+                       groups: ibis.Table | None = None) -> ibis.Table:
     """Retention for non-contractual customers: of those who bought in a period, the share
     who bought again in the next one.
 
     ``active``: customers with a transaction in the period; ``retained``: those of them
     with a transaction in the next period; shown for every period up to the one before the
-    last period with transactions.
+    last period with transactions. With ``groups`` (as in `contract_retention`), the same
+    per group, with a leading ``group`` column.
     """
     m = _months(period)
     act = _purchases(transactions, m).select("customer_id", "p").distinct()
     nxt = act.mutate(p=_.p - 1, again=ibis.literal(1))
     j = act.left_join(nxt, ["customer_id", "p"]).select(act.customer_id, act.p, "again")
     last = act.p.max()
-    out = (j.filter(j.p < last.as_scalar())
-           .group_by("p").aggregate(active=_.count(), retained=_.again.fill_null(0).sum()))
+    j = j.filter(j.p < last.as_scalar())
+    keys = ["p"]
+    if groups is not None:
+        j = _with_group(j, groups)
+        keys = ["group", "p"]
+    out = j.group_by(keys).aggregate(active=_.count(), retained=_.again.fill_null(0).sum())
     out = out.mutate(retention_rate=_.retained / _.active.cast("float64"),
                      period_start=_period_date(_.p, m))
-    return out.select("period_start", "active", "retained", "retention_rate").order_by(
-        "period_start")
+    shown = [*keys[:-1], "period_start"]
+    return out.select(*shown, "active", "retained", "retention_rate").order_by(shown)
 
 
 def _period_date(p, m: int):

@@ -93,22 +93,22 @@ def churn_features(contracts: ibis.Table, cutoff, transactions: ibis.Table | Non
     return out.select("customer_id", *order).order_by("customer_id")
 
 
-def churn_labels(contracts: ibis.Table, cutoff, horizon_months: int = 3) -> ibis.Table:
+def churn_labels(contracts: ibis.Table, cutoff, horizon_months: int = 3,
+                 horizon_days: int | None = None) -> ibis.Table:
     """``churned`` = 1 for customers active at ``cutoff`` whose relationship ended in the
-    ``horizon_months`` months from it, else 0; ``end`` the day it ended.
+    ``horizon_months`` months from it (or, when given, the ``horizon_days`` days from it:
+    a last day in ``[cutoff, cutoff + horizon_days)``), else 0; ``end`` the day it ended.
 
     Only the customers `churn_features` returns get a label. The label looks into the
     future by design: use it for training and evaluation only.
     """
     cutoff = _day(cutoff)
-    if not isinstance(horizon_months, int) or horizon_months < 1:
-        raise InputError(f"horizon_months must be an int >= 1, got {horizon_months!r}")
-    month = cutoff.month - 1 + horizon_months
-    year, month = cutoff.year + month // 12, month % 12 + 1
-    try:
-        stop = cutoff.replace(year=year, month=month)
-    except ValueError:  # e.g. 31 January + 1 month: the first of the month after
-        stop = dt.date(year + month // 12, month % 12 + 1, 1)
+    if horizon_days is not None:
+        if not isinstance(horizon_days, int) or horizon_days < 1:
+            raise InputError(f"horizon_days must be an int >= 1, got {horizon_days!r}")
+        stop = cutoff + dt.timedelta(days=horizon_days)
+    else:
+        stop = _months_after(cutoff, horizon_months)
     base = _active_at(contracts, cutoff)
     later = _spans(contracts, stop - dt.timedelta(days=1)).select("customer_id", "end")
     j = base.left_join(later, "customer_id")
@@ -116,13 +116,25 @@ def churn_labels(contracts: ibis.Table, cutoff, horizon_months: int = 3) -> ibis
                     churned=later.end.notnull().cast("int64")).order_by("customer_id")
 
 
+def _months_after(cutoff: dt.date, horizon_months: int) -> dt.date:
+    if not isinstance(horizon_months, int) or horizon_months < 1:
+        raise InputError(f"horizon_months must be an int >= 1, got {horizon_months!r}")
+    month = cutoff.month - 1 + horizon_months
+    year, month = cutoff.year + month // 12, month % 12 + 1
+    try:
+        return cutoff.replace(year=year, month=month)
+    except ValueError:  # e.g. 31 January + 1 month: the first of the month after
+        return dt.date(year + month // 12, month % 12 + 1, 1)
+
+
 def training_table(contracts: ibis.Table, cutoff, horizon_months: int = 3,
                    transactions: ibis.Table | None = None,
-                   interactions: ibis.Table | None = None) -> ibis.Table:
+                   interactions: ibis.Table | None = None,
+                   horizon_days: int | None = None) -> ibis.Table:
     """`churn_features` at ``cutoff`` with the `churn_labels` of the window after it
     (column ``churned``, 0 or 1): the input of `cvm.churn.fit_snapshot` with
     ``label="churned", id="customer_id"``. Score with `churn_features` at a later date.
     """
     f = churn_features(contracts, cutoff, transactions, interactions)
-    lab = churn_labels(contracts, cutoff, horizon_months)
+    lab = churn_labels(contracts, cutoff, horizon_months, horizon_days)
     return f.join(lab.select("customer_id", "churned"), "customer_id").order_by("customer_id")

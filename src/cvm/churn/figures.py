@@ -16,7 +16,7 @@ from cvm.churn.metrics import calibration_bins, gains_curve
 from cvm.errors import InputError
 
 __all__ = ["gains_figure", "calibration_figure", "survival_figure", "cohort_heatmap",
-           "reasons_figure"]
+           "reasons_figure", "rates_figure"]
 
 
 def _series(p) -> dict:
@@ -109,4 +109,20 @@ def reasons_figure(by_reason: pd.DataFrame, value: str = "churned",
     for key, g in by_reason.groupby("reason", sort=True):
         fig.add_trace(go.Bar(x=g["period_start"], y=g[value], name=str(key)))
     fig.update_layout(title=title, barmode="stack", xaxis_title="period", yaxis_title=value)
+    return fig
+
+
+def rates_figure(rates: pd.DataFrame, title: str = "Retention rate by period") -> go.Figure:
+    """Retention rate per period, one line per basis and group, from
+    `cvm.churn.retention.retention_rates`."""
+    need = {"basis", "group", "period_start", "retention_rate"}
+    if not need <= set(rates.columns):
+        raise InputError(f"the table needs the columns {sorted(need)}; got "
+                         f"{list(rates.columns)}")
+    fig = go.Figure()
+    for (basis, group), g in rates.groupby(["basis", "group"], sort=True):
+        fig.add_trace(go.Scatter(x=g["period_start"], y=g["retention_rate"],
+                                 mode="lines+markers", name=f"{group} ({basis})"))
+    fig.update_layout(title=title, xaxis_title="period", yaxis_title="retention rate",
+                      yaxis_tickformat=".0%")
     return fig

@@ -53,6 +53,10 @@ class ChurnModel:
     cvm_version: str
     trained_at: str
     versions: dict[str, str] = field(default_factory=dict)
+    #: Where the training rows came from, e.g. ``{"source": "workspace", "cutoff": ...,
+    #: "window_days": ...}`` for a model trained on a workspace's history (empty for a
+    #: snapshot table).
+    origin: dict[str, Any] = field(default_factory=dict)
     #: Label and out-of-fold probabilities of "model" and "baseline" from the
     #: cross-validation, one row per training row; for reports, never saved.
     oof: pd.DataFrame | None = field(default=None, repr=False)

@@ -48,6 +48,7 @@ def _register() -> None:
     from cvm.cli import churn as _churn
     from cvm.cli import clv as _clv
     from cvm.cli import programme as _programme
+    from cvm.cli import retention as _retention
     from cvm.cli import survey as _survey
     from cvm.cli import value as _value
     from cvm.cli import workspace as _workspace
@@ -58,6 +59,7 @@ def _register() -> None:
     app.add_typer(_survey.app, name="survey")
     app.add_typer(_churn.app, name="churn")
     app.add_typer(_programme.app, name="programme")
+    _retention.register(app)
 
 
 _register()

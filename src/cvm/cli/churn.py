@@ -11,16 +11,19 @@ from cvm.cli._common import (
     Format,
     FormatOpt,
     OutOpt,
+    WorkspaceOpt,
     console,
     emit,
     emit_json,
+    open_workspace,
     write_table,
 )
 from cvm.errors import InputError
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Likelihood to cancel: train on a snapshot table, score customers.",
+app = typer.Typer(help=("Likelihood to cancel: train on a workspace's history or a snapshot "
+                         "table, score customers."),
                   no_args_is_help=True)
 
 DEFAULT_MODEL = Path("churn-model.joblib")
@@ -30,15 +33,25 @@ _SHOWN_METRICS = ("auc", "pr_auc", "brier", "ece", "top_decile_lift", "top_decil
 
 @app.command("fit")
 def fit(
-    table: Annotated[Path, typer.Option("--table", help=(
+    table: Annotated[Path | None, typer.Option("--table", help=(
         "Snapshot table (.csv or .parquet): one row per customer, features and a churned "
-        "flag."))],
-    label: Annotated[str, typer.Option("--label", help="Column holding the churned flag.")],
-    id: Annotated[str, typer.Option("--id", help="Column holding the customer id.")],
+        "flag. Without it, train on the workspace's contracts, transactions, interactions "
+        "and surveys with a time-based split."))] = None,
+    label: Annotated[str | None, typer.Option("--label", help=(
+        "Column holding the churned flag (with --table)."))] = None,
+    id: Annotated[str | None, typer.Option("--id", help=(
+        "Column holding the customer id (with --table)."))] = None,
     positive: Annotated[str | None, typer.Option("--positive", help=(
         "Label value meaning churned (default: inferred from yes/true/1/churned)."))] = None,
-    model_out: Annotated[Path, typer.Option("--model-out", help="Where to save the model.")]
-    = DEFAULT_MODEL,
+    workspace: WorkspaceOpt = None,
+    cutoff: Annotated[str | None, typer.Option("--cutoff", help=(
+        "Workspace mode: features from before this date, YYYY-MM-DD; churn labelled in the "
+        "--window-days after it (default: the latest known day + 1 - window)."))] = None,
+    window_days: Annotated[int, typer.Option("--window-days", min=1, help=(
+        "Workspace mode: days after the cut-off in which leaving counts as churn."))] = 90,
+    model_out: Annotated[Path | None, typer.Option("--model-out", help=(
+        f"Where to save the model (default: {DEFAULT_MODEL} with --table, else "
+        "WORKSPACE/models/churn.joblib)."))] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, max=20, help=(
         "Stratified cross-validation folds."))] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of folds and model.")] = 0,
@@ -58,15 +71,35 @@ def fit(
     """
     from cvm.churn import fit_snapshot, read_snapshot
 
-    df = read_snapshot(table)
-    model = fit_snapshot(df, label=label, id=id, positive=positive, folds=folds,
-                         random_state=seed, leak_auc=leak_auc)
+    if table is None:
+        from cvm.churn.history import fit_workspace, model_path
+
+        if label or id or positive:
+            raise InputError("--label, --id and --positive go with --table; without "
+                             "--table the workspace's contracts say who churned")
+        ws = open_workspace(workspace)
+        model, _rows = fit_workspace(ws, cutoff, window_days, folds=folds, random_state=seed)
+        model_out = model_out or model_path(ws)
+        model_out.parent.mkdir(parents=True, exist_ok=True)
+        label = "churned"
+    else:
+        if label is None or id is None:
+            raise InputError("--table needs --label COLUMN (the churned flag) and --id COLUMN "
+                             "(the customer id)")
+        if cutoff is not None:
+            raise InputError("--cutoff is for training on a workspace (no --table)")
+        df = read_snapshot(table)
+        model = fit_snapshot(df, label=label, id=id, positive=positive, folds=folds,
+                             random_state=seed, leak_auc=leak_auc)
+        model_out = model_out or DEFAULT_MODEL
     model.save(model_out)
     if report is not None:
         _write_report(model, report)
     doc = _finite({"model": model.metrics["model"], "baseline": model.metrics["baseline"],
            "warnings": model.metrics["warnings"], "data": model.report.to_dict(),
            "model_path": str(model_out)})
+    if model.origin:
+        doc["training"] = model.origin
     if fmt is Format.json:
         emit_json(doc)
         return
@@ -76,6 +109,11 @@ def fit(
     if fmt is Format.csv:
         return
     rep = model.report
+    if model.origin:
+        o = model.origin
+        console.print(f"trained on the state at {o['cutoff']}: {o['rows']:,} active "
+                      f"customers, {o['churned']:,} of whom left within {o['window_days']} "
+                      "days", markup=False)
     console.print(f"{rep.rows:,} rows, {rep.churners:,} churned ({label} = {rep.positive!r}); "
                   f"{len(rep.numeric)} numeric and {len(rep.categorical)} categorical "
                   "features.", markup=False)
@@ -91,12 +129,17 @@ def fit(
 
 @app.command("score")
 def score(
-    table: Annotated[Path, typer.Option("--table", help=(
-        "Table to score (.csv or .parquet) with the model's id and feature columns."))],
-    out: Annotated[Path, typer.Option("--out", "-o", help=(
-        "Write id, churn_probability and the top reasons per row to this .csv or .parquet."))],
-    model: Annotated[Path, typer.Option("--model", help="Model saved by `cvm churn fit`.")]
-    = DEFAULT_MODEL,
+    table: Annotated[Path | None, typer.Option("--table", help=(
+        "Table to score (.csv or .parquet) with the model's id and feature columns. Without "
+        "it, score every customer of the workspace active on the latest known day and "
+        "store the churn_scores result."))] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help=(
+        "Write id, probability and the top reasons per row to this .csv or .parquet "
+        "(required with --table)."))] = None,
+    model: Annotated[Path | None, typer.Option("--model", help=(
+        f"Model saved by `cvm churn fit` (default: {DEFAULT_MODEL} with --table, else "
+        "WORKSPACE/models/churn.joblib)."))] = None,
+    workspace: WorkspaceOpt = None,
     reasons: Annotated[int, typer.Option("--reasons", min=0, max=10, help=(
         "How many top reasons to give per row (0: none, faster)."))] = 3,
     jobs: Annotated[int, typer.Option("--jobs", min=-1, help=(
@@ -106,7 +149,12 @@ def score(
     """Write each row's calibrated probability of cancelling and its top reasons."""
     from cvm.churn import ChurnModel, read_snapshot
 
-    fitted = ChurnModel.load(model)
+    if table is None:
+        _score_workspace(workspace, model, out, reasons, fmt)
+        return
+    if out is None:
+        raise InputError("--table needs --out FILE (.csv or .parquet) to write the scores to")
+    fitted = ChurnModel.load(model or DEFAULT_MODEL)
     scored, missing = fitted.score(read_snapshot(table), reasons=reasons, n_jobs=jobs)
     write_table(scored, out)
     if fmt is Format.json:
@@ -120,6 +168,35 @@ def score(
             console.print(f"{m.column}: {m.blank} blank and {m.unparsable} unparsable "
                           f"value(s) in rows {m.rows}; {m.handling}", markup=False)
         console.print(f"wrote {len(scored):,} rows to {out}", markup=False)
+
+
+def _score_workspace(workspace, model, out, reasons, fmt) -> None:
+    from cvm.churn import ChurnModel
+    from cvm.churn.history import model_path, score_workspace
+
+    ws = open_workspace(workspace)
+    path = model or model_path(ws)
+    if not path.exists():
+        raise InputError(f"{path}: no churn model in this workspace yet; train one with "
+                         "`cvm churn fit` (no --table)")
+    scored = score_workspace(ws, ChurnModel.load(path), reasons=reasons)
+    if out is not None:
+        write_table(scored, out)
+    if fmt is Format.json:
+        probs = scored["probability"].to_pylist()
+        emit_json({"rows": scored.num_rows, "result": "churn_scores",
+                   "as_of": scored["as_of"][0].as_py().isoformat(),
+                   "mean_probability": sum(probs) / len(probs),
+                   "out": str(out) if out else None})
+        return
+    top = scored.sort_by([("probability", "descending")])
+    if fmt is Format.table:
+        top = top.select(["customer_id", "probability",
+                          *(c for c in top.column_names if c.startswith("reason_"))])
+    emit(top, fmt, None, title="highest likelihood to cancel")
+    if fmt is Format.table:
+        console.print(f"stored {scored.num_rows:,} scores as the churn_scores result",
+                      markup=False)
 
 
 @app.command("survival")
