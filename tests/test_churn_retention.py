@@ -34,7 +34,8 @@ runner = CliRunner()
 
 # Relationship spans (first start .. last end):
 #   A consumer  2024-01-10 .. 2024-03-05 (active_competitive)
-#   B business  2024-01-20 .. open (a second contract from 2024-03-01)
+#   B business  2024-01-20 .. open (a second contract, another plan, from 2024-03-01:
+#               contracts of one customer and plan may not overlap)
 #   C consumer  2024-02-01 .. 2024-02-29 ("arrears": passive_non_malicious)
 #   D consumer  2024-02-15 .. 2024-05-31 (no reason recorded)
 #   F consumer  no contract: a non-contractual buyer
@@ -52,7 +53,7 @@ c1,A,basic,2024-01-10,2024-03-05,active_competitive
 c2,B,plus,2024-01-20,,
 c3,C,basic,2024-02-01,2024-02-29,arrears
 c4,D,plus,2024-02-15,2024-05-31,
-c5,B,plus,2024-03-01,,
+c5,B,addon,2024-03-01,,
 """
 TRANSACTIONS = """
 customer_id,timestamp,amount
@@ -137,11 +138,12 @@ def test_retention_rates_by_group_by_hand(small):
         ("purchase", "consumer", D(2024, 1, 1), 1, 1, 0, None),
         ("purchase", "consumer", D(2024, 2, 1), 1, 0, 1, None),
     ]
-    # plan of the latest contract: A, C basic; B, D plus
+    # plan of the latest contract: A, C basic; B addon; D plus
     by_plan = retention_rates(small, as_of=AS_OF, by="plan").to_pandas()
     feb = by_plan[(by_plan.basis == "contract") & (by_plan.period_start == D(2024, 2, 1))]
     assert feb.set_index("group")[["active_start", "retained"]].to_dict("index") == {
-        "basic": {"active_start": 2, "retained": 1}, "plus": {"active_start": 1, "retained": 1}}
+        "basic": {"active_start": 2, "retained": 1}, "addon": {"active_start": 1, "retained": 1},
+        "plus": {"active_start": 0, "retained": 0}}  # D starts mid-February
 
 
 def test_cohort_table_by_hand(small):

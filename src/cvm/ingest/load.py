@@ -228,27 +228,31 @@ class _Importer:
         """A customer's contracts for the same plan must not overlap in time (in the file, or
         with stored ones). Different plans may run side by side (mobile and broadband)."""
         far = "DATE '9999-12-31'"
-        plan = "plan" in self.mapping
+        same_plan = "plan" in self.mapping
+        # (alias, its end expression): the file may have no end column (all contracts open)
+        new = ("b", 'b."end"' if "end" in self.mapping else "NULL::DATE")
+        other_new = ("a", 'a."end"' if "end" in self.mapping else "NULL::DATE")
+        stored = ("a", 'a."end"')
 
-        def overlap(a: str, b: str) -> str:
-            same_plan = f" AND {a}.plan IS NOT DISTINCT FROM {b}.plan" if plan else ""
-            return (f"{a}.customer_id = {b}.customer_id{same_plan} AND {b}.start <= "
-                    f"coalesce({a}.\"end\", {far}) AND {a}.start <= coalesce({b}.\"end\", {far})")
+        def overlap(x: tuple[str, str], y: tuple[str, str]) -> str:
+            plan = f" AND {x[0]}.plan IS NOT DISTINCT FROM {y[0]}.plan" if same_plan else ""
+            return (f"{x[0]}.customer_id = {y[0]}.customer_id{plan} AND {y[0]}.start <= "
+                    f"coalesce({x[1]}, {far}) AND {x[0]}.start <= coalesce({y[1]}, {far})")
 
-        def shown(x: str) -> str:
-            return (f"CAST({x}.start AS VARCHAR) || '..' || coalesce(CAST({x}.\"end\" AS VARCHAR), "
+        def shown(x: tuple[str, str]) -> str:
+            return (f"CAST({x[0]}.start AS VARCHAR) || '..' || coalesce(CAST({x[1]} AS VARCHAR), "
                     f"'open')")
 
-        out = [f"SELECT b.{ROW} AS row, 'start' AS field, {shown('b')} AS value, "
+        out = [f"SELECT b.{ROW} AS row, 'start' AS field, {shown(new)} AS value, "
                f"'no overlap with the same customer''s contract on row ' || CAST(a.{ROW} AS "
-               f"VARCHAR) || ' (' || {shown('a')} || ')' AS expected FROM staged a JOIN staged b "
-               f"ON a.{ROW} < b.{ROW} AND {overlap('a', 'b')}"]
+               f"VARCHAR) || ' (' || {shown(other_new)} || ')' AS expected FROM staged a JOIN "
+               f"staged b ON a.{ROW} < b.{ROW} AND {overlap(other_new, new)}"]
         if self.stored_parts:
             out.append(
-                f"SELECT b.{ROW} AS row, 'start' AS field, {shown('b')} AS value, "
+                f"SELECT b.{ROW} AS row, 'start' AS field, {shown(new)} AS value, "
                 f"'no overlap with the customer''s stored contract ' || a.contract_id || ' (' || "
-                f"{shown('a')} || ')' AS expected FROM stored a JOIN staged b ON "
-                f"{overlap('a', 'b')} AND a.contract_id IS DISTINCT FROM b.contract_id")
+                f"{shown(stored)} || ')' AS expected FROM stored a JOIN staged b ON "
+                f"{overlap(stored, new)} AND a.contract_id IS DISTINCT FROM b.contract_id")
         return out
 
     def _key_checks(self) -> list[str]:
