@@ -183,31 +183,91 @@ def drivers_cmd(
 
 @app.command("nps")
 def nps_cmd(
-    file: Annotated[Path, typer.Argument(help="A .csv/.parquet with a 0-10 answer column.")],
-    column: Annotated[str, typer.Option("--column", "-c", help="The 0-10 'likely to "
-                                        "recommend' column.")],
-    by: Annotated[str | None, typer.Option(help="Group by this column (tier, region, "
-                                           "touchpoint, ...).")] = None,
-    month: Annotated[str | None, typer.Option(help="Date column: NPS per month, each month "
-                                              "tested against the one before.")] = None,
-    min_n: Annotated[int, typer.Option(min=1, help="Groups smaller than this are flagged.")]
-    = _DEFAULTS.nps_min_sample,
+    file: Annotated[Path | None, typer.Argument(
+        help="A .csv/.parquet with a 0-10 answer column; leave out with --workspace.")] = None,
+    column: Annotated[str | None, typer.Option("--column", "-c", help="File mode: the 0-10 "
+                                               "'likely to recommend' column.")] = None,
+    by: Annotated[str | None, typer.Option(help="Group by this column (file), or customer "
+                                           "attribute (workspace: relationship_type, region, "
+                                           "segment, tier, touchpoint, ...).")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="File mode: NPS per month of this date column, each month tested against the "
+        "one before.")] = None,
+    trend: Annotated[bool, typer.Option(
+        "--trend", help="Workspace: NPS per month of the answers' timestamp (also per group "
+        "with --by), each month tested against the one before; --by month is the same "
+        "overall.")] = False,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Read the answers from this workspace's survey_responses "
+        "instead of a file.")] = None,
+    survey: Annotated[str | None, typer.Option(help="Workspace: the survey (default: the only "
+                                               "one defined).")] = None,
+    item: Annotated[str | None, typer.Option(help="Workspace: the 0-10 item (default: the item "
+                                             "of construct 'nps').")] = None,
+    compare: Annotated[list[str] | None, typer.Option(
+        help="Give twice: z test of NPS(A) - NPS(B) between two groups or two months.")] = None,
+    min_n: Annotated[int | None, typer.Option(min=1, help="Groups smaller than this are flagged "
+                                              "(default: the settings' nps_min_sample).")]
+    = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
-    """Net Promoter Score with standard error and 95% interval, overall or per group."""
+    """Net Promoter Score with standard error and 95% interval, overall, per group or month."""
     from cvm.loyalty import nps_by, nps_trend
 
-    data = read_table(file)
-    if by is not None and month is not None:
-        raise InputError("use --by or --month, not both")
-    with _warnings_to_stderr():
+    if compare is not None and len(compare) != 2:
+        raise InputError(f"--compare takes exactly two groups or months, got {len(compare)}")
+    if workspace is not None:
+        if file is not None or column is not None:
+            raise InputError("give a FILE with --column, or --workspace, not both")
         if month is not None:
-            table = nps_trend(data, column, month, min_n=min_n)
-        else:
-            table = nps_by(data, column, by, min_n=min_n)
-            table["group"] = table["group"].astype(str)
-    emit(table, fmt, out, title=f"NPS of {column}")
+            raise InputError("with --workspace use --trend (or --by month) for NPS per month "
+                             "of the answers' timestamp")
+        if by == "month":
+            by, trend = None, True
+        table, title = _workspace_nps(workspace, survey, item, by, trend, min_n)
+    else:
+        if file is None or column is None:
+            raise InputError("give a FILE and --column COL, or --workspace DIR")
+        if trend:
+            raise InputError("in file mode give the date column: --month COL")
+        data = read_table(file)
+        if by is not None and month is not None:
+            raise InputError("use --by or --month, not both")
+        with _warnings_to_stderr():
+            mn = _DEFAULTS.nps_min_sample if min_n is None else min_n
+            if month is not None:
+                table = nps_trend(data, column, month, min_n=mn)
+            else:
+                table = nps_by(data, column, by, min_n=mn)
+                table["group"] = table["group"].astype(str)
+        title = f"NPS of {column}"
+    if compare is not None:
+        _emit_compare(table, compare, fmt, out)
+        return
+    emit(table, fmt, out, title=title)
+
+
+def _workspace_nps(path: Path, survey, item, by, month: bool, min_n):
+    from cvm.cli._common import open_workspace
+    from cvm.loyalty.workspace import workspace_nps
+
+    ws = open_workspace(path)
+    with _warnings_to_stderr():
+        table = workspace_nps(ws, survey, item, by, month, min_n=min_n)
+    return table, f"NPS of {table.attrs['item']} ({table.attrs['survey']})"
+
+
+def _emit_compare(table: pd.DataFrame, compare: list[str], fmt: Format, out) -> None:
+    from cvm.loyalty.workspace import workspace_nps_compare
+
+    res = workspace_nps_compare(table, *compare)
+    if fmt is Format.json:
+        if out is not None:
+            write_table(pd.DataFrame([res]), out)
+        emit_json(res)
+        return
+    emit(pd.DataFrame([res]), fmt, out, title=f"NPS {compare[0]} vs {compare[1]}")
 
 
 @app.command("ahp")

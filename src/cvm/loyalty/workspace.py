@@ -1,0 +1,220 @@
+"""Survey measures on a workspace: answers joined to the customers who gave them.
+
+A workspace holds the answers long (``survey_responses``: one row per respondent and item)
+and the instrument (``survey_items``: item -> construct and scale). This module finds the
+items of a construct, pivots a survey to one row per respondent, and computes NPS overall,
+per customer attribute and per month on the workspace's engine (DuckDB or Spark): the
+counts of promoters, passives and detractors are aggregated by the engine, and only the
+small per-group table comes back for the standard errors and tests of `cvm.loyalty.nps`.
+
+Groups (``by``): any column of the customers table (relationship_type, region, segment or a
+further attribute kept at import), ``tier`` (the Pareto value tier of
+`Workspace.customer_tiers`), or ``touchpoint`` (the touchpoint of the customer's most
+recent interaction). Respondents not linked to a customer, or customers without the
+attribute, form the group ``(none)``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cvm.errors import InputError
+from cvm.loyalty.nps import NPSResult, _small, nps_difference, nps_from_counts
+
+__all__ = ["construct_items", "nps_item", "survey_definition", "survey_name",
+           "wide_answers", "workspace_nps", "workspace_nps_compare"]
+
+NONE_GROUP = "(none)"
+
+
+def survey_name(ws, survey: str | None = None) -> str:
+    """The survey to use: ``survey`` if it is defined, the only one if there is one."""
+    if not ws.has_rows("survey_items"):
+        raise InputError(f"{ws.path}: no survey definitions imported; import them with "
+                         "`cvm import survey_items FILE` (survey, item, construct, scale_min, "
+                         "scale_max)")
+    t = ws.table("survey_items")
+    names = sorted(t.select("survey").distinct().to_pyarrow().column(0).to_pylist())
+    if survey is None:
+        if len(names) != 1:
+            raise InputError(f"the workspace defines {len(names)} surveys ({', '.join(names)}); "
+                             "choose one with --survey NAME")
+        return names[0]
+    if survey not in names:
+        raise InputError(f"no survey named '{survey}' in survey_items; defined surveys: "
+                         f"{', '.join(names)}")
+    return survey
+
+
+def survey_definition(ws, survey: str | None = None) -> pd.DataFrame:
+    """The items of one survey: item, construct, scale_min, scale_max, label (sorted)."""
+    name = survey_name(ws, survey)
+    t = ws.table("survey_items")
+    d = t.filter(t.survey == name).to_pandas()
+    d.attrs["survey"] = name
+    return d.sort_values("item").reset_index(drop=True)
+
+
+def construct_items(definition: pd.DataFrame, construct: str) -> list[str]:
+    """Items of a construct (case-insensitive), in item order; an error if there are none."""
+    hit = definition[definition["construct"].str.lower() == construct.lower()]
+    if hit.empty:
+        raise InputError(f"survey '{definition.attrs.get('survey')}' has no item of construct "
+                         f"'{construct}'; its constructs are "
+                         f"{sorted(definition['construct'].unique())}")
+    return list(hit["item"])
+
+
+def nps_item(definition: pd.DataFrame, item: str | None = None) -> str:
+    """The 0-10 'likely to recommend' item: ``item``, else the one of construct ``nps``."""
+    survey = definition.attrs.get("survey")
+    if item is None:
+        items = [i for i in definition["item"][definition["construct"].str.lower() == "nps"]]
+        if len(items) != 1:
+            raise InputError(f"survey '{survey}' has {len(items)} items of construct 'nps' "
+                             f"({', '.join(items) or 'none'}); name the 0-10 item with --item")
+        item = items[0]
+    row = definition[definition["item"] == item]
+    if row.empty:
+        raise InputError(f"survey '{survey}' has no item '{item}'; its items are "
+                         f"{list(definition['item'])}")
+    lo, hi = float(row["scale_min"].iloc[0]), float(row["scale_max"].iloc[0])
+    if (lo, hi) != (0.0, 10.0):
+        raise InputError(f"item '{item}' of survey '{survey}' is on a {lo:g}-{hi:g} scale; NPS "
+                         "needs the 0-10 'likely to recommend' answer")
+    return item
+
+
+def _answers(ws, survey: str, items: list[str]):
+    r = ws.table("survey_responses")
+    return r.filter((r.survey == survey) & r.item.isin(items))
+
+
+def wide_answers(ws, survey: str | None = None, items: list[str] | None = None) -> pd.DataFrame:
+    """One row per respondent: respondent_id, customer_id, timestamp, one column per item.
+
+    The pivot runs on the engine (one conditional aggregate per item); ``timestamp`` is the
+    respondent's latest answer time. Items not answered are NaN.
+    """
+    definition = survey_definition(ws, survey)
+    name = definition.attrs["survey"]
+    items = list(definition["item"]) if items is None else items
+    r = _answers(ws, name, items)
+    cols = {it: r.answer.max(where=r.item == it) for it in items}
+    wide = r.group_by("respondent_id").agg(customer_id=r.customer_id.max(),
+                                           timestamp=r.timestamp.max(), **cols)
+    out = wide.order_by("respondent_id").to_pandas()
+    out.attrs["survey"] = name
+    return out
+
+
+def _attribute(ws, by: str):
+    """Ibis table (customer_id, <by>) for a customer attribute, tier or touchpoint."""
+    if by == "tier":
+        t = ws.customer_tiers()
+        return t.select("customer_id", t.tier.cast("string").name("tier"))
+    if by == "touchpoint":
+        i = ws.table("interactions")
+        return i.group_by("customer_id").agg(touchpoint=i.touchpoint.argmax(i.opened_at))
+    c = ws.table("customers")
+    if by not in c.columns or by == "customer_id":
+        extra = [x for x in c.columns if x != "customer_id"]
+        raise InputError(f"cannot group NPS by '{by}': not a customer attribute "
+                         f"({', '.join(extra)}), tier or touchpoint")
+    return c.select("customer_id", c[by].cast("string").name(by))
+
+
+def _nps_counts(ws, survey: str, item: str, by: str | None, month: bool) -> pd.DataFrame:
+    r = _answers(ws, survey, [item]).filter(lambda t: t.answer.notnull())
+    keys = []
+    if by is not None:
+        attr = _attribute(ws, by)
+        r = r.left_join(attr, r.customer_id == attr.customer_id).drop("customer_id_right")
+        r = r.mutate(r[by].fill_null(NONE_GROUP).name("group"))
+        keys.append("group")
+    if month:
+        r = r.filter(r.timestamp.notnull())
+        r = r.mutate(year=r.timestamp.year(), month_no=r.timestamp.month())
+        keys += ["year", "month_no"]
+    counts = dict(n=r.count(), promoters=(r.answer >= 9).cast("int64").sum(),
+                  detractors=(r.answer <= 6).cast("int64").sum())
+    g = r.group_by(keys).agg(**counts) if keys else r.aggregate(**counts)
+    out = g.to_pandas()
+    if month:
+        out["month"] = [f"{int(y):04d}-{int(m):02d}" for y, m in zip(out.pop("year"),
+                                                                   out.pop("month_no"),
+                                                                   strict=True)]
+    return out
+
+
+def workspace_nps(ws, survey: str | None = None, item: str | None = None,
+                  by: str | None = None, month: bool = False, *, confidence: float = 0.95,
+                  min_n: int | None = None) -> pd.DataFrame:
+    """NPS of a workspace survey, overall, per group of ``by``, per month, or both.
+
+    Returns one row per group (and month): [group], [month], n, promoters, passives,
+    detractors, nps, se, ci_low, ci_high, small_sample; with ``month`` also change, z and
+    p_value, the z test of each month against the month before in the same group (NaN for
+    the first month or after a gap). Groups below ``min_n`` answers (default the settings'
+    ``survey.nps_min_sample``) are flagged and warned about (`SmallSampleWarning`).
+    """
+    definition = survey_definition(ws, survey)
+    name = definition.attrs["survey"]
+    code = nps_item(definition, item)
+    min_n = ws.settings.survey.nps_min_sample if min_n is None else min_n
+    counts = _nps_counts(ws, name, code, by, month)
+    if counts.empty or int(counts["n"].sum()) == 0:
+        raise InputError(f"survey '{name}' has no answers to item '{code}'"
+                         + (" with a timestamp" if month else ""))
+    keys = [k for k, on in (("group", by is not None), ("month", month)) if on]
+    counts = counts.sort_values(keys).reset_index(drop=True) if keys else counts
+    rows = [nps_from_counts(int(r.n), int(r.promoters), int(r.detractors), confidence).to_dict()
+            for r in counts.itertuples()]
+    out = pd.concat([counts[keys], pd.DataFrame(rows)], axis=1)
+    out["small_sample"] = out["n"] < min_n
+    if month:
+        out = _month_tests(out, "group" if by is not None else None)
+    labels = [" ".join(str(r[k]) for k in keys) or "all" for _, r in out.iterrows()]
+    _small(labels, list(out["n"]), min_n, "group(s)")
+    out.attrs.update(survey=name, item=code)
+    return out
+
+
+def _month_tests(out: pd.DataFrame, group: str | None) -> pd.DataFrame:
+    change, z, p = [], [], []
+    prev = None
+    for _, row in out.iterrows():
+        period = pd.Period(row["month"], freq="M")
+        test = None
+        if prev is not None and (group is None or prev[0][group] == row[group]) \
+                and (period - prev[1]).n == 1:
+            test = nps_difference(_result(row), _result(prev[0]))
+        change.append(test["difference"] if test else float("nan"))
+        z.append(test["z"] if test else float("nan"))
+        p.append(test["p_value"] if test else float("nan"))
+        prev = (row, period)
+    return out.assign(change=change, z=z, p_value=p)
+
+
+def _result(row) -> NPSResult:
+    return NPSResult(**{f: row[f] for f in NPSResult.__dataclass_fields__})
+
+
+def workspace_nps_compare(table: pd.DataFrame, a: str, b: str) -> dict:
+    """z test of NPS(a) - NPS(b) between two rows of a `workspace_nps` table.
+
+    ``a`` and ``b`` name a group, or a month (YYYY-MM) of a table by month only.
+    """
+    col = "group" if "group" in table.columns else "month" if "month" in table.columns else None
+    if col is None or ("group" in table.columns and "month" in table.columns):
+        raise InputError("compare two groups (--by) or two months (--month), not both or none")
+    known = [str(v) for v in table[col]]
+    rows = []
+    for name in (a, b):
+        if name not in known:
+            raise InputError(f"no {col} '{name}' to compare; the {col}s are {', '.join(known)}")
+        rows.append(table.iloc[known.index(name)])
+    test = nps_difference(_result(rows[0]), _result(rows[1]))
+    return {"a": a, "b": b, "nps_a": float(rows[0]["nps"]), "nps_b": float(rows[1]["nps"]),
+            "n_a": int(rows[0]["n"]), "n_b": int(rows[1]["n"]), **test}
+
