@@ -23,7 +23,8 @@ from scipy import stats
 
 from cvm.errors import InputError, Problem, SmallSampleWarning, ValidationError
 
-__all__ = ["NPSResult", "nps", "nps_by", "nps_from_counts", "nps_classes", "nps_difference", "nps_trend"]
+__all__ = ["NPSResult", "nps", "nps_by", "nps_classes", "nps_difference", "nps_from_counts",
+           "nps_trend"]
 
 MIN_SAMPLE = 30
 
