@@ -299,3 +299,13 @@ def ahp_cmd(
         verdict = "consistent" if res.consistent else "NOT consistent"
         console.print(f"lambda_max {res.lambda_max:.4f}  CI {res.ci:.4f}  RI {res.ri:.2f}  "
                       f"CR {res.cr:.4f} ({verdict})")
+
+
+def _register_workspace_commands() -> None:
+    from cvm.cli import survey_workspace as _ws
+
+    app.command("saysdoes")(_ws.saysdoes_cmd)
+    app.command("classes")(_ws.classes_cmd)
+
+
+_register_workspace_commands()
