@@ -73,11 +73,21 @@ def _warnings_to_stderr():
 
 @app.command("index")
 def index_cmd(
-    file: Annotated[Path, typer.Argument(help="Wide .csv/.parquet: one row per respondent, "
-                                         "one column per item.")],
+    file: Annotated[Path | None, typer.Argument(
+        help="Wide .csv/.parquet: one row per respondent, one column per item; leave out "
+        "with --workspace.")] = None,
     model: Annotated[Path | None, typer.Option(
         "--model", "-m", help="Model TOML: [blocks], [paths], optional [modes] and [scale]. "
-        "Default: the seven-factor ECSI telecom model.")] = None,
+        "Default: the seven-factor ECSI telecom model. With --workspace [blocks] and [scale] "
+        "may be left out (taken from survey_items).")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Read the answers of --survey from this workspace instead "
+        "of a file.")] = None,
+    survey: Annotated[str | None, typer.Option(help="Workspace: the survey (default: the only "
+                                               "one defined).")] = None,
+    save: Annotated[bool, typer.Option("--save", help="Workspace: store each respondent's "
+                                       "0-100 scores as the result satisfaction_index.")]
+    = False,
     scheme: Annotated[Scheme, typer.Option(help="Inner weighting scheme.")] = Scheme.centroid,
     raw: Annotated[bool, typer.Option("--raw", help="Keep items in their own units instead "
                                       "of standardising them.")] = False,
@@ -96,12 +106,30 @@ def index_cmd(
     """Satisfaction index by PLS path modelling: paths, R², loadings, weights, GoF, 0-100 index."""
     from cvm.loyalty import PathModel, PLSPathModel
 
-    spec = PathModel.from_toml(model) if model is not None else PathModel.ecsi()
-    with _warnings_to_stderr():
-        fit = PLSPathModel(model=spec, scheme=scheme.value, standardize=not raw,
-                           n_bootstrap=bootstrap, random_state=seed,
-                           drop_incomplete=drop_incomplete).fit(
-            read_table(file), source=str(file))
+    options = dict(scheme=scheme.value, standardize=not raw, n_bootstrap=bootstrap,
+                   random_state=seed, drop_incomplete=drop_incomplete)
+    if workspace is not None:
+        if file is not None:
+            raise InputError("give a FILE or --workspace, not both")
+        from cvm.cli._common import open_workspace
+        from cvm.loyalty.workspace import index_scores_table, workspace_index
+
+        ws = open_workspace(workspace)
+        with _warnings_to_stderr():
+            fit, wide = workspace_index(ws, survey, model, **options)
+        if save:
+            scores = index_scores_table(fit, wide)
+            ws.save_result("satisfaction_index", scores, note=f"survey {wide.attrs['survey']}")
+            err_console.print(f"stored {scores.num_rows:,} respondents' scores as the result "
+                              "satisfaction_index", markup=False, highlight=False)
+    else:
+        if file is None:
+            raise InputError("give a FILE (one row per respondent) or --workspace DIR")
+        if survey is not None or save:
+            raise InputError("--survey and --save need --workspace")
+        spec = PathModel.from_toml(model) if model is not None else PathModel.ecsi()
+        with _warnings_to_stderr():
+            fit = PLSPathModel(model=spec, **options).fit(read_table(file), source=str(file))
     if fit.n_dropped_:
         err_console.print(f"left out {fit.n_dropped_} respondent(s) with an empty answer; "
                           f"{fit.n_} used", markup=False, highlight=False)
