@@ -329,11 +329,14 @@ def ahp_cmd(
                       f"CR {res.cr:.4f} ({verdict})")
 
 
-def _register_workspace_commands() -> None:
+def _register_more_commands() -> None:
+    from cvm.cli import survey_scores as _scores
     from cvm.cli import survey_workspace as _ws
 
+    app.command("fuzzy")(_scores.fuzzy_cmd)
+    app.command("servqual")(_scores.servqual_cmd)
     app.command("saysdoes")(_ws.saysdoes_cmd)
     app.command("classes")(_ws.classes_cmd)
 
 
-_register_workspace_commands()
+_register_more_commands()
