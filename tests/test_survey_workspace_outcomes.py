@@ -15,6 +15,7 @@ from cvm.loyalty.outcomes import (
     class_summary,
     respondent_behaviour,
     workspace_loyalty_classes,
+    workspace_loyalty_levels,
     workspace_says_vs_does,
 )
 
@@ -170,3 +171,25 @@ def test_demo_classes_follow_the_thresholds(demo_ws):
     drifting = c[c["class"] == "drifting"]
     assert ((drifting["intention"] < s.drifting_intention)
             | (drifting["recency_days"] > s.drifting_recency_days)).all()
+
+
+def test_loyalty_levels_from_constructs(ws, tmp_path):
+    # two respondents; cognitive and affective on 1-5, conative and action on 0-10.
+    # a: cog 5 (100), aff 4 (75), con 6 (60), act 3 (30) -> levels reached: cog, aff, con
+    # b: cog 2 (25) -> none (threshold 60), although aff 5 (100), con 10, act 10
+    write_csv(tmp_path / "items.csv", "survey,item,construct,scale_min,scale_max\n"
+              "s,k1,Cognitive,1,5\ns,f1,affective,1,5\ns,n1,conative,0,10\ns,a1,action,0,10\n")
+    rows = ["respondent_id,survey,item,answer"]
+    for r, answers in {"a": (5, 4, 6, 3), "b": (2, 5, 10, 10)}.items():
+        rows += [f"{r},s,{it},{v}" for it, v in zip(("k1", "f1", "n1", "a1"), answers,
+                                                     strict=True)]
+    write_csv(tmp_path / "answers.csv", "\n".join(rows) + "\n")
+    ws.import_file("survey_items", tmp_path / "items.csv")
+    ws.import_file("survey_responses", tmp_path / "answers.csv")
+    lv = workspace_loyalty_levels(ws).set_index("respondent_id")
+    assert lv.loc["a", ["cognitive", "affective", "conative", "action"]].tolist() == \
+        [100, 75, 60, 30]
+    assert lv["level"].to_dict() == {"a": "conative", "b": "none"}
+    res = CliRunner().invoke(app, ["survey", "levels", "-w", str(ws.path), "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert [r["level"] for r in json.loads(res.stdout)] == ["conative", "none"]

@@ -337,6 +337,7 @@ def _register_more_commands() -> None:
     app.command("servqual")(_scores.servqual_cmd)
     app.command("saysdoes")(_ws.saysdoes_cmd)
     app.command("classes")(_ws.classes_cmd)
+    app.command("levels")(_ws.levels_cmd)
 
 
 _register_more_commands()

@@ -87,3 +87,20 @@ def classes_cmd(
     table = classes if detail else class_summary(classes)
     emit(table, fmt, out, title=f"Loyalty classes ({classes['survey'].iloc[0]})"
          if len(classes) else "Loyalty classes")
+
+
+def levels_cmd(
+    workspace: WorkspaceOpt = None,
+    survey: SurveyOpt = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Oliver's loyalty levels (cognitive, affective, conative, action) per respondent.
+
+    Each level is the survey construct of that name; a level is attained when its 0-100
+    score and every earlier one's reach the survey setting level_threshold.
+    """
+    from cvm.loyalty.outcomes import workspace_loyalty_levels
+
+    ws = open_workspace(workspace)
+    emit(workspace_loyalty_levels(ws, survey), fmt, out, title="Loyalty levels")

@@ -31,11 +31,11 @@ import pyarrow as pa
 
 from cvm.errors import InputError
 from cvm.loyalty.behaviour import says_vs_does
-from cvm.loyalty.classes import loyalty_classes
+from cvm.loyalty.classes import LEVELS, loyalty_classes, loyalty_levels
 from cvm.loyalty.workspace import construct_items, nps_item, survey_definition, wide_answers
 
 __all__ = ["BEHAVIOURS", "class_summary", "respondent_behaviour", "workspace_loyalty_classes",
-           "workspace_says_vs_does"]
+           "workspace_loyalty_levels", "workspace_says_vs_does"]
 
 BEHAVIOURS = ("bought_after", "repeat_buyer", "spend", "churned")
 _MONTH_DAYS = 365.2425 / 12
@@ -195,3 +195,25 @@ def class_summary(classes: pd.DataFrame) -> pd.DataFrame:
         lambda s: float((s == "consistent").mean()))
     g["consistent"] = g["class"].map(consistent)
     return g.sort_values("class", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def workspace_loyalty_levels(ws, survey: str | None = None) -> pd.DataFrame:
+    """Oliver's four loyalty levels per respondent, from the survey's constructs named
+    cognitive, affective, conative and action (any case), each item rescaled from its own
+    scale; see `cvm.loyalty.classes.loyalty_levels` (threshold ``survey.level_threshold``).
+
+    Returns survey, respondent_id, customer_id, the four 0-100 scores and ``level``.
+    """
+    definition = survey_definition(ws, survey)
+    name = definition.attrs["survey"]
+    levels = {lv: construct_items(definition, lv) for lv in LEVELS}
+    items = [i for its in levels.values() for i in its]
+    data = wide_answers(ws, name, items)
+    scale = definition.set_index("item")[["scale_min", "scale_max"]]
+    for it in items:
+        lo, hi = scale.loc[it]
+        data[it] = (data[it] - lo) / (hi - lo)
+    out = loyalty_levels(data, levels, scale=(0, 1), settings=ws.settings.survey)
+    out = pd.concat([data[["respondent_id", "customer_id"]], out], axis=1)
+    out.insert(0, "survey", name)
+    return out
