@@ -1,8 +1,11 @@
 """Satisfaction and loyalty measurement: PLS satisfaction index, NPS, AHP, fuzzy, SERVQUAL.
 
-Everything here works on in-memory tables (one row per respondent, one column per item);
-joining results back to customers in a workspace comes with the survey import. Figures are
-in `cvm.loyalty.plots` (imported on demand, as it loads Plotly).
+The functions here work on in-memory tables (one row per respondent, one column per item).
+On a workspace, where answers live joined to customers, `cvm.loyalty.workspace` gives NPS by
+customer attribute and month and the satisfaction index from survey_items, and
+`cvm.loyalty.outcomes` joins answers to behaviour (says vs does, loyalty classes and
+levels); see docs/survey.md. Figures are in `cvm.loyalty.plots` (imported on demand, as it
+loads Plotly).
 """
 
 from cvm.loyalty.ahp import (
