@@ -21,7 +21,7 @@ import pandas as pd
 from cvm.errors import InputError
 from cvm.loyalty.nps import NPSResult, _small, nps_difference, nps_from_counts
 
-__all__ = ["construct_items", "nps_item", "survey_definition", "survey_name",
+__all__ = ["construct_items", "index_scores_table", "nps_item", "survey_definition", "survey_name",
            "wide_answers", "workspace_index", "workspace_model", "workspace_nps",
            "workspace_nps_compare"]
 
