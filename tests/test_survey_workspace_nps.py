@@ -42,7 +42,8 @@ rel,rep,loyalty,1,5,Will repurchase
         lines.append(f"r{k},c{k},rel,nps,{a},{day}")
         lines.append(f"r{k},c{k},rel,sat,{1 + a // 3},{day}")
     write_csv(tmp_path / "answers.csv", "\n".join(lines) + "\n")
-    # c1's latest contact is at the branch (web before it), c7's at the call centre
+    # c1 (answered 2024-01-11) was last in touch on the web before answering (the branch
+    # visit came after); c7 (answered 2024-02-17) at the call centre
     write_csv(tmp_path / "interactions.csv", """
 customer_id,touchpoint,kind,opened_at
 c1,web,inquiry,2024-01-01
@@ -121,10 +122,11 @@ def test_nps_by_month_with_test_against_previous_month(small_ws):
     assert m["z"].iloc[1] == pytest.approx(-1.58114, abs=1e-5)
 
 
-def test_nps_by_touchpoint_of_latest_interaction_and_region(small_ws):
+def test_nps_by_touchpoint_of_last_contact_before_answering_and_region(small_ws):
     t = workspace_nps(small_ws, by="touchpoint", min_n=1).set_index("group")
-    # c1 (10) at the branch, c7 (7) at the call centre; the other 8: 9 8 3 10 6 0 9 5
-    assert t.loc["branch", "nps"] == 100.0 and t.loc["call_centre", "nps"] == 0.0
+    # c1 (10) on the web, c7 (7) at the call centre; the other 8: 9 8 3 10 6 0 9 5
+    assert list(t.index) == ["(none)", "call_centre", "web"]
+    assert t.loc["web", "nps"] == 100.0 and t.loc["call_centre", "nps"] == 0.0
     assert t.loc["(none)", "n"] == 8 and t.loc["(none)", "nps"] == pytest.approx(-12.5)
     r = workspace_nps(small_ws, by="region", min_n=1).set_index("group")
     # north = odd customers: 10 8 10 7 9 -> 100 (3 - 0) / 5 = 60; south: 9 3 6 0 5 -> -60

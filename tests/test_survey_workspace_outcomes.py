@@ -193,3 +193,11 @@ def test_loyalty_levels_from_constructs(ws, tmp_path):
     res = CliRunner().invoke(app, ["survey", "levels", "-w", str(ws.path), "-f", "json"])
     assert res.exit_code == 0, res.output
     assert [r["level"] for r in json.loads(res.stdout)] == ["conative", "none"]
+
+
+def test_nps_by_touchpoint_without_interactions(behaviour_ws):
+    from cvm.loyalty.workspace import workspace_nps
+
+    # no interactions imported: all six answers (10 9 7 3 5 0) in "(none)", 100 (2 - 3) / 6
+    t = workspace_nps(behaviour_ws, by="touchpoint", min_n=1)
+    assert list(t["group"]) == ["(none)"] and t["nps"].iloc[0] == pytest.approx(-100 / 6)

@@ -9,8 +9,9 @@ small per-group table comes back for the standard errors and tests of `cvm.loyal
 
 Groups (``by``): any column of the customers table (relationship_type, region, segment or a
 further attribute kept at import), ``tier`` (the Pareto value tier of
-`Workspace.customer_tiers`), or ``touchpoint`` (the touchpoint of the customer's most
-recent interaction). Respondents not linked to a customer, or customers without the
+`Workspace.customer_tiers`), or ``touchpoint`` (the touchpoint of the customer's last
+interaction at or before the answer; of her last one at all when the answer has no
+timestamp). Respondents not linked to a customer, or customers without the
 attribute, form the group ``(none)``.
 """
 
@@ -110,13 +111,10 @@ def wide_answers(ws, survey: str | None = None, items: list[str] | None = None) 
 
 
 def _attribute(ws, by: str):
-    """Ibis table (customer_id, <by>) for a customer attribute, tier or touchpoint."""
+    """Ibis table (customer_id, <by>) for a customer attribute or tier."""
     if by == "tier":
         t = ws.customer_tiers()
         return t.select("customer_id", t.tier.cast("string").name("tier"))
-    if by == "touchpoint":
-        i = ws.table("interactions")
-        return i.group_by("customer_id").agg(touchpoint=i.touchpoint.argmax(i.opened_at))
     c = ws.table("customers")
     if by not in c.columns or by == "customer_id":
         extra = [x for x in c.columns if x != "customer_id"]
@@ -125,12 +123,27 @@ def _attribute(ws, by: str):
     return c.select("customer_id", c[by].cast("string").name(by))
 
 
+def _last_touchpoint(ws, answers):
+    """The answers with the touchpoint of each customer's last contact up to the answer."""
+    i = ws.table("interactions")
+    i = i.select(cid=i.customer_id, touchpoint=i.touchpoint, opened_at=i.opened_at)
+    j = answers.select("respondent_id", "customer_id", "timestamp").join(
+        i, [answers.customer_id == i.cid,
+            answers.timestamp.isnull() | (i.opened_at <= answers.timestamp)])
+    last = j.group_by("respondent_id").agg(touchpoint=j.touchpoint.argmax(j.opened_at))
+    return answers.left_join(last, answers.respondent_id == last.respondent_id).drop(
+        "respondent_id_right")
+
+
 def _nps_counts(ws, survey: str, item: str, by: str | None, month: bool) -> pd.DataFrame:
     r = _answers(ws, survey, [item]).filter(lambda t: t.answer.notnull())
     keys = []
-    if by is not None:
+    if by == "touchpoint":
+        r = _last_touchpoint(ws, r)
+    elif by is not None:
         attr = _attribute(ws, by)
         r = r.left_join(attr, r.customer_id == attr.customer_id).drop("customer_id_right")
+    if by is not None:
         r = r.mutate(r[by].fill_null(NONE_GROUP).name("group"))
         keys.append("group")
     if month:
