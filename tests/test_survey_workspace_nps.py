@@ -168,3 +168,23 @@ def test_cli_nps_workspace_json_and_compare(small_ws):
     assert json.loads(res.stdout)["z"] == pytest.approx(1.58114, abs=1e-5)
     res = runner.invoke(app, ["survey", "nps", "-w", str(small_ws.path), "--month", "x"])
     assert res.exit_code == 2 and "--trend" in res.output
+
+
+def test_nps_figures(small_ws, tmp_path):
+    from cvm.loyalty.plots import nps_figure
+
+    t = workspace_nps(small_ws, by="relationship_type", min_n=1)
+    t["small_sample"] = [True, False]
+    bar = nps_figure(t).data[0]
+    assert list(bar.x) == ["business", "consumer"]
+    assert list(bar.y) == pytest.approx([-25.0, 16.6667], abs=1e-4)
+    assert list(bar.error_y.arrayminus) == pytest.approx(list(t["nps"] - t["ci_low"]))
+    assert list(bar.marker.opacity) == [0.4, 1.0]  # small groups paler
+    lines = nps_figure(workspace_nps(small_ws, by="region", month=True, min_n=1)).data
+    assert [tr.name for tr in lines] == ["north", "south"]
+    # north: January r1 r3 r5 (10 8 10) -> 66.7, February r7 r9 (7 9) -> 50
+    assert list(lines[0].y) == pytest.approx([200 / 3, 50.0])
+    res = CliRunner().invoke(app, ["survey", "nps", "-w", str(small_ws.path), "--trend",
+                                   "--figure", str(tmp_path / "trend.html"), "-f", "csv"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "trend.html").stat().st_size > 1000

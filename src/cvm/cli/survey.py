@@ -237,6 +237,8 @@ def nps_cmd(
     min_n: Annotated[int | None, typer.Option(min=1, help="Groups smaller than this are flagged "
                                               "(default: the settings' nps_min_sample).")]
     = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Write the NPS per group or month with intervals to this .html file.")] = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
@@ -270,6 +272,10 @@ def nps_cmd(
                 table = nps_by(data, column, by, min_n=mn)
                 table["group"] = table["group"].astype(str)
         title = f"NPS of {column}"
+    if figure is not None:
+        from cvm.loyalty.plots import nps_figure
+
+        _write_figure(nps_figure(table, title=title), figure)
     if compare is not None:
         _emit_compare(table, compare, fmt, out)
         return

@@ -6,6 +6,7 @@ The commands are registered on the ``cvm survey`` app by `cvm.cli.survey`.
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -38,6 +39,8 @@ def saysdoes_cmd(
     item: Annotated[str | None, typer.Option(help="The item to group by (default: the item "
                                              "of construct nps, or the mean of the "
                                              "satisfaction items).")] = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Write one panel per behaviour, with intervals, to this .html file.")] = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
@@ -49,6 +52,11 @@ def saysdoes_cmd(
 
     ws = open_workspace(workspace)
     table = workspace_says_vs_does(ws, survey, by.value, item)
+    if figure is not None:
+        from cvm.cli.survey import _write_figure
+        from cvm.loyalty.plots import says_vs_does_figure
+
+        _write_figure(says_vs_does_figure(table, f"Says vs does by {by.value}"), figure)
     emit(table, fmt, out, title=f"Says vs does by {by.value}")
 
 
