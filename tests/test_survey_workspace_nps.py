@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import spark_unavailable, write_csv
+from conftest import write_csv
 from cvm.cli import app
 from cvm.errors import InputError, SmallSampleWarning
 from cvm.loyalty.workspace import (
@@ -99,11 +99,7 @@ def test_nps_by_relationship_type_warns_about_small_groups(small_ws):
     assert test["p_value"] == pytest.approx(0.45139, abs=1e-4)
 
 
-@pytest.mark.parametrize("engine", [
-    "duckdb",
-    pytest.param("pyspark", marks=[pytest.mark.slow, pytest.mark.spark, pytest.mark.skipif(
-        spark_unavailable() is not None, reason="no local Spark")]),
-])
+@pytest.mark.slow  # the Spark run starts a local JVM (~40 s); DuckDB takes under a second
 def test_nps_by_group_same_on_each_engine(small_ws, engine):
     t = workspace_nps(small_ws.with_settings(engine=engine), by="relationship_type", min_n=1)
     _by_relationship_checks(t.assign(small_sample=True))
