@@ -98,3 +98,38 @@ def test_cli_index_workspace_json_and_saved_scores(mobi_ws):
     assert len(scores) == 250
     # the stored per-respondent scores average to the published-style 0-100 index
     assert scores["Satisfaction"].mean() == pytest.approx(doc["index"]["Satisfaction"])
+
+
+def test_key_drivers_on_workspace(ws, tmp_path):
+    import numpy as np
+
+    from cvm.loyalty.workspace import workspace_drivers
+
+    y = [10, 9, 3, 7, 8, 2, 6, 9]          # nps, 0-10
+    a = [5, 4, 1, 3, 4, 2, 3, 5]           # driver on 1-5
+    b = [8, 9, 4, 5, 9, 1, 7, 6]           # driver on 0-10
+    write_csv(tmp_path / "items.csv", "survey,item,construct,scale_min,scale_max\n"
+              "s,y,nps,0,10\ns,a,quality,1,5\ns,b,price,0,10\n")
+    rows = ["respondent_id,survey,item,answer"]
+    for k in range(8):
+        rows += [f"r{k},s,y,{y[k]}", f"r{k},s,a,{a[k]}", f"r{k},s,b,{b[k]}"]
+    write_csv(tmp_path / "answers.csv", "\n".join(rows) + "\n")
+    ws.import_file("survey_items", tmp_path / "items.csv")
+    ws.import_file("survey_responses", tmp_path / "answers.csv")
+    t = workspace_drivers(ws, min_answers=5, n_bootstrap=0).set_index("driver")
+    # two drivers: Shapley share of a = (r_ya^2 + R^2 - r_yb^2) / 2, R^2 of y on (a, b)
+    r = np.corrcoef([y, a, b])
+    X = np.column_stack([np.ones(8), a, b])
+    resid = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+    r2 = 1 - resid @ resid / np.sum((y - np.mean(y)) ** 2)
+    assert t.loc["a", "importance"] == pytest.approx((r[0, 1] ** 2 + r2 - r[0, 2] ** 2) / 2)
+    assert t["importance"].sum() == pytest.approx(r2)
+    # performance on each driver's own scale: a mean 3.375 on 1-5 -> 59.375; b mean 6.125 -> 61.25
+    assert t.loc["a", "performance"] == pytest.approx(59.375)
+    assert t.loc["b", "performance"] == pytest.approx(61.25)
+    res = CliRunner().invoke(app, ["survey", "drivers", "-w", str(ws.path), "--min-answers",
+                                   "5", "--bootstrap", "0", "-f", "json"])
+    assert res.exit_code == 0, res.output
+    assert {r["driver"] for r in json.loads(res.stdout)} == {"a", "b"}
+    with pytest.raises(InputError, match=r"item\(s\) \['z'\] are not in survey 's'"):
+        workspace_drivers(ws, drivers=["a", "z"])

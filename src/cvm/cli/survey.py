@@ -168,11 +168,19 @@ def _write_figure(fig, path: Path) -> None:
 
 @app.command("drivers")
 def drivers_cmd(
-    file: Annotated[Path, typer.Argument(help="A .csv/.parquet, one row per respondent.")],
-    outcome: Annotated[str, typer.Option(help="Outcome column (NPS answer, overall "
-                                         "satisfaction).")],
-    driver: Annotated[list[str], typer.Option(help="A driver (item rating) column; repeat "
-                                              "for each.")],
+    file: Annotated[Path | None, typer.Argument(
+        help="A .csv/.parquet, one row per respondent; leave out with --workspace.")] = None,
+    outcome: Annotated[str | None, typer.Option(
+        help="Outcome column (NPS answer, overall satisfaction); with --workspace an item, "
+        "default the NPS item.")] = None,
+    driver: Annotated[list[str] | None, typer.Option(
+        help="A driver (item rating) column; repeat for each. With --workspace default: "
+        "every other item.")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Read the answers of --survey from this workspace (drivers "
+        "rescaled from their own scales, so performance is 0-100).")] = None,
+    survey: Annotated[str | None, typer.Option(help="Workspace: the survey (default: the only "
+                                               "one defined).")] = None,
     method: Annotated[DriverMethod, typer.Option(help="Share of R² by Shapley decomposition "
                                                  "or Johnson's relative weights.")]
     = DriverMethod.shapley,
@@ -196,8 +204,22 @@ def drivers_cmd(
     if (scale_min is None) != (scale_max is None):
         raise InputError("give both --scale-min and --scale-max, or neither")
     scale = None if scale_min is None else (scale_min, scale_max)
-    table = key_drivers(read_table(file), outcome, driver, method=method.value, scale=scale,
-                        min_answers=min_answers, n_bootstrap=bootstrap, random_state=seed)
+    options = dict(method=method.value, min_answers=min_answers, n_bootstrap=bootstrap,
+                   random_state=seed)
+    if workspace is not None:
+        if file is not None or scale is not None:
+            raise InputError("with --workspace give no FILE and no --scale-min/--scale-max "
+                             "(scales come from survey_items)")
+        from cvm.cli._common import open_workspace
+        from cvm.loyalty.workspace import workspace_drivers
+
+        table = workspace_drivers(open_workspace(workspace), survey, outcome, driver,
+                                  **options)
+        outcome, scale = table.attrs["outcome"], (0, 1)
+    else:
+        if file is None or outcome is None or not driver:
+            raise InputError("give a FILE with --outcome and --driver, or --workspace DIR")
+        table = key_drivers(read_table(file), outcome, driver, scale=scale, **options)
     if figure is not None:
         if scale is None:
             raise InputError("--figure needs --scale-min and --scale-max for performance")

@@ -22,9 +22,9 @@ import pandas as pd
 from cvm.errors import InputError
 from cvm.loyalty.nps import NPSResult, _small, nps_difference, nps_from_counts
 
-__all__ = ["construct_items", "index_scores_table", "nps_item", "survey_definition", "survey_name",
-           "wide_answers", "workspace_index", "workspace_model", "workspace_nps",
-           "workspace_nps_compare"]
+__all__ = ["construct_items", "index_scores_table", "nps_item", "survey_definition",
+           "survey_name", "wide_answers", "workspace_drivers", "workspace_index",
+           "workspace_model", "workspace_nps", "workspace_nps_compare"]
 
 NONE_GROUP = "(none)"
 
@@ -328,3 +328,34 @@ def index_scores_table(fit, wide: pd.DataFrame):
     out = pd.concat([used[["respondent_id", "customer_id"]], scores], axis=1)
     out.insert(0, "survey", wide.attrs.get("survey"))
     return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
+
+
+def workspace_drivers(ws, survey: str | None = None, outcome: str | None = None,
+                      drivers: list[str] | None = None, **options) -> pd.DataFrame:
+    """Key drivers of an outcome item on a workspace survey (`cvm.loyalty.key_drivers`).
+
+    ``outcome`` defaults to the 0-10 NPS item, ``drivers`` to every other item of the
+    survey. Each driver is rescaled from its own scale in survey_items to 0-1, so the
+    performance column is the mean rating on 0-100 even when the items' scales differ (the
+    shares of R² do not depend on it; a reverse-worded item such as "would switch" keeps its
+    direction, so its high performance is bad news). ``options`` go to `key_drivers` (method,
+    min_answers, n_bootstrap, random_state).
+    """
+    from cvm.loyalty.drivers import key_drivers
+
+    definition = survey_definition(ws, survey)
+    name = definition.attrs["survey"]
+    outcome = nps_item(definition) if outcome is None else outcome
+    codes = list(definition["item"])
+    drivers = [c for c in codes if c != outcome] if not drivers else list(drivers)
+    unknown = [c for c in (outcome, *drivers) if c not in codes]
+    if unknown:
+        raise InputError(f"item(s) {unknown} are not in survey '{name}'; its items are {codes}")
+    data = wide_answers(ws, name, [outcome, *drivers])
+    scale = definition.set_index("item")
+    for d in drivers:
+        lo, hi = scale.loc[d, "scale_min"], scale.loc[d, "scale_max"]
+        data[d] = (data[d] - lo) / (hi - lo)
+    out = key_drivers(data, outcome, drivers, scale=(0, 1), **options)
+    out.attrs.update(survey=name, outcome=outcome)
+    return out
