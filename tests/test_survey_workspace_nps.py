@@ -184,3 +184,23 @@ def test_nps_figures(small_ws, tmp_path):
                                    "--figure", str(tmp_path / "trend.html"), "-f", "csv"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "trend.html").stat().st_size > 1000
+
+
+def test_cli_file_mode_unchanged_and_compare(tmp_path):
+    # same ten answers as a file: consumer vs business as above, z = 0.7531
+    write_csv(tmp_path / "a.csv", "rel,nps\n" + "".join(
+        f"{'consumer' if k <= 6 else 'business'},{a}\n" for k, a in NPS_ANSWERS.items()))
+    runner = CliRunner()
+    res = runner.invoke(app, ["survey", "nps", str(tmp_path / "a.csv"), "--column", "nps",
+                              "--by", "rel", "--min-n", "1", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert {r["group"]: r["nps"] for r in json.loads(res.stdout)} == pytest.approx(
+        {"business": -25.0, "consumer": 16.6667}, abs=1e-4)
+    res = runner.invoke(app, ["survey", "nps", str(tmp_path / "a.csv"), "--column", "nps",
+                              "--by", "rel", "--min-n", "1", "--compare", "consumer",
+                              "--compare", "business", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["z"] == pytest.approx(0.75309, abs=1e-4)
+    res = runner.invoke(app, ["survey", "nps", str(tmp_path / "a.csv"), "--column", "nps",
+                              "--compare", "consumer"])
+    assert res.exit_code == 2 and "exactly two" in res.output
