@@ -366,6 +366,7 @@ def _register_more_commands() -> None:
     app.command("saysdoes")(_ws.saysdoes_cmd)
     app.command("classes")(_ws.classes_cmd)
     app.command("levels")(_ws.levels_cmd)
+    app.command("indicators")(_ws.indicators_cmd)
 
 
 _register_more_commands()

@@ -112,3 +112,31 @@ def levels_cmd(
 
     ws = open_workspace(workspace)
     emit(workspace_loyalty_levels(ws, survey), fmt, out, title="Loyalty levels")
+
+
+def indicators_cmd(
+    workspace: WorkspaceOpt = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Measure as of this day, YYYY-MM-DD (default: the latest "
+        "transaction).")] = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Behavioural loyalty indicators per customer: repeat rate, tenure, recency, wallet share.
+
+    Also purchase days and purchases per month, revenue in the value window and complaints;
+    share_of_wallet only when the customers table has a numeric wallet column.
+    """
+    import datetime as dt
+
+    from cvm.errors import InputError
+    from cvm.loyalty.indicators import customer_indicators
+
+    day = None
+    if as_of is not None:
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise InputError(f"--as-of {as_of!r}: expected a date such as 2024-06-30") from None
+    ws = open_workspace(workspace)
+    emit(customer_indicators(ws, day).to_pyarrow(), fmt, out, title="Loyalty indicators")

@@ -27,6 +27,7 @@ from cvm.loyalty.fuzzy import (
     fuzzy_two_level,
     membership_matrix,
 )
+from cvm.loyalty.indicators import customer_indicators
 from cvm.loyalty.nps import (
     NPSResult,
     nps,
@@ -78,6 +79,7 @@ __all__ = [
     "class_summary",
     "complete_harker",
     "compose",
+    "customer_indicators",
     "construct_items",
     "disconfirmation",
     "fuzzy_evaluation",

@@ -5,8 +5,7 @@ against (Dick & Basu 1994: loyalty is attitude *and* repeat patronage):
 
 ==================  ===========================================================================
 ``bought_after``    1 if the customer bought anything after the answer, else 0
-``repeat_buyer``    1 if she bought on two or more days up to the latest transaction
-                    (``frequency >= 1`` of `Workspace.summary`), else 0
+``repeat_buyer``    1 if she bought on two or more days up to the latest transaction, else 0
 ``spend``           revenue in the value window (`Workspace.customer_values`; 0 if none)
 ``churned``         1 if all her contracts have ended and the last one ended after the answer,
                     0 if a contract is still open; empty without contracts or when she had
@@ -16,6 +15,8 @@ against (Dick & Basu 1994: loyalty is attitude *and* repeat patronage):
 ``tenure_months``   months from her first purchase to the latest transaction in the data
 ``recency_days``    days from her last purchase to the latest transaction in the data
 ==================  ===========================================================================
+
+All but ``bought_after`` and ``churned`` come from `cvm.loyalty.indicators`.
 
 `workspace_says_vs_does` groups them by NPS class or satisfaction quintile (with Wilson or t
 intervals, `cvm.loyalty.behaviour`); `workspace_loyalty_classes` combines the intention items
@@ -32,13 +33,13 @@ import pyarrow as pa
 from cvm.errors import InputError
 from cvm.loyalty.behaviour import says_vs_does
 from cvm.loyalty.classes import LEVELS, loyalty_classes, loyalty_levels
+from cvm.loyalty.indicators import customer_indicators
 from cvm.loyalty.workspace import construct_items, nps_item, survey_definition, wide_answers
 
 __all__ = ["BEHAVIOURS", "class_summary", "respondent_behaviour", "workspace_loyalty_classes",
            "workspace_loyalty_levels", "workspace_says_vs_does"]
 
 BEHAVIOURS = ("bought_after", "repeat_buyer", "spend", "churned")
-_MONTH_DAYS = 365.2425 / 12
 INTENTION_CODES = ("recommend", "repurchase", "switch")
 
 
@@ -57,25 +58,21 @@ def _per_customer(ws, answered: pd.DataFrame) -> pd.DataFrame:
     j = resp.join(bought, "customer_id")
     j = j.filter(j.bought_at > j.answered_at)
     after = j.group_by("respondent_id").agg(purchases_after=j.count()).to_pandas()
-    months = tx.mutate(m=tx.timestamp.year() * 12 + tx.timestamp.month())
-    months = months.group_by("customer_id").agg(n_months=months.m.nunique(),
-                                                first_m=months.m.min()).to_pandas()
     c = ws.table("contracts")
     contracts = c.group_by("customer_id").agg(
         open=c.end.isnull().cast("int64").sum(), last_end=c.end.max()).to_pandas()
-    summary = ws.summary(as_of, "days").to_pandas()
-    values = ws.customer_values().select("customer_id", "revenue").to_pandas()
+    ind = customer_indicators(ws, as_of).select(
+        "customer_id", "purchase_days", "revenue", "repeat_rate", "tenure_months",
+        "recency_days").to_pandas()
 
     out = answered[["respondent_id", "customer_id", "timestamp"]].copy()
     out = out.merge(after, on="respondent_id", how="left")
-    out = out.merge(summary[["customer_id", "frequency", "recency", "T"]], on="customer_id",
-                    how="left").merge(months, on="customer_id", how="left")
-    out = out.merge(values, on="customer_id", how="left")
+    out = out.merge(ind, on="customer_id", how="left")
     out = out.merge(contracts, on="customer_id", how="left")
     known = out["customer_id"].notna()
     out["bought_after"] = np.where(out["timestamp"].isna() | ~known, np.nan,
                                    (out["purchases_after"].fillna(0) > 0).astype(float))
-    out["repeat_buyer"] = np.where(known, (out["frequency"].fillna(-1) >= 1).astype(float),
+    out["repeat_buyer"] = np.where(known, (out["purchase_days"].fillna(0) >= 2).astype(float),
                                    np.nan)
     out["spend"] = np.where(known, out["revenue"].fillna(0.0), np.nan)
     ended_after = pd.to_datetime(out["last_end"]) > pd.to_datetime(out["timestamp"]).dt.floor(
@@ -83,10 +80,6 @@ def _per_customer(ws, answered: pd.DataFrame) -> pd.DataFrame:
     out["churned"] = np.select(
         [out["open"].isna(), out["open"] > 0, ended_after | out["timestamp"].isna()],
         [np.nan, 0.0, 1.0], np.nan)
-    span = as_of.year * 12 + as_of.month - out["first_m"] + 1
-    out["repeat_rate"] = out["n_months"] / span
-    out["tenure_months"] = out["T"] / _MONTH_DAYS
-    out["recency_days"] = out["T"] - out["recency"]
     out.attrs["as_of"] = as_of
     return out[["respondent_id", "customer_id", "timestamp", *BEHAVIOURS, "repeat_rate",
                 "tenure_months", "recency_days"]]
