@@ -53,13 +53,14 @@ def customer_indicators(ws, as_of: dt.date | None = None):
     tx = ws.table("transactions")
     t = tx.mutate(day=_epoch_day(tx.timestamp), m=tx.timestamp.year() * 12 + tx.timestamp.month())
     t = t.filter(t.day <= end_day)
-    per = t.group_by("customer_id").agg(first_day=t.day.min(), last_day=t.day.max(),
+    per = t.group_by("customer_id").agg(first_ts=t.timestamp.min(), first_day=t.day.min(),
+                                        last_day=t.day.max(),
                                         purchase_days=t.day.nunique(),
                                         active_months=t.m.nunique(), first_m=t.m.min())
     span = (ibis.literal(end_month) - per.first_m + 1).cast("float64")
     out = per.select(
         "customer_id",
-        first_purchase=(ibis.date(1970, 1, 1) + per.first_day.as_interval("D")).cast("date"),
+        first_purchase=per.first_ts.date(),
         tenure_months=(end_day - per.first_day).cast("float64") / _MONTH_DAYS,
         recency_days=(end_day - per.last_day).cast("int64"),
         purchase_days=per.purchase_days.cast("int64"),
