@@ -7,7 +7,8 @@ import importlib
 import cvm.loyalty as loyalty
 from cvm.config import Settings, SurveySettings
 
-MODULES = ["ahp", "behaviour", "classes", "drivers", "fuzzy", "nps", "pathmodel", "pls", "servqual"]
+MODULES = ["ahp", "behaviour", "classes", "drivers", "fuzzy", "indicators", "nps", "outcomes",
+           "pathmodel", "pls", "servqual", "workspace"]
 
 
 def test_every_public_name_is_exported():

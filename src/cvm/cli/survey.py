@@ -73,11 +73,21 @@ def _warnings_to_stderr():
 
 @app.command("index")
 def index_cmd(
-    file: Annotated[Path, typer.Argument(help="Wide .csv/.parquet: one row per respondent, "
-                                         "one column per item.")],
+    file: Annotated[Path | None, typer.Argument(
+        help="Wide .csv/.parquet: one row per respondent, one column per item; leave out "
+        "with --workspace.")] = None,
     model: Annotated[Path | None, typer.Option(
         "--model", "-m", help="Model TOML: [blocks], [paths], optional [modes] and [scale]. "
-        "Default: the seven-factor ECSI telecom model.")] = None,
+        "Default: the seven-factor ECSI telecom model. With --workspace [blocks] and [scale] "
+        "may be left out (taken from survey_items).")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Read the answers of --survey from this workspace instead "
+        "of a file.")] = None,
+    survey: Annotated[str | None, typer.Option(help="Workspace: the survey (default: the only "
+                                               "one defined).")] = None,
+    save: Annotated[bool, typer.Option("--save", help="Workspace: store each respondent's "
+                                       "0-100 scores as the result satisfaction_index.")]
+    = False,
     scheme: Annotated[Scheme, typer.Option(help="Inner weighting scheme.")] = Scheme.centroid,
     raw: Annotated[bool, typer.Option("--raw", help="Keep items in their own units instead "
                                       "of standardising them.")] = False,
@@ -96,12 +106,30 @@ def index_cmd(
     """Satisfaction index by PLS path modelling: paths, R², loadings, weights, GoF, 0-100 index."""
     from cvm.loyalty import PathModel, PLSPathModel
 
-    spec = PathModel.from_toml(model) if model is not None else PathModel.ecsi()
-    with _warnings_to_stderr():
-        fit = PLSPathModel(model=spec, scheme=scheme.value, standardize=not raw,
-                           n_bootstrap=bootstrap, random_state=seed,
-                           drop_incomplete=drop_incomplete).fit(
-            read_table(file), source=str(file))
+    options = dict(scheme=scheme.value, standardize=not raw, n_bootstrap=bootstrap,
+                   random_state=seed, drop_incomplete=drop_incomplete)
+    if workspace is not None:
+        if file is not None:
+            raise InputError("give a FILE or --workspace, not both")
+        from cvm.cli._common import open_workspace
+        from cvm.loyalty.workspace import index_scores_table, workspace_index
+
+        ws = open_workspace(workspace)
+        with _warnings_to_stderr():
+            fit, wide = workspace_index(ws, survey, model, **options)
+        if save:
+            scores = index_scores_table(fit, wide)
+            ws.save_result("satisfaction_index", scores, note=f"survey {wide.attrs['survey']}")
+            err_console.print(f"stored {scores.num_rows:,} respondents' scores as the result "
+                              "satisfaction_index", markup=False, highlight=False)
+    else:
+        if file is None:
+            raise InputError("give a FILE (one row per respondent) or --workspace DIR")
+        if survey is not None or save:
+            raise InputError("--survey and --save need --workspace")
+        spec = PathModel.from_toml(model) if model is not None else PathModel.ecsi()
+        with _warnings_to_stderr():
+            fit = PLSPathModel(model=spec, **options).fit(read_table(file), source=str(file))
     if fit.n_dropped_:
         err_console.print(f"left out {fit.n_dropped_} respondent(s) with an empty answer; "
                           f"{fit.n_} used", markup=False, highlight=False)
@@ -140,11 +168,19 @@ def _write_figure(fig, path: Path) -> None:
 
 @app.command("drivers")
 def drivers_cmd(
-    file: Annotated[Path, typer.Argument(help="A .csv/.parquet, one row per respondent.")],
-    outcome: Annotated[str, typer.Option(help="Outcome column (NPS answer, overall "
-                                         "satisfaction).")],
-    driver: Annotated[list[str], typer.Option(help="A driver (item rating) column; repeat "
-                                              "for each.")],
+    file: Annotated[Path | None, typer.Argument(
+        help="A .csv/.parquet, one row per respondent; leave out with --workspace.")] = None,
+    outcome: Annotated[str | None, typer.Option(
+        help="Outcome column (NPS answer, overall satisfaction); with --workspace an item, "
+        "default the NPS item.")] = None,
+    driver: Annotated[list[str] | None, typer.Option(
+        help="A driver (item rating) column; repeat for each. With --workspace default: "
+        "every other item.")] = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Read the answers of --survey from this workspace (drivers "
+        "rescaled from their own scales, so performance is 0-100).")] = None,
+    survey: Annotated[str | None, typer.Option(help="Workspace: the survey (default: the only "
+                                               "one defined).")] = None,
     method: Annotated[DriverMethod, typer.Option(help="Share of R² by Shapley decomposition "
                                                  "or Johnson's relative weights.")]
     = DriverMethod.shapley,
@@ -168,8 +204,22 @@ def drivers_cmd(
     if (scale_min is None) != (scale_max is None):
         raise InputError("give both --scale-min and --scale-max, or neither")
     scale = None if scale_min is None else (scale_min, scale_max)
-    table = key_drivers(read_table(file), outcome, driver, method=method.value, scale=scale,
-                        min_answers=min_answers, n_bootstrap=bootstrap, random_state=seed)
+    options = dict(method=method.value, min_answers=min_answers, n_bootstrap=bootstrap,
+                   random_state=seed)
+    if workspace is not None:
+        if file is not None or scale is not None:
+            raise InputError("with --workspace give no FILE and no --scale-min/--scale-max "
+                             "(scales come from survey_items)")
+        from cvm.cli._common import open_workspace
+        from cvm.loyalty.workspace import workspace_drivers
+
+        table = workspace_drivers(open_workspace(workspace), survey, outcome, driver,
+                                  **options)
+        outcome, scale = table.attrs["outcome"], (0, 1)
+    else:
+        if file is None or outcome is None or not driver:
+            raise InputError("give a FILE with --outcome and --driver, or --workspace DIR")
+        table = key_drivers(read_table(file), outcome, driver, scale=scale, **options)
     if figure is not None:
         if scale is None:
             raise InputError("--figure needs --scale-min and --scale-max for performance")
@@ -183,31 +233,97 @@ def drivers_cmd(
 
 @app.command("nps")
 def nps_cmd(
-    file: Annotated[Path, typer.Argument(help="A .csv/.parquet with a 0-10 answer column.")],
-    column: Annotated[str, typer.Option("--column", "-c", help="The 0-10 'likely to "
-                                        "recommend' column.")],
-    by: Annotated[str | None, typer.Option(help="Group by this column (tier, region, "
-                                           "touchpoint, ...).")] = None,
-    month: Annotated[str | None, typer.Option(help="Date column: NPS per month, each month "
-                                              "tested against the one before.")] = None,
-    min_n: Annotated[int, typer.Option(min=1, help="Groups smaller than this are flagged.")]
-    = _DEFAULTS.nps_min_sample,
+    file: Annotated[Path | None, typer.Argument(
+        help="A .csv/.parquet with a 0-10 answer column; leave out with --workspace.")] = None,
+    column: Annotated[str | None, typer.Option("--column", "-c", help="File mode: the 0-10 "
+                                               "'likely to recommend' column.")] = None,
+    by: Annotated[str | None, typer.Option(help="Group by this column (file), or customer "
+                                           "attribute (workspace: relationship_type, region, "
+                                           "segment, tier, touchpoint, ...).")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="File mode: NPS per month of this date column, each month tested against the "
+        "one before.")] = None,
+    trend: Annotated[bool, typer.Option(
+        "--trend", help="Workspace: NPS per month of the answers' timestamp (also per group "
+        "with --by), each month tested against the one before; --by month is the same "
+        "overall.")] = False,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Read the answers from this workspace's survey_responses "
+        "instead of a file.")] = None,
+    survey: Annotated[str | None, typer.Option(help="Workspace: the survey (default: the only "
+                                               "one defined).")] = None,
+    item: Annotated[str | None, typer.Option(help="Workspace: the 0-10 item (default: the item "
+                                             "of construct 'nps').")] = None,
+    compare: Annotated[list[str] | None, typer.Option(
+        help="Give twice: z test of NPS(A) - NPS(B) between two groups or two months.")] = None,
+    min_n: Annotated[int | None, typer.Option(min=1, help="Groups smaller than this are flagged "
+                                              "(default: the settings' nps_min_sample).")]
+    = None,
+    figure: Annotated[Path | None, typer.Option(
+        help="Write the NPS per group or month with intervals to this .html file.")] = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
-    """Net Promoter Score with standard error and 95% interval, overall or per group."""
+    """Net Promoter Score with standard error and 95% interval, overall, per group or month."""
     from cvm.loyalty import nps_by, nps_trend
 
-    data = read_table(file)
-    if by is not None and month is not None:
-        raise InputError("use --by or --month, not both")
-    with _warnings_to_stderr():
+    if compare is not None and len(compare) != 2:
+        raise InputError(f"--compare takes exactly two groups or months, got {len(compare)}")
+    if workspace is not None:
+        if file is not None or column is not None:
+            raise InputError("give a FILE with --column, or --workspace, not both")
         if month is not None:
-            table = nps_trend(data, column, month, min_n=min_n)
-        else:
-            table = nps_by(data, column, by, min_n=min_n)
-            table["group"] = table["group"].astype(str)
-    emit(table, fmt, out, title=f"NPS of {column}")
+            raise InputError("with --workspace use --trend (or --by month) for NPS per month "
+                             "of the answers' timestamp")
+        if by == "month":
+            by, trend = None, True
+        table, title = _workspace_nps(workspace, survey, item, by, trend, min_n)
+    else:
+        if file is None or column is None:
+            raise InputError("give a FILE and --column COL, or --workspace DIR")
+        if trend:
+            raise InputError("in file mode give the date column: --month COL")
+        data = read_table(file)
+        if by is not None and month is not None:
+            raise InputError("use --by or --month, not both")
+        with _warnings_to_stderr():
+            mn = _DEFAULTS.nps_min_sample if min_n is None else min_n
+            if month is not None:
+                table = nps_trend(data, column, month, min_n=mn)
+            else:
+                table = nps_by(data, column, by, min_n=mn)
+                table["group"] = table["group"].astype(str)
+        title = f"NPS of {column}"
+    if figure is not None:
+        from cvm.loyalty.plots import nps_figure
+
+        _write_figure(nps_figure(table, title=title), figure)
+    if compare is not None:
+        _emit_compare(table, compare, fmt, out)
+        return
+    emit(table, fmt, out, title=title)
+
+
+def _workspace_nps(path: Path, survey, item, by, month: bool, min_n):
+    from cvm.cli._common import open_workspace
+    from cvm.loyalty.workspace import workspace_nps
+
+    ws = open_workspace(path)
+    with _warnings_to_stderr():
+        table = workspace_nps(ws, survey, item, by, month, min_n=min_n)
+    return table, f"NPS of {table.attrs['item']} ({table.attrs['survey']})"
+
+
+def _emit_compare(table: pd.DataFrame, compare: list[str], fmt: Format, out) -> None:
+    from cvm.loyalty.workspace import workspace_nps_compare
+
+    res = workspace_nps_compare(table, *compare)
+    if fmt is Format.json:
+        if out is not None:
+            write_table(pd.DataFrame([res]), out)
+        emit_json(res)
+        return
+    emit(pd.DataFrame([res]), fmt, out, title=f"NPS {compare[0]} vs {compare[1]}")
 
 
 @app.command("ahp")
@@ -239,3 +355,18 @@ def ahp_cmd(
         verdict = "consistent" if res.consistent else "NOT consistent"
         console.print(f"lambda_max {res.lambda_max:.4f}  CI {res.ci:.4f}  RI {res.ri:.2f}  "
                       f"CR {res.cr:.4f} ({verdict})")
+
+
+def _register_more_commands() -> None:
+    from cvm.cli import survey_scores as _scores
+    from cvm.cli import survey_workspace as _ws
+
+    app.command("fuzzy")(_scores.fuzzy_cmd)
+    app.command("servqual")(_scores.servqual_cmd)
+    app.command("saysdoes")(_ws.saysdoes_cmd)
+    app.command("classes")(_ws.classes_cmd)
+    app.command("levels")(_ws.levels_cmd)
+    app.command("indicators")(_ws.indicators_cmd)
+
+
+_register_more_commands()

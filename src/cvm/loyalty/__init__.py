@@ -1,8 +1,11 @@
 """Satisfaction and loyalty measurement: PLS satisfaction index, NPS, AHP, fuzzy, SERVQUAL.
 
-Everything here works on in-memory tables (one row per respondent, one column per item);
-joining results back to customers in a workspace comes with the survey import. Figures are
-in `cvm.loyalty.plots` (imported on demand, as it loads Plotly).
+The functions here work on in-memory tables (one row per respondent, one column per item).
+On a workspace, where answers live joined to customers, `cvm.loyalty.workspace` gives NPS by
+customer attribute and month and the satisfaction index from survey_items, and
+`cvm.loyalty.outcomes` joins answers to behaviour (says vs does, loyalty classes and
+levels); see docs/survey.md. Figures are in `cvm.loyalty.plots` (imported on demand, as it
+loads Plotly).
 """
 
 from cvm.loyalty.ahp import (
@@ -24,13 +27,44 @@ from cvm.loyalty.fuzzy import (
     fuzzy_two_level,
     membership_matrix,
 )
-from cvm.loyalty.nps import NPSResult, nps, nps_by, nps_classes, nps_difference, nps_trend
+from cvm.loyalty.indicators import customer_indicators
+from cvm.loyalty.nps import (
+    NPSResult,
+    nps,
+    nps_by,
+    nps_classes,
+    nps_difference,
+    nps_from_counts,
+    nps_trend,
+)
+from cvm.loyalty.outcomes import (
+    BEHAVIOURS,
+    class_summary,
+    respondent_behaviour,
+    workspace_loyalty_classes,
+    workspace_loyalty_levels,
+    workspace_says_vs_does,
+)
 from cvm.loyalty.pathmodel import PathModel
 from cvm.loyalty.pls import PLSPathModel, bootstrap_indices
 from cvm.loyalty.servqual import DIMENSIONS, disconfirmation, servqual
+from cvm.loyalty.workspace import (
+    construct_items,
+    index_scores_table,
+    nps_item,
+    survey_definition,
+    survey_name,
+    wide_answers,
+    workspace_drivers,
+    workspace_index,
+    workspace_model,
+    workspace_nps,
+    workspace_nps_compare,
+)
 
 __all__ = [
     "AHPResult",
+    "BEHAVIOURS",
     "DIMENSIONS",
     "FuzzyResult",
     "LEVELS",
@@ -42,11 +76,15 @@ __all__ = [
     "ahp",
     "ahp_hierarchy",
     "bootstrap_indices",
+    "class_summary",
     "complete_harker",
     "compose",
+    "customer_indicators",
+    "construct_items",
     "disconfirmation",
     "fuzzy_evaluation",
     "fuzzy_two_level",
+    "index_scores_table",
     "ipma",
     "key_drivers",
     "loyalty_classes",
@@ -56,11 +94,25 @@ __all__ = [
     "nps_by",
     "nps_classes",
     "nps_difference",
+    "nps_from_counts",
+    "nps_item",
     "nps_trend",
     "read_matrix",
-    "says_vs_does",
     "relative_weights",
+    "respondent_behaviour",
+    "says_vs_does",
     "servqual",
     "shapley_r2",
+    "survey_definition",
+    "survey_name",
+    "wide_answers",
     "wilson_interval",
+    "workspace_drivers",
+    "workspace_index",
+    "workspace_loyalty_classes",
+    "workspace_loyalty_levels",
+    "workspace_model",
+    "workspace_nps",
+    "workspace_nps_compare",
+    "workspace_says_vs_does",
 ]

@@ -23,7 +23,8 @@ from scipy import stats
 
 from cvm.errors import InputError, Problem, SmallSampleWarning, ValidationError
 
-__all__ = ["NPSResult", "nps", "nps_by", "nps_classes", "nps_difference", "nps_trend"]
+__all__ = ["NPSResult", "nps", "nps_by", "nps_classes", "nps_difference", "nps_from_counts",
+           "nps_trend"]
 
 MIN_SAMPLE = 30
 
@@ -76,11 +77,21 @@ def nps(values, confidence: float = 0.95, source: str = "answers") -> NPSResult:
     (30.0, 5.52, 19.2, 40.8)
     """
     x = _answers(values, source)
-    n = x.size
-    if n == 0:
+    if x.size == 0:
         raise InputError(f"{source}: no answers, so no NPS")
-    promoters = int(np.sum(x >= 9))
-    detractors = int(np.sum(x <= 6))
+    return nps_from_counts(x.size, int(np.sum(x >= 9)), int(np.sum(x <= 6)), confidence)
+
+
+def nps_from_counts(n: int, promoters: int, detractors: int,
+                    confidence: float = 0.95) -> NPSResult:
+    """NPS, standard error and interval from the counts of answers, promoters, detractors.
+
+    >>> round(nps_from_counts(200, 100, 40).nps, 1)
+    30.0
+    """
+    if n <= 0 or promoters < 0 or detractors < 0 or promoters + detractors > n:
+        raise InputError(f"counts must satisfy 0 <= promoters + detractors <= n, n > 0; got "
+                         f"n={n}, promoters={promoters}, detractors={detractors}")
     p, d = promoters / n, detractors / n
     score = 100 * (p - d)
     se = 100 * np.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
