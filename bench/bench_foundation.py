@@ -177,6 +177,9 @@ def prepare(customers: int) -> Path:
     d = DATA / f"c{customers}"
     if (d / "ws" / "cvm.toml").exists():
         return d
+    if (d / "transactions.parquet").exists():  # data kept from an earlier run: import only
+        Workspace.init(d / "ws").import_file("transactions", d / "transactions.parquet")
+        return d
     shutil.rmtree(d, ignore_errors=True)
     files = generate(d / "gen", DemoParams(customers=customers, seed=7))
     import pyarrow.parquet as pq

@@ -251,6 +251,9 @@ class Workspace:
         """Date of the latest stored transaction (None when there are none)."""
         if not self.has_rows("transactions"):
             return None
+        entries = self.manifest()["tables"]["transactions"]
+        if all("max_timestamp" in e for e in entries):  # recorded by each import
+            return max(datetime.fromisoformat(e["max_timestamp"]) for e in entries).date()
         key = ("latest_day", tuple(self.parts("transactions")))
         if key not in self._cache:
             ts = self.table("transactions").timestamp.max().to_pyarrow().as_py()
@@ -280,7 +283,8 @@ class Workspace:
         """Ibis table of revenue, costs and profit per customer over the value window."""
         from cvm.analytics.value import customer_values
 
-        return customer_values(self.table("customers"), self.table("transactions"),
+        customers = self.table("customers") if self.has_rows("customers") else None
+        return customer_values(customers, self.table("transactions"),
                                self.table("interactions"), self.settings,
                                self.value_window(until))
 

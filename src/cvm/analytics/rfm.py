@@ -48,6 +48,20 @@ def _day_number(d: dt.date) -> int:
     return (d - dt.date(1970, 1, 1)).days
 
 
+def _midnight(d: dt.date) -> ir.TimestampScalar:
+    return ibis.literal(dt.datetime.combine(d, dt.time()))
+
+
+def within_days(ts: ir.TimestampValue, start: dt.date | None, end: dt.date) -> ir.BooleanValue:
+    """``ts`` falls on a day in [start, end] (start None: no lower bound).
+
+    Compared as timestamps against midnights, so engines can skip Parquet row groups by
+    their min/max statistics instead of computing a day number per row.
+    """
+    cond = ts < _midnight(end + dt.timedelta(days=1))
+    return cond if start is None else cond & (ts >= _midnight(start))
+
+
 def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | None = None,
                             unit: str = "weeks") -> ir.Table:
     """Per-customer (frequency, recency, T, monetary_value) up to ``calibration_end``.
@@ -71,10 +85,9 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
     if calibration_end is None:  # one cheap query, so the main one scans the data once
         latest = transactions.timestamp.max().execute()
         calibration_end = latest.date() if latest is not None else dt.date(1970, 1, 1)
-    end_day = ibis.literal(_day_number(calibration_end), "int64")
-    t = transactions.mutate(day=epoch_day(transactions.timestamp))
-    t = t.filter(t.day <= end_day)
-    days = t.group_by(["customer_id", "day"]).agg(spend=t.amount.sum())
+    end = ibis.literal(calibration_end)
+    t = transactions.filter(within_days(transactions.timestamp, None, calibration_end))
+    days = t.group_by(["customer_id", t.timestamp.date().name("day")]).agg(spend=t.amount.sum())
     per = days.group_by("customer_id").agg(
         first_day=days.day.min(),
         last_day=days.day.max(),
@@ -87,11 +100,11 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
     return per.select(
         customer_id=per.customer_id,
         frequency=x.cast("int64"),
-        recency=(per.last_day - per.first_day).cast("float64") / k,
-        T=(end_day - per.first_day).cast("float64") / k,
+        recency=per.last_day.delta(per.first_day, unit="day").cast("float64") / k,
+        T=end.delta(per.first_day, unit="day").cast("float64") / k,
         monetary_value=ibis.ifelse(x > 0, (per.total - per.first_spend) / x.cast("float64"),
                                    0.0),
-        first_purchase=ibis.literal(dt.date(1970, 1, 1)) + per.first_day.as_interval("D"),
+        first_purchase=per.first_day,
     )
 
 
@@ -110,9 +123,10 @@ def calibration_holdout(transactions: ir.Table, calibration_end: dt.date,
         raise InputError(f"the hold-out end {holdout_end} must come after the calibration end "
                          f"{calibration_end}")
     cal = repeat_purchase_summary(transactions, calibration_end, unit)
-    t = transactions.mutate(day=epoch_day(transactions.timestamp))
-    t = t.filter((t.day > _day_number(calibration_end)) & (t.day <= _day_number(holdout_end)))
-    days = t.group_by(["customer_id", "day"]).agg(spend=t.amount.sum())
+    t = transactions.filter(within_days(transactions.timestamp,
+                                        calibration_end + dt.timedelta(days=1), holdout_end))
+    days = t.group_by(["customer_id", t.timestamp.date().name("day")]).agg(
+        spend=t.amount.sum())
     hold = days.group_by("customer_id").agg(holdout_purchases=days.count(),
                                             holdout_spend=days.spend.sum())
     joined = cal.left_join(hold, "customer_id").drop("customer_id_right")
@@ -141,12 +155,14 @@ def rfm_scores(transactions: ir.Table, start: dt.date, end: dt.date) -> ir.Table
     Recency is days from the last purchase to ``end`` (fewer is better), frequency the number
     of transactions, monetary the total amount, all inside [start, end].
     """
-    t = transactions.mutate(day=epoch_day(transactions.timestamp))
-    t = t.filter((t.day >= _day_number(start)) & (t.day <= _day_number(end)))
-    per = t.group_by("customer_id").agg(
-        recency_days=_day_number(end) - t.day.max(),
-        frequency=t.count(),
-        monetary=t.amount.sum(),
+    t = transactions.filter(within_days(transactions.timestamp, start, end))
+    per = t.group_by("customer_id").agg(last=t.timestamp.max().date(), frequency=t.count(),
+                                        monetary=t.amount.sum())
+    per = per.select(
+        "customer_id",
+        recency_days=ibis.literal(end).delta(per.last, unit="day"),
+        frequency="frequency",
+        monetary="monetary",
     )
     n = per.count().as_scalar()
     scored = per.mutate(

@@ -17,7 +17,7 @@ from fractions import Fraction
 import ibis
 import ibis.expr.types as ir
 
-from cvm.analytics.rfm import _day_number, epoch_day
+from cvm.analytics.rfm import within_days
 from cvm.config import Settings
 
 __all__ = ["ValueWindow", "customer_values", "assign_tiers", "tier_summary", "concentration",
@@ -46,26 +46,24 @@ class ValueWindow:
         return cls(dt.date(y, m, min(end.day, last)) + dt.timedelta(days=1), end)
 
 
-def customer_values(customers: ir.Table, transactions: ir.Table, interactions: ir.Table,
+def customer_values(customers: ir.Table | None, transactions: ir.Table, interactions: ir.Table,
                     settings: Settings, window: ValueWindow) -> ir.Table:
     """Revenue, cost, cost to serve and profit per customer over the window.
 
-    The population is every customer in the customers table or with any transaction;
+    The population is every customer in the customers table (None when it is empty) or
+    with any transaction;
     those without transactions in the window have revenue 0.
     profit = revenue - cost of goods - per_transaction x transactions
     - sum of interaction costs by touchpoint - per_complaint x complaints.
     """
     costs = settings.costs
-    lo, hi = _day_number(window.start), _day_number(window.end)
-    t = transactions.mutate(day=epoch_day(transactions.timestamp))
-    t = t.filter((t.day >= lo) & (t.day <= hi))
+    t = transactions.filter(within_days(transactions.timestamp, window.start, window.end))
     tx = t.group_by("customer_id").agg(
         revenue=t.amount.sum(),
         cost_of_goods=t.cost.fill_null(0.0).sum(),
         transactions=t.count(),
     )
-    i = interactions.mutate(day=epoch_day(interactions.opened_at))
-    i = i.filter((i.day >= lo) & (i.day <= hi))
+    i = interactions.filter(within_days(interactions.opened_at, window.start, window.end))
     touch_cost = i.touchpoint.substitute(
         {k: float(v) for k, v in costs.per_interaction.items()}, else_=0.0)
     complaint = (i.kind.lower() == "complaint").ifelse(1, 0)
@@ -74,7 +72,10 @@ def customer_values(customers: ir.Table, transactions: ir.Table, interactions: i
         complaints=complaint.sum(),
         interaction_cost=(touch_cost + complaint * costs.per_complaint).sum(),
     )
-    ids = customers.select("customer_id").union(transactions.select("customer_id")).distinct()
+    ids = transactions.select("customer_id")
+    if customers is not None:
+        ids = customers.select("customer_id").union(ids)
+    ids = ids.distinct()
     v = ids.left_join(tx, "customer_id").drop("customer_id_right")
     v = v.left_join(srv, "customer_id").drop("customer_id_right")
     revenue = v.revenue.fill_null(0.0)
@@ -186,8 +187,7 @@ def breakdown(values: ir.Table, customers: ir.Table, transactions: ir.Table, by:
     for the latter, customers are the distinct buyers and profit is revenue less cost of goods.
     """
     if by in TRANSACTION_DIMENSIONS:
-        t = transactions.mutate(day=epoch_day(transactions.timestamp))
-        t = t.filter((t.day >= _day_number(window.start)) & (t.day <= _day_number(window.end)))
+        t = transactions.filter(within_days(transactions.timestamp, window.start, window.end))
         key = t[by].fill_null("(none)").name(by)
         g = t.group_by(key).agg(
             customers=t.customer_id.nunique(),

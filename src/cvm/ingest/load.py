@@ -369,8 +369,11 @@ class _Importer:
         self.con.execute(
             f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}) "
             f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
-        self.ws.add_part(self.spec.name, staged, {
-            "file": str(self.source.path), "sha256": self.sha256, "rows": added})
+        entry = {"file": str(self.source.path), "sha256": self.sha256, "rows": added}
+        if self.spec.name == "transactions":  # lets the workspace know its latest day cheaply
+            latest = self._scalar(f"SELECT max(timestamp) FROM staged WHERE {good}")
+            entry["max_timestamp"] = latest.isoformat()
+        self.ws.add_part(self.spec.name, staged, entry)
 
 
 def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None = None, *,
