@@ -116,7 +116,7 @@ def test_cli_fit_json_and_score(telco_slice, tmp_path):
     assert "Cumulative gains (out-of-fold)" in html and "Calibration (out-of-fold" in html
     # the first 1,500 rows hold 5 of the 11 blank TotalCharges
     [miss] = doc["data"]["missing"]
-    assert miss["rows"] == [489, 754, 937, 1083, 1341] and miss["blank"] == 5
+    assert miss["rows"] == [490, 755, 938, 1084, 1342] and miss["blank"] == 5
     out = tmp_path / "scores.csv"
     res = runner.invoke(app, ["churn", "score", "--table", str(telco_slice), "--model",
                               str(model), "--out", str(out), "--format", "json"])
@@ -165,6 +165,9 @@ def test_read_snapshot_parquet_and_errors(tmp_path):
                                    "n": ["1", "2"]}
     with pytest.raises(NotFoundError, match="no such file"):
         read_snapshot(tmp_path / "none.csv")
+    (tmp_path / "s.json").write_text("x")
+    with pytest.raises(InputError, match="unknown file type '.json'"):
+        read_snapshot(tmp_path / "s.json")
     (tmp_path / "s.xlsx").write_text("x")
-    with pytest.raises(InputError, match="unknown extension '.xlsx'"):
+    with pytest.raises(InputError, match="not a readable .xlsx workbook"):
         read_snapshot(tmp_path / "s.xlsx")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import shared_data
 from cvm.churn import ChurnModel, fit_snapshot, read_snapshot
 
 BLANK_TOTALCHARGES = ["4472-LVYGI", "3115-CZMZD", "5709-LVOEQ", "4367-NUYAO", "1371-DWPAZ",
@@ -51,8 +52,10 @@ def test_blank_total_charges_reported_not_dropped(fitted, telco):
     [miss] = rep.missing
     assert (miss.column, miss.blank, miss.unparsable) == ("TotalCharges", 11, 0)
     assert miss.ids == BLANK_TOTALCHARGES
-    # rows are 1-based data rows: the ids sit at those rows of the file, all with tenure 0
-    at = telco.iloc[[r - 1 for r in miss.rows]]
+    # rows are numbered as in the file (header = row 1): each named line holds its id
+    lines = (shared_data() / "telco-churn" / "telco_customer_churn.csv").read_text().splitlines()
+    assert [lines[r - 1].split(",")[0] for r in miss.rows] == BLANK_TOTALCHARGES
+    at = telco.iloc[[r - 2 for r in miss.rows]]
     assert list(at["customerID"]) == BLANK_TOTALCHARGES
     assert set(at["tenure"]) == {"0"} and set(at["TotalCharges"].str.strip()) == {""}
     # every row is scored, including the 11

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_data
 from typer.testing import CliRunner
 
+from conftest import shared_data
 from cvm import Workspace
 from cvm.cli import app
 from cvm.models.workspace import holdout_check, period_length, score_workspace

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cvm.errors import InputError, NotFoundError
+from cvm.errors import InputError
 
 __all__ = ["read_snapshot", "SnapshotSchema", "DataReport", "MissingValues", "encode_label",
            "NUMERIC_SHARE", "MAX_LEVELS"]
@@ -30,18 +30,43 @@ _POSITIVE_WORDS = ("yes", "y", "true", "t", "1", "churn", "churned", "left", "ca
 _SHOWN = 20  # row numbers and ids listed per column in a report
 
 
-def read_snapshot(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet snapshot table with every column as text (blanks kept as "")."""
-    path = Path(path)
-    if not path.exists():
-        raise NotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    if suffix in (".parquet", ".pq"):
-        df = pd.read_parquet(path)
-        return df.apply(lambda s: s.map(lambda v: "" if v is None or v != v else str(v)))
-    raise InputError(f"{path}: unknown extension '{suffix}'; use a .csv or .parquet file")
+def read_snapshot(path: str | Path, delimiter: str | None = None, encoding: str = "utf-8",
+                  sheet: str | None = None) -> pd.DataFrame:
+    """Read a snapshot table (CSV with any delimiter, Parquet or .xlsx) through cvm's
+    readers, every column as text (blanks kept as "", so ``00042`` stays ``00042``).
+
+    ``df.attrs["row_numbers"]`` holds each row's number as the file shows it (header = row 1
+    in a CSV or spreadsheet), which reports of bad cells quote; blank lines are skipped.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from cvm.ingest.readers import ROW, open_source
+
+    source = open_source(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
+    table = source.reader().read_all()
+    columns = [c for c in table.column_names if c != ROW]
+    text = {c: pc.fill_null(pc.cast(table[c], pa.string()), "") for c in columns}
+    keep = None
+    for c in columns:  # a row blank in every column is an empty line, not a customer
+        filled = pc.not_equal(text[c], "")
+        keep = filled if keep is None else pc.or_(keep, filled)
+    if keep is not None:
+        text = {c: pc.filter(v, keep) for c, v in text.items()}
+        rows = pc.filter(table[ROW], keep)
+    else:
+        rows = table[ROW]
+    df = pa.table(text).to_pandas() if columns else pd.DataFrame()
+    df.attrs["row_numbers"] = rows.to_numpy()
+    return df
+
+
+def _row_numbers(df: pd.DataFrame, positions: np.ndarray) -> list[int]:
+    """File row numbers of the given positions (1-based data rows for a plain frame)."""
+    numbers = df.attrs.get("row_numbers")
+    if numbers is None or len(numbers) != len(df):
+        return [int(i) + 1 for i in positions]
+    return [int(numbers[i]) for i in positions]
 
 
 @dataclass
@@ -51,7 +76,7 @@ class MissingValues:
     column: str
     blank: int
     unparsable: int
-    rows: list[int]  # 1-based data rows (row 1 is the first row after the header)
+    rows: list[int]  # as the file numbers them (header = row 1), see `read_snapshot`
     ids: list[str]
     values: list[str]  # the cell as found, "" for a blank
     handling: str
@@ -203,7 +228,7 @@ class SnapshotSchema:
                 blank = int(text.iloc[bad].eq("").sum())
                 missing.append(MissingValues(
                     column=col, blank=blank, unparsable=int(bad.size - blank),
-                    rows=[int(i) + 1 for i in bad[:_SHOWN]], ids=list(ids[bad[:_SHOWN]]),
+                    rows=_row_numbers(df, bad[:_SHOWN]), ids=list(ids[bad[:_SHOWN]]),
                     values=list(text.iloc[bad[:_SHOWN]]),
                     handling=("kept as missing: the boosted model sends missing values down "
                               "their own learned branch; the logistic baseline imputes the "

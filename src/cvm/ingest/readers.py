@@ -89,7 +89,9 @@ def open_source(path: str | Path, delimiter: str | None = None, encoding: str = 
     """Open CSV (any delimiter), Parquet or .xlsx by the file's extension."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        from cvm.errors import NotFoundError
+
+        raise NotFoundError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return _parquet(path)
