@@ -7,6 +7,7 @@ idempotency key returns the first answer (``"replayed": true``) and books nothin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -39,10 +40,14 @@ class Programme:
     >>> prog.earn("m1", "sale-1", "250.00")["points"]                # doctest: +SKIP
     """
 
+    #: How long a verified API key is trusted without asking the database again.
+    AUTH_CACHE_SECONDS = 5.0
+
     def __init__(self, store: Store, settings: ProgrammeSettings | None = None):
         self.store = store
         self.settings = settings or ProgrammeSettings()
         self.policy = ledger.Policy.from_settings(self.settings)
+        self._auth_cache: dict[str, tuple[apikeys.Principal, float]] = {}
 
     @classmethod
     def from_url(cls, url: str, settings: ProgrammeSettings | None = None) -> Programme:
@@ -294,7 +299,8 @@ class Programme:
                 op = ops.begin(conn, kind="expire", request={"member_id": member_id,
                                                               "at": now.isoformat()},
                                actor="expiry job", member_id=member_id, now=now)
-                done = ledger.housekeep(conn, op, member_id)
+                done: dict[str, int] = {}
+                ledger.housekeep(conn, op, member_id, done)
                 ops.finish(conn, op, done)
                 return done["expired"]
             n = self._write(work)
@@ -356,8 +362,25 @@ class Programme:
             conn, role, ops.utcnow(), partner_id=partner_id, name=name))
 
     def authenticate(self, token: str | None) -> apikeys.Principal:
+        """The key's principal (401 if missing, unknown or revoked).
+
+        A verified key is remembered for `AUTH_CACHE_SECONDS` to spare a query per request;
+        a key revoked through this object is forgotten at once, one revoked elsewhere (another
+        process) is refused at the latest that many seconds later.
+        """
+        hit = self._auth_cache.get(token) if token else None
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
         with self.store.engine.connect() as conn:
-            return apikeys.authenticate(conn, token)
+            principal = apikeys.authenticate(conn, token)
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[token] = (principal, time.monotonic() + self.AUTH_CACHE_SECONDS)
+        return principal
+
+    def revoke_api_key(self, key_id: str) -> None:
+        self._write(lambda conn: apikeys.revoke_key(conn, key_id, ops.utcnow()))
+        self._auth_cache.clear()
 
     def settle(self, partner_id: str, month: str, now: datetime | None = None) -> dict:
         return self._write(lambda conn: partners.settle(conn, partner_id, month,

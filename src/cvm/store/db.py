@@ -68,7 +68,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 20,
                 f"PostgreSQL URL {url!r} uses driver {parsed.get_driver_name()!r}; use "
                 "postgresql+psycopg://... (psycopg 3)")
         return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                             pool_pre_ping=True)
+                             pool_recycle=3600)
     raise ConfigError(f"programme.database_url {url!r}: backend {backend!r} is not supported; "
                       "use sqlite or postgresql+psycopg")
 
@@ -122,10 +122,15 @@ class Store:
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """One read transaction (a consistent snapshot on both dialects)."""
-        with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield conn
+        if self.dialect == "postgresql":
+            # psycopg sends these with the BEGIN itself: no extra round trip.
+            with self.engine.connect().execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True) as conn:
+                with conn.begin():
+                    yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
 
     def upgrade(self, revision: str = "head") -> None:
         upgrade(self.engine, revision)
