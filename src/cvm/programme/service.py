@@ -318,10 +318,15 @@ class Programme:
         changes = []
         for i in range(0, len(ids), batch):
             def work(conn, chunk=ids[i:i + batch]):
+                rows = conn.execute(select(members).where(members.c.member_id.in_(chunk))
+                                    .order_by(members.c.member_id).with_for_update()).all()
+                values = tiers.qualifying_values(conn, rows, on, self.settings)
+                table = tiers.ranks(conn)
                 out = []
-                for member_id in chunk:
-                    member = ops.lock_member(conn, member_id)
-                    change = tiers.evaluate(conn, member, on, self.settings, now)
+                for member in rows:
+                    change = tiers.evaluate(conn, member, on, self.settings, now,
+                                            value=values.get(member.member_id, 0),
+                                            table=table)
                     if change is not None:
                         out.append(change)
                 return out
