@@ -22,7 +22,7 @@ from cvm.config import ProgrammeSettings, Settings
 from cvm.errors import CvmError
 from cvm.programme import Programme
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "workspace_app"]
 
 log = logging.getLogger("cvm.api")
 _CODES = {
@@ -97,3 +97,13 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str) -> FastAP
         return _error(500, "internal_error", "internal error; the request was not applied")
 
     return app
+
+
+def workspace_app() -> FastAPI:
+    """The API of the workspace named by ``CVM_WORKSPACE`` (for ``uvicorn --factory``, used
+    by ``cvm programme serve --workers N``)."""
+    import os
+
+    from cvm.workspace import Workspace
+
+    return create_app(Programme.from_workspace(Workspace.open(os.environ["CVM_WORKSPACE"])))
