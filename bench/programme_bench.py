@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,11 +51,12 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def serve(ws: Path) -> tuple[subprocess.Popen, str]:
+def serve(ws: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     port = _port()
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     proc = subprocess.Popen([sys.executable, "-c", "from cvm.cli import main; main()",
-                             "programme", "serve", "-w", str(ws), "--port", str(port)],
+                             "programme", "serve", "-w", str(ws), "--port", str(port),
+                             "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -120,7 +120,7 @@ async def load(url, key, members, seconds):
     return lat, statuses, elapsed
 
 
-def throughput(dialect: str, url: str, tmp: Path, seconds: float) -> dict:
+def throughput(dialect: str, url: str, tmp: Path, seconds: float, workers: int) -> dict:
     ws, prog = workspace(tmp, url)
     prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
     key = prog.create_api_key("till")
@@ -128,7 +128,7 @@ def throughput(dialect: str, url: str, tmp: Path, seconds: float) -> dict:
     for m in members:
         prog.create_member(m)
         prog.adjust(m, 1000, "bench float")
-    proc, base = serve(ws)
+    proc, base = serve(ws, workers)
     try:
         lat, statuses, elapsed = asyncio.run(load(base, key, members, seconds))
     finally:
@@ -138,7 +138,7 @@ def throughput(dialect: str, url: str, tmp: Path, seconds: float) -> dict:
         stored = conn.execute(sa.text(
             "SELECT count(*) FROM operations WHERE kind IN ('earn', 'redeem')")).scalar_one()
     answered = statuses.get(201, 0)   # distinct writes answered 201 (retries share a key)
-    out = {"dialect": dialect, "requests": len(lat), "seconds": elapsed,
+    out = {"dialect": dialect, "workers": workers, "requests": len(lat), "seconds": elapsed,
            "ops_per_s": len(lat) / elapsed, "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99),
            "statuses": statuses, "audit_problems": len(prog.audit()),
            "discrepancies": abs(stored - answered)}
@@ -190,7 +190,7 @@ async def reads(url, key, members, n, clients):
     return {k: (pct(v, 0.5), pct(v, 0.99)) for k, v in lat.items()}
 
 
-def large(tmp: Path, n: int) -> dict:
+def large(tmp: Path, n: int, workers: int) -> dict:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -208,7 +208,7 @@ def large(tmp: Path, n: int) -> dict:
         with prog.store.read() as conn:
             entries = conn.execute(sa.text("SELECT count(*) FROM ledger_entries")).scalar_one()
         key = prog.create_api_key("staff")
-        proc, base = serve(ws)
+        proc, base = serve(ws, workers)
         members = [f"b{i}" for i in range(1, n + 1)]
         try:
             one = asyncio.run(reads(base, key, members, 1000, 1))
@@ -219,11 +219,10 @@ def large(tmp: Path, n: int) -> dict:
         t0 = time.perf_counter()
         changes = prog.run_tiers(datetime.now(UTC).date())
         tier_s = time.perf_counter() - t0
-        audit_s = None
         prog.close()
-        return {"members": n, "entries": entries, "load_s": load_s, "one_client": one,
-                "fifty_clients": many, "tier_job_s": tier_s, "tier_changes": len(changes),
-                "audit_s": audit_s}
+        return {"workers": workers, "members": n, "entries": entries, "load_s": load_s,
+                "one_client": one, "fifty_clients": many, "tier_job_s": tier_s,
+                "tier_changes": len(changes)}
     finally:
         with admin.connect() as c:
             c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
@@ -233,23 +232,28 @@ def large(tmp: Path, n: int) -> dict:
 def report(runs: list[dict], big: dict | None, args) -> str:
     lines = ["# Loyalty programme benchmark", "",
              f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {platform.platform()}, "
-             f"{os.cpu_count()} CPUs, Python {platform.python_version()}; server: one "
-             "uvicorn worker (`cvm programme serve`); clients: 50 asyncio httpx clients on "
-             "the same machine. Command: `PYTHONPATH=src python bench/programme_bench.py "
-             f"--seconds {args.seconds} --members {args.members}`.", "",
+             f"{os.cpu_count()} CPUs (shared with other jobs), Python "
+             f"{platform.python_version()}; server: `cvm programme serve` (uvicorn, "
+             "server processes as listed); clients: 50 asyncio httpx clients on the same "
+             "machine. Command: `PYTHONPATH=src python bench/programme_bench.py "
+             f"--seconds {args.seconds} --members {args.members} --workers {args.workers}`.",
+             "",
              "## Sustained earn + redeem over HTTP, 50 clients", "",
-             "| store | requests | ops/s | p50 ms | p99 ms | statuses | audit problems | "
-             "answered vs stored discrepancies |", "|---|---|---|---|---|---|---|---|"]
+             "| store | server processes | requests | ops/s | p50 ms | p99 ms | statuses | "
+             "audit problems | answered vs stored discrepancies |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
-        lines.append(f"| {r['dialect']} | {r['requests']:,} | {r['ops_per_s']:.0f} | "
-                     f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['statuses']} | "
+        lines.append(f"| {r['dialect']} | {r['workers']} | {r['requests']:,} | "
+                     f"{r['ops_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                     f"{r['statuses']} | "
                      f"{r['audit_problems']} | {r['discrepancies']} |")
     lines += ["", "Targets (issue 7): >= 1,000 operations/s on PostgreSQL and p99 < 50 ms at "
               "50 clients."]
     if big:
         lines += ["", f"## Large ledger on PostgreSQL: {big['members']:,} members, "
                   f"{big['entries']:,} entries", "",
-                  f"Bulk load (SQL, incl. ANALYZE): {big['load_s']:.1f} s.", "",
+                  f"Bulk load (SQL, incl. ANALYZE): {big['load_s']:.1f} s. Server processes: "
+                  f"{big['workers']}.", "",
                   "| clients | balance p50 / p99 ms | statement p50 / p99 ms |", "|---|---|---|",
                   f"| 1 | {big['one_client']['balance'][0]:.1f} / "
                   f"{big['one_client']['balance'][1]:.1f} | "
@@ -270,24 +274,32 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--members", type=int, default=100_000)
+    ap.add_argument("--workers", default="1,2", help="server processes to try, e.g. 1,2")
     ap.add_argument("--skip-large", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        runs = [throughput("SQLite (WAL)", "", tmp, args.seconds)]
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        workers = [int(w) for w in args.workers.split(",")]
+        runs = []
         admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        try:
-            runs.append(throughput("PostgreSQL 15", f"{PG}?options=-csearch_path%3D{schema}",
-                                   tmp, args.seconds))
-        finally:
+        for w in workers:
+            runs.append(throughput("SQLite (WAL)", "", tmp, args.seconds, w))
+            print(runs[-1])
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
             with admin.connect() as c:
-                c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        for r in runs:
-            print(r)
-        big = None if args.skip_large else large(tmp, args.members)
+                c.exec_driver_sql(f"CREATE SCHEMA {schema}")
+            try:
+                runs.append(throughput("PostgreSQL 15",
+                                       f"{PG}?options=-csearch_path%3D{schema}", tmp,
+                                       args.seconds, w))
+                print(runs[-1])
+            finally:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+        # Reads with one server process: on this machine uvicorn's multi-process mode adds
+        # a ~48 ms floor to every sequential request (seen with plain `uvicorn --workers 2`).
+        big = None if args.skip_large else large(tmp, args.members, 1)
         print(big)
     text = report(runs, big, args)
     (ROOT / "bench" / "results_programme.md").write_text(text)

@@ -42,10 +42,12 @@ def _error(status: int, code: str, message: str, headers=None) -> JSONResponse:
     )
 
 
-def create_app(config: Programme | Settings | ProgrammeSettings | str) -> FastAPI:
-    """The API over a programme, given it, the settings, or a database URL."""
+def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> FastAPI:
+    """The API over a programme, given it, a `Workspace`, settings, or a database URL."""
     if isinstance(config, Programme):
         prog = config
+    elif hasattr(config, "settings") and hasattr(config, "path"):      # a Workspace
+        prog = Programme.from_workspace(config)
     elif isinstance(config, str):
         prog = Programme.from_url(config)
     else:

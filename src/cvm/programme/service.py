@@ -160,6 +160,8 @@ class Programme:
 
         def prepare(conn, member):
             pts, why = points, reason
+            if item is not None and points is not None:
+                raise InputError("give points or a catalogue item to redeem, not both")
             if item is not None:
                 row = conn.execute(select(catalogue).where(catalogue.c.code == item,
                                                            catalogue.c.active.is_(True))).first()
