@@ -156,7 +156,7 @@ def test_sigkill_mid_load_loses_no_committed_entry(served):
     prog, server, key = served
 
     async def load_then_kill():
-        task = asyncio.create_task(_redeem_all(server.url, key, clients=20, per_client=20,
+        task = asyncio.create_task(_redeem_all(server.url, key, clients=20, per_client=200,
                                                points=1, replay_first=False))
         await asyncio.sleep(1.0)
         server.kill()
