@@ -26,6 +26,7 @@ __all__ = [
     "IdempotencyConflictError",
     "AuthenticationError",
     "PermissionDeniedError",
+    "StoreBusyError",
 ]
 
 
@@ -178,3 +179,10 @@ class PermissionDeniedError(CvmError, PermissionError):
 
     code = "forbidden"
     http_status = 403
+
+
+class StoreBusyError(CvmError, RuntimeError):
+    """The database stayed locked by other writers longer than the configured wait."""
+
+    code = "busy"
+    http_status = 503

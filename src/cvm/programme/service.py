@@ -17,7 +17,13 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cvm.config import ProgrammeSettings
-from cvm.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from cvm.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreBusyError,
+)
 from cvm.programme import apikeys, earning, ledger, partners, tiers
 from cvm.programme import operations as ops
 from cvm.store.db import Store, sqlite_url
@@ -80,7 +86,13 @@ class Programme:
                 if attempt == 2:
                     raise ConflictError(f"the write clashed with stored data: {exc.orig}") from None
             except OperationalError as exc:
-                if attempt == 2 or "deadlock" not in str(exc.orig).lower():
+                text = str(exc.orig).lower()
+                if "database is locked" in text:
+                    raise StoreBusyError(
+                        "the programme database stayed locked by other writers for longer "
+                        f"than busy_timeout_ms ({self.settings.busy_timeout_ms} ms); nothing "
+                        "was booked: retry with the same Idempotency-Key") from None
+                if attempt == 2 or "deadlock" not in text:
                     raise
         raise AssertionError("unreachable")
 
