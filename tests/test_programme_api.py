@@ -221,3 +221,22 @@ def test_openapi_is_published(api):
     doc = api.get("/openapi.json").json()
     assert "/api/v1/members/{member_id}/redeem" in doc["paths"]
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
+
+
+def test_app_from_a_workspace_and_input_errors_are_400(tmp_path):
+    from cvm.programme import Programme
+    from cvm.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "acme")
+    prog = Programme.from_workspace(ws)
+    prog.init()
+    key = prog.create_api_key("admin")
+    client = TestClient(create_app(Workspace.open(ws.path)))
+    auth = {"Authorization": f"Bearer {key}"}
+    assert client.post(f"{V1}/members", json={"member_id": "m1"}, headers=auth).status_code == 201
+    r = client.post(f"{V1}/members/m1/redeem", json={"points": 5, "item": "mug"}, headers=auth)
+    assert (r.status_code, r.json()) == (400, {"error": {
+        "code": "input_error",
+        "message": "give points or a catalogue item to redeem, not both"}})
+    client.app.state.programme.close()
+    prog.close()

@@ -1,7 +1,8 @@
 """Concurrency over the real HTTP server (``cvm programme serve`` in a subprocess).
 
-50 clients redeem from one member at once, on SQLite and on PostgreSQL: no overspend, no
-lost or doubled entry, every request answered. A server killed with SIGKILL in the middle
+50 clients redeem from one member at once, on SQLite and on PostgreSQL, with one server
+process and with two (so writers also race across processes): no overspend, no lost or
+doubled entry, every request answered. A server killed with SIGKILL in the middle
 of a load run loses no committed entry and leaves no half-written one.
 """
 
@@ -37,14 +38,14 @@ def _free_port() -> int:
 class Server:
     """``cvm programme serve`` for a workspace, on a free port of 127.0.0.1."""
 
-    def __init__(self, ws_path: Path):
+    def __init__(self, ws_path: Path, workers: int = 1):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(SRC), os.environ.get("PYTHONPATH", "")]))
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from cvm.cli import main; main()", "programme", "serve",
-             "-w", str(ws_path), "--port", str(self.port)],
+             "-w", str(ws_path), "--port", str(self.port), "--workers", str(workers)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -72,11 +73,15 @@ class Server:
         self.proc.stderr.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+PG = pytest.mark.postgres
+
+
+@pytest.fixture
 def served(request, tmp_path):
     """(programme, server, admin key) for a workspace on SQLite or PostgreSQL."""
+    dialect, workers = request.param
     url = ""
-    if request.param == "postgresql":
+    if dialect == "postgresql":
         schemas = request.getfixturevalue("pg_schemas")
         url = schemas.new()
     ws = Workspace.init(tmp_path / "ws", Settings().updated(**{
@@ -86,7 +91,7 @@ def served(request, tmp_path):
     key = prog.create_api_key("admin")
     prog.create_member("m1")
     prog.adjust("m1", 1000, "load test float")
-    server = Server(ws.path)
+    server = Server(ws.path, workers)
     yield prog, server, key
     server.stop()
     prog.close()
@@ -117,6 +122,10 @@ async def _redeem_all(url, key, clients, per_client, points, replay_first=True):
     return [a for r in results for a in r]
 
 
+@pytest.mark.parametrize("served", [
+    ("sqlite", 1), pytest.param(("postgresql", 1), marks=PG),
+    ("sqlite", 2), pytest.param(("postgresql", 2), marks=PG)],
+    indirect=True, ids=["sqlite", "postgresql", "sqlite-2-workers", "postgresql-2-workers"])
 def test_fifty_clients_cannot_overspend(served):
     prog, server, key = served
     answers = asyncio.run(_redeem_all(server.url, key, clients=50, per_client=4, points=7))
@@ -141,11 +150,13 @@ def test_fifty_clients_cannot_overspend(served):
     assert prog.audit() == []
 
 
+@pytest.mark.parametrize("served", [("sqlite", 1), pytest.param(("postgresql", 1), marks=PG)],
+                         indirect=True, ids=["sqlite", "postgresql"])
 def test_sigkill_mid_load_loses_no_committed_entry(served):
     prog, server, key = served
 
     async def load_then_kill():
-        task = asyncio.create_task(_redeem_all(server.url, key, clients=20, per_client=20,
+        task = asyncio.create_task(_redeem_all(server.url, key, clients=20, per_client=200,
                                                points=1, replay_first=False))
         await asyncio.sleep(1.0)
         server.kill()

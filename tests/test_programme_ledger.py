@@ -261,3 +261,24 @@ def test_catalogue_redemption_checks_the_items_tier(make):
     with pytest.raises(NotFoundError, match="catalogue item 'nope'"):
         prog.redeem("m1", item="nope", now=T0)
     assert prog.statement("m1")["entries"][-1]["reason"] == "catalogue item mug: Mug"
+
+
+def test_a_writer_locked_out_past_the_busy_timeout_gets_a_busy_error(tmp_path):
+    import sqlite3
+
+    from conftest import make_programme
+    from cvm.errors import StoreBusyError
+
+    path = tmp_path / "p.db"
+    prog = make_programme(f"sqlite:///{path}", busy_timeout_ms=200)
+    prog.create_member("m1", now=T0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")            # another process holds the write lock
+    try:
+        with pytest.raises(StoreBusyError, match="busy_timeout_ms \\(200 ms\\)"):
+            prog.adjust("m1", 5, "welcome", now=T0)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert prog.adjust("m1", 5, "welcome", now=T0)["points"] == 5
+    prog.close()

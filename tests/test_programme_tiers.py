@@ -118,3 +118,19 @@ def test_invitation_floor_holds_and_benefits_are_readable(make):
     b = prog.read(tiers.benefits, "m1")
     assert b == {"tier": "gold", "multiplier": "1.25", "service_level": "priority",
                  "free_services": ["delivery"]}
+
+
+@pytest.mark.parametrize("basis", ["spend", "points"])
+def test_batch_values_equal_one_by_one(make, basis):
+    prog = _setup(make, tier_basis=basis)
+    for i, amount in enumerate(["10", "250", "999.99", "5000"]):
+        prog.create_member(f"x{i}", now=at(2025, 1, 1))
+        prog.earn(f"x{i}", f"s{i}", amount, now=at(2025, 2, 1))
+    prog.refund("x3", "s3", "1000", now=at(2025, 2, 2))
+    rows = prog.read(lambda c: c.execute(sa.select(members).order_by(members.c.member_id)).all())
+    batch = prog.read(tiers.qualifying_values, rows, date(2025, 3, 1), prog.settings)
+    single = {m.member_id: prog.read(tiers.qualifying_value, m, date(2025, 3, 1), prog.settings)
+              for m in rows}
+    assert {k: batch.get(k, 0) for k in single} == single
+    # Hand check: spend x3 = 5000.00 - 1000.00; points x3 = 500 - floor(500 * 1000/5000) = 400
+    assert single["x3"] == (400_000 if basis == "spend" else 400)

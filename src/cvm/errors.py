@@ -29,6 +29,7 @@ __all__ = [
     "IdempotencyConflictError",
     "AuthenticationError",
     "PermissionDeniedError",
+    "StoreBusyError",
 ]
 
 
@@ -193,3 +194,10 @@ class PermissionDeniedError(CvmError, PermissionError):
 
     code = "forbidden"
     http_status = 403
+
+
+class StoreBusyError(CvmError, RuntimeError):
+    """The database stayed locked by other writers longer than the configured wait."""
+
+    code = "busy"
+    http_status = 503

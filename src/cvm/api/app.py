@@ -22,7 +22,7 @@ from cvm.config import ProgrammeSettings, Settings
 from cvm.errors import CvmError
 from cvm.programme import Programme
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "workspace_app"]
 
 log = logging.getLogger("cvm.api")
 _CODES = {
@@ -42,10 +42,12 @@ def _error(status: int, code: str, message: str, headers=None) -> JSONResponse:
     )
 
 
-def create_app(config: Programme | Settings | ProgrammeSettings | str) -> FastAPI:
-    """The API over a programme, given it, the settings, or a database URL."""
+def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> FastAPI:
+    """The API over a programme, given it, a `Workspace`, settings, or a database URL."""
     if isinstance(config, Programme):
         prog = config
+    elif hasattr(config, "settings") and hasattr(config, "path"):      # a Workspace
+        prog = Programme.from_workspace(config)
     elif isinstance(config, str):
         prog = Programme.from_url(config)
     else:
@@ -97,3 +99,13 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str) -> FastAP
         return _error(500, "internal_error", "internal error; the request was not applied")
 
     return app
+
+
+def workspace_app() -> FastAPI:
+    """The API of the workspace named by ``CVM_WORKSPACE`` (for ``uvicorn --factory``, used
+    by ``cvm programme serve --workers N``)."""
+    import os
+
+    from cvm.workspace import Workspace
+
+    return create_app(Programme.from_workspace(Workspace.open(os.environ["CVM_WORKSPACE"])))

@@ -39,15 +39,30 @@ def init(workspace: WorkspaceOpt = None,
 @app.command()
 def serve(workspace: WorkspaceOpt = None,
           host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="TCP port.")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64, help=(
+              "Server processes; writes stay serialised per member (PostgreSQL) or per "
+              "database (SQLite)."))] = 1) -> None:
     """Serve the REST API (OpenAPI at /docs)."""
+    import os
+
     import uvicorn
 
     from cvm.api import create_app
 
     prog = _programme(workspace)
     prog.init()
-    uvicorn.run(create_app(prog), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(prog), host=host, port=port, log_level="warning")
+        return
+    prog.close()
+    os.environ["CVM_WORKSPACE"] = str(prog_path(workspace))
+    uvicorn.run("cvm.api.app:workspace_app", factory=True, workers=workers, host=host,
+                port=port, log_level="warning")
+
+
+def prog_path(workspace):
+    return open_workspace(workspace).path
 
 
 class Role(StrEnum):

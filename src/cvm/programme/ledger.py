@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, and_, case, func, insert, select
 
 from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
 from cvm.programme.operations import Operation, add_months
@@ -106,29 +106,39 @@ def _open_debits(conn: Connection, member_id: str) -> list[tuple[int, int]]:
     return [(r.entry_id, int(r.open)) for r in rows]
 
 
-def balance(conn: Connection, member_id: str, now: datetime) -> dict[str, int]:
+def _sums(conn: Connection, member_id: str) -> dict[str, int]:
+    """Sums of the member's entry points by kind and sign (one query)."""
+    sign = case((E.c.points > 0, "+"), else_="-")
+    return {k + s: int(v or 0) for k, s, v in conn.execute(
+        select(E.c.kind, sign, func.sum(E.c.points)).where(E.c.member_id == member_id)
+        .group_by(E.c.kind, sign)).all()}
+
+
+def balance(conn: Connection, member_id: str, now: datetime,
+            open_lots: list[Lot] | None = None) -> dict[str, int]:
     """The member's balance derived from the ledger at `now`.
 
     ``active`` can be spent; ``pending`` waits for its return window; ``spent`` is redeemed
     net of cancelled redemptions; ``expired`` has lapsed; ``negative`` is owed (refunded
-    points already spent); ``total`` is the plain sum of the member's entries.
+    points already spent); ``total`` is the plain sum of the member's entries. ``negative``
+    is read off the identity total = active + pending - negative; `audit` recomputes it
+    from the uncovered debits, independently. `open_lots` (current, e.g. just consumed in
+    this transaction) saves re-reading the lots.
     """
+    if open_lots is None:
+        open_lots = lots(conn, member_id)
     active = pending = 0
-    for lot in lots(conn, member_id):
+    for lot in open_lots:
         if lot.matures_at <= now:
-            active += lot.remaining
+            active += max(lot.remaining, 0)
         else:
-            pending += lot.remaining
-    sums = dict(conn.execute(
-        select(E.c.kind, func.sum(E.c.points)).where(E.c.member_id == member_id)
-        .group_by(E.c.kind)).all())
-    restored = conn.execute(select(func.coalesce(func.sum(E.c.points), 0)).where(
-        E.c.member_id == member_id, E.c.kind == "reverse", E.c.points > 0)).scalar_one()
-    negative = sum(u for _, u in _open_debits(conn, member_id))
+            pending += max(lot.remaining, 0)
+    sums = _sums(conn, member_id)
+    total = sum(sums.values())
     return {"active": active, "pending": pending,
-            "spent": -int(sums.get("redeem") or 0) - int(restored),
-            "expired": -int(sums.get("expire") or 0), "negative": negative,
-            "total": int(sum(v for v in sums.values() if v is not None))}
+            "spent": -sums.get("redeem-", 0) - sums.get("reverse+", 0),
+            "expired": -sums.get("expire-", 0), "negative": active + pending - total,
+            "total": total}
 
 
 def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, points: int,
@@ -182,10 +192,12 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
                       for a in allocs], 0 if clawback else left
 
 
-def housekeep(conn: Connection, op: Operation, member_id: str) -> dict[str, int]:
+def housekeep(conn: Connection, op: Operation, member_id: str,
+              done: dict[str, int] | None = None) -> list[Lot]:
     """Expire the member's lots past their date, then pay owed points from active lots.
 
     Runs at the start of every write for the member (under its lock) and in the expiry job.
+    Returns the member's lots with points left (as now consumed); counts go to `done`.
     """
     expired = 0
     open_lots = lots(conn, member_id)
@@ -214,11 +226,13 @@ def housekeep(conn: Connection, op: Operation, member_id: str) -> dict[str, int]
                     break
         if rows:
             conn.execute(insert(allocations), rows)
-    return {"expired": expired, "settled": settled}
+    if done is not None:
+        done.update(expired=expired, settled=settled)
+    return [lot for lot in open_lots if lot.remaining > 0]
 
 
-def _spendable(conn: Connection, member_id: str, now: datetime) -> list[Lot]:
-    return [lot for lot in lots(conn, member_id) if lot.matures_at <= now]
+def _spendable(open_lots: list[Lot], now: datetime) -> list[Lot]:
+    return [lot for lot in open_lots if lot.remaining > 0 and lot.matures_at <= now]
 
 
 def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason: str,
@@ -226,8 +240,8 @@ def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason:
     """Spend `points` from the member's active lots, oldest first; 409 when short."""
     if points <= 0:
         raise InputError(f"points to redeem must be a positive whole number, got {points}")
-    housekeep(conn, op, member_id)
-    sources = _spendable(conn, member_id, op.now)
+    open_lots = housekeep(conn, op, member_id)
+    sources = _spendable(open_lots, op.now)
     have = sum(lot.remaining for lot in sources)
     if points > have:
         raise InsufficientPointsError(
@@ -236,7 +250,7 @@ def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason:
     entry_id, consumed, _ = book_debit(conn, op, member_id, "redeem", points, reason, sources,
                                        partner_id=partner_id, source_txn=source_txn)
     return {"member_id": member_id, "points": points, "entry_id": entry_id,
-            "consumed": consumed, "balance": balance(conn, member_id, op.now)}
+            "consumed": consumed, "balance": balance(conn, member_id, op.now, open_lots)}
 
 
 def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason: str,
@@ -246,7 +260,7 @@ def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason:
         raise InputError("an adjustment of 0 points books nothing; give a non-zero number")
     if not reason.strip():
         raise InputError("an adjustment needs a reason (who asked and why)")
-    housekeep(conn, op, member_id)
+    open_lots = housekeep(conn, op, member_id)
     if points > 0:
         entry_id = book_credit(conn, op, member_id, "adjust", points, reason,
                                expires_at=policy.expires(op.now))
@@ -254,7 +268,7 @@ def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason:
         housekeep(conn, op, member_id)
     else:
         entry_id, consumed, _ = book_debit(conn, op, member_id, "adjust", -points, reason,
-                                           _spendable(conn, member_id, op.now))
+                                           _spendable(open_lots, op.now))
     return {"member_id": member_id, "points": points, "entry_id": entry_id,
             "consumed": consumed, "balance": balance(conn, member_id, op.now)}
 
@@ -278,11 +292,10 @@ def refund(conn: Connection, op: Operation, member_id: str, earn_op: Any, refund
     """
     original = int(earn_op.amount_cents)
     cumulative = refunded_before + refund_cents
-    housekeep(conn, op, member_id)
+    open_lots = housekeep(conn, op, member_id)
     earned = conn.execute(select(E).where(E.c.op_id == earn_op.op_id, E.c.kind == "earn",
                                           E.c.member_id == member_id)
                           .order_by(E.c.entry_id)).all()
-    open_lots = lots(conn, member_id)
     entries, clawback, negative = [], 0, 0
     for e in earned:
         target = e.points if original == 0 else (e.points * cumulative) // original

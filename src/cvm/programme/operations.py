@@ -49,11 +49,10 @@ def request_hash(request: dict[str, Any]) -> str:
 
 @dataclass
 class Operation:
-    """An operation being written (``replay`` is the stored answer when it was a retry)."""
+    """An operation being written: its id and booking time."""
 
     op_id: int | None
     now: datetime
-    replay: dict[str, Any] | None = None
 
 
 def lock_member(conn: Connection, member_id: str) -> Any:
@@ -96,14 +95,12 @@ def begin(conn: Connection, *, kind: str, request: dict[str, Any], actor: str,
           now: datetime | None = None) -> Operation:
     """Start an operation: a replay if `idem_key` was seen, else a new operations row.
 
-    Call after locking the member, so that two retries of one request queue behind each
-    other and the second sees the first's row.
+    Call `replay` first, after locking the member, so that two retries of one request
+    queue behind each other and the second finds the first's answer. The unique index on
+    ``idem_key`` refuses a twin that raced past both.
     """
     now = now or utcnow()
     digest = request_hash(dict(request, kind=kind))
-    stored = replay(conn, kind, request, idem_key)
-    if stored is not None:
-        return Operation(None, now, replay=stored)
     if natural_key is not None:
         dup = conn.execute(select(operations.c.op_id, operations.c.member_id)
                            .where(operations.c.natural_key == natural_key)).first()

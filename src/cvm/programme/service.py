@@ -7,6 +7,7 @@ idempotency key returns the first answer (``"replayed": true``) and books nothin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +17,13 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cvm.config import ProgrammeSettings
-from cvm.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
+from cvm.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    StoreBusyError,
+)
 from cvm.programme import apikeys, earning, ledger, partners, tiers
 from cvm.programme import operations as ops
 from cvm.store.db import Store, sqlite_url
@@ -39,10 +46,14 @@ class Programme:
     >>> prog.earn("m1", "sale-1", "250.00")["points"]                # doctest: +SKIP
     """
 
+    #: How long a verified API key is trusted without asking the database again.
+    AUTH_CACHE_SECONDS = 5.0
+
     def __init__(self, store: Store, settings: ProgrammeSettings | None = None):
         self.store = store
         self.settings = settings or ProgrammeSettings()
         self.policy = ledger.Policy.from_settings(self.settings)
+        self._auth_cache: dict[str, tuple[apikeys.Principal, float]] = {}
 
     @classmethod
     def from_url(cls, url: str, settings: ProgrammeSettings | None = None) -> Programme:
@@ -75,7 +86,13 @@ class Programme:
                 if attempt == 2:
                     raise ConflictError(f"the write clashed with stored data: {exc.orig}") from None
             except OperationalError as exc:
-                if attempt == 2 or "deadlock" not in str(exc.orig).lower():
+                text = str(exc.orig).lower()
+                if "database is locked" in text:
+                    raise StoreBusyError(
+                        "the programme database stayed locked by other writers for longer "
+                        f"than busy_timeout_ms ({self.settings.busy_timeout_ms} ms); nothing "
+                        "was booked: retry with the same Idempotency-Key") from None
+                if attempt == 2 or "deadlock" not in text:
                     raise
         raise AssertionError("unreachable")
 
@@ -155,6 +172,8 @@ class Programme:
 
         def prepare(conn, member):
             pts, why = points, reason
+            if item is not None and points is not None:
+                raise InputError("give points or a catalogue item to redeem, not both")
             if item is not None:
                 row = conn.execute(select(catalogue).where(catalogue.c.code == item,
                                                            catalogue.c.active.is_(True))).first()
@@ -294,7 +313,8 @@ class Programme:
                 op = ops.begin(conn, kind="expire", request={"member_id": member_id,
                                                               "at": now.isoformat()},
                                actor="expiry job", member_id=member_id, now=now)
-                done = ledger.housekeep(conn, op, member_id)
+                done: dict[str, int] = {}
+                ledger.housekeep(conn, op, member_id, done)
                 ops.finish(conn, op, done)
                 return done["expired"]
             n = self._write(work)
@@ -312,10 +332,15 @@ class Programme:
         changes = []
         for i in range(0, len(ids), batch):
             def work(conn, chunk=ids[i:i + batch]):
+                rows = conn.execute(select(members).where(members.c.member_id.in_(chunk))
+                                    .order_by(members.c.member_id).with_for_update()).all()
+                values = tiers.qualifying_values(conn, rows, on, self.settings)
+                table = tiers.ranks(conn)
                 out = []
-                for member_id in chunk:
-                    member = ops.lock_member(conn, member_id)
-                    change = tiers.evaluate(conn, member, on, self.settings, now)
+                for member in rows:
+                    change = tiers.evaluate(conn, member, on, self.settings, now,
+                                            value=values.get(member.member_id, 0),
+                                            table=table)
                     if change is not None:
                         out.append(change)
                 return out
@@ -356,8 +381,25 @@ class Programme:
             conn, role, ops.utcnow(), partner_id=partner_id, name=name))
 
     def authenticate(self, token: str | None) -> apikeys.Principal:
+        """The key's principal (401 if missing, unknown or revoked).
+
+        A verified key is remembered for `AUTH_CACHE_SECONDS` to spare a query per request;
+        a key revoked through this object is forgotten at once, one revoked elsewhere (another
+        process) is refused at the latest that many seconds later.
+        """
+        hit = self._auth_cache.get(token) if token else None
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
         with self.store.engine.connect() as conn:
-            return apikeys.authenticate(conn, token)
+            principal = apikeys.authenticate(conn, token)
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[token] = (principal, time.monotonic() + self.AUTH_CACHE_SECONDS)
+        return principal
+
+    def revoke_api_key(self, key_id: str) -> None:
+        self._write(lambda conn: apikeys.revoke_key(conn, key_id, ops.utcnow()))
+        self._auth_cache.clear()
 
     def settle(self, partner_id: str, month: str, now: datetime | None = None) -> dict:
         return self._write(lambda conn: partners.settle(conn, partner_id, month,

@@ -26,7 +26,8 @@ from cvm.programme.operations import add_months, lock_member
 from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import members, operations, tier_history, tiers
 
-__all__ = ["define_tier", "list_tiers", "window", "qualifying_value", "evaluate",
+__all__ = ["define_tier", "list_tiers", "ranks", "window", "qualifying_value", "qualifying_values",
+           "evaluate",
            "set_floor", "benefits", "history"]
 
 
@@ -85,7 +86,30 @@ def qualifying_value(conn: Connection, member: Any, on: date, settings: Any) -> 
     return int(conn.execute(q).scalar_one())
 
 
-def _ranks(conn: Connection) -> dict[str | None, Any]:
+def qualifying_values(conn: Connection, rows: list[Any], on: date,
+                      settings: Any) -> dict[str, int]:
+    """`qualifying_value` for many members at once (one query unless windows differ)."""
+    if settings.tier_window == "anniversary":
+        return {m.member_id: qualifying_value(conn, m, on, settings) for m in rows}
+    if not rows:
+        return {}
+    start, end = window(rows[0], on, settings)
+    ids = [m.member_id for m in rows]
+    if settings.tier_basis == "spend":
+        q = (select(operations.c.member_id, func.sum(operations.c.amount_cents))
+             .where(operations.c.member_id.in_(ids),
+                    operations.c.kind.in_(("earn", "refund")),
+                    operations.c.created_at >= start, operations.c.created_at < end)
+             .group_by(operations.c.member_id))
+    else:
+        q = (select(E.c.member_id, func.sum(E.c.points - func.coalesce(E.c.clawback_points, 0)))
+             .where(E.c.member_id.in_(ids), E.c.booked_at >= start, E.c.booked_at < end,
+                    (E.c.kind == "earn") | ((E.c.kind == "reverse") & (E.c.points <= 0)))
+             .group_by(E.c.member_id))
+    return {m: int(v or 0) for m, v in conn.execute(q)}
+
+
+def ranks(conn: Connection) -> dict[str | None, Any]:
     out = {r.code: r for r in conn.execute(select(tiers).order_by(tiers.c.rank))}
     return out
 
@@ -105,11 +129,15 @@ def _change(conn: Connection, member: Any, new: str | None, on: date, reason: st
             "reason": reason}
 
 
-def evaluate(conn: Connection, member: Any, on: date, settings: Any,
-             now: datetime) -> dict[str, Any] | None:
-    """Apply the tier rules to one (locked) member for day `on`; the change made, if any."""
-    table = _ranks(conn)
-    value = qualifying_value(conn, member, on, settings)
+def evaluate(conn: Connection, member: Any, on: date, settings: Any, now: datetime, *,
+             value: int | None = None, table: dict | None = None) -> dict[str, Any] | None:
+    """Apply the tier rules to one (locked) member for day `on`; the change made, if any.
+
+    `value` and `table` (the tiers by code) may be given when evaluating many members.
+    """
+    table = ranks(conn) if table is None else table
+    if value is None:
+        value = qualifying_value(conn, member, on, settings)
     unit = "spend" if settings.tier_basis == "spend" else "points"
     shown = f"{value / 100:.2f}" if unit == "spend" else str(value)
     qualified = None

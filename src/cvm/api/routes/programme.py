@@ -19,7 +19,7 @@ from cvm.api.deps import (
     own_partner,
 )
 from cvm.api.schemas import ApiKeyIn, CatalogueIn, PartnerIn, RateIn, RuleIn, SettleIn, TierIn
-from cvm.programme import apikeys, earning, partners, reports, tiers
+from cvm.programme import earning, partners, reports, tiers
 from cvm.programme.apikeys import Principal
 from cvm.programme.operations import utcnow
 from cvm.store.tables import catalogue, ledger_entries, rules
@@ -238,5 +238,5 @@ def new_key(body: ApiKeyIn, prog: Prog, who: AdminKey, response: Response) -> di
 @router.delete("/apikeys/{key_id}", tags=["admin"])
 def revoke(key_id: Code, prog: Prog, who: AdminKey) -> dict:
     """Revoke an API key."""
-    prog.configure(apikeys.revoke_key, key_id, utcnow())
+    prog.revoke_api_key(key_id)
     return {"key_id": key_id, "revoked": True}
