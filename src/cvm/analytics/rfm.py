@@ -19,7 +19,7 @@ import ibis
 import ibis.expr.types as ir
 
 __all__ = ["repeat_purchase_summary", "calibration_holdout", "rfm_scores", "RFM_SEGMENTS",
-           "UNIT_DAYS", "epoch_day"]
+           "UNIT_DAYS", "within_days"]
 
 #: Length of one time unit in days; a month is the mean Gregorian month.
 UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.2425 / 12}
@@ -37,15 +37,6 @@ RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
     ("promising", (4, 4), (1, 1)),
     ("new", (5, 5), (1, 1)),
 )
-
-
-def epoch_day(ts: ir.TimestampValue) -> ir.IntegerValue:
-    """Whole days since 1970-01-01 of a (UTC, naive) timestamp, the same on every engine."""
-    return (ts.epoch_seconds() // 86400).cast("int64")
-
-
-def _day_number(d: dt.date) -> int:
-    return (d - dt.date(1970, 1, 1)).days
 
 
 def _midnight(d: dt.date) -> ir.TimestampScalar:
