@@ -109,6 +109,28 @@ class MaximumLikelihoodModel:
                       ) -> list[np.ndarray]:
         return [np.ones(len(self._param_names))]
 
+    # optional: analytic Hessian of sum_i w_i l_i(theta) in theta, (k, k); models without one
+    # get it by central differences of the analytic gradient
+    _hessian = None
+
+    def _log_hessian(self, cols, w, total):
+        """Hessian of the objective (mean negative LL) in the optimiser's coordinates, or None.
+
+        With theta = exp(u): d2f/du_i du_j = theta_i theta_j f_ij + [i = j] theta_i f_i.
+        """
+        if self._hessian is None:
+            return None
+        free = self._free_mask()
+
+        def hess(u: np.ndarray, g_u: np.ndarray) -> np.ndarray:
+            theta = np.where(free, u, np.exp(u))
+            with np.errstate(all="ignore"):
+                H = -self._hessian(theta, cols, w) / total
+            scale = np.where(free, 1.0, theta)
+            return scale[:, None] * H * scale[None, :] + np.diag(np.where(free, 0.0, g_u))
+
+        return hess
+
     # -- fitting -----------------------------------------------------------------------------
     def _check_hyper(self) -> None:
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
@@ -157,6 +179,8 @@ class MaximumLikelihoodModel:
         objective = make_objective(cols, w)
         bounds = [(None, None) if fr else (-_LOG_BOUND, _LOG_BOUND) for fr in free]
         options = {"maxiter": self.max_iter, "ftol": 1e-12, "gtol": 1e-8, "maxcor": 30}
+        hess = self._log_hessian(cols, w, total)
+        converged = None
         if len(w) > _SUBSAMPLE_ROWS:
             # many distinct rows: explore the starting points on a sample of customers (drawn
             # in proportion to the row counts, fixed seed), then finish on all the data
@@ -168,9 +192,18 @@ class MaximumLikelihoodModel:
                                        free)[0]
             if explore is not None:
                 starts = [np.where(free, explore.x, np.exp(explore.x))]
-        best, tried = self._multistart(objective, starts, bounds, options, free)
-        if best is not None:
-            best = self._polish(objective, best, self.tol)
+                if hess is not None:
+                    # the sample's optimum is within sampling error of the full one: Newton
+                    # steps with the analytic Hessian finish in a few evaluations
+                    newton = self._polish(objective, explore, self.tol, hess)
+                    if np.max(np.abs(newton.jac)) < self.tol:
+                        converged = (newton, [explore])
+        if converged is not None:
+            best, tried = converged
+        else:
+            best, tried = self._multistart(objective, starts, bounds, options, free)
+            if best is not None:
+                best = self._polish(objective, best, self.tol, hess)
         self._raise_unless_converged(best, tried)
         theta = np.where(free, best.x, np.exp(best.x))
         self._theta = theta
@@ -219,8 +252,9 @@ class MaximumLikelihoodModel:
         return vec
 
     @staticmethod
-    def _polish(objective, res, tol):
-        """A few Newton steps (Hessian by differences of the gradient) to tighten the optimum."""
+    def _polish(objective, res, tol, hess=None):
+        """A few Newton steps to tighten the optimum (Hessian analytic if the model has one,
+        else by central differences of the gradient)."""
         x = res.x.copy()
         f, g = objective(x)
         if not np.isfinite(f):
@@ -228,13 +262,18 @@ class MaximumLikelihoodModel:
         for _ in range(8):
             if np.max(np.abs(g)) < tol:
                 break
-            h = 1e-6
-            H = np.empty((len(x), len(x)))
-            for j in range(len(x)):
-                e = np.zeros_like(x)
-                e[j] = h
-                H[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h)
+            if hess is not None:
+                H = hess(x, g)
+            else:
+                h = 1e-6
+                H = np.empty((len(x), len(x)))
+                for j in range(len(x)):
+                    e = np.zeros_like(x)
+                    e[j] = h
+                    H[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h)
             H = (H + H.T) / 2
+            if not np.all(np.isfinite(H)):
+                break
             try:
                 if np.linalg.eigvalsh(H).min() <= 0:
                     break
@@ -300,7 +339,9 @@ class MaximumLikelihoodModel:
         free = self._free_mask()
         H = np.empty((k, k))
         with np.errstate(all="ignore"):
-            for j in range(k):
+            if self._hessian is not None:
+                H[:] = -self._hessian(theta, cols, w)
+            for j in range(k if self._hessian is None else 0):
                 h = 1e-5 * (max(abs(theta[j]), 1.0) if free[j] else theta[j])
                 e = np.zeros(k)
                 e[j] = h

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betainc, betaln, digamma, gammaln, hyp2f1, polygamma
 
 from cvm.models._base import RepeatPurchaseModel, as_float, check_rfm
 
@@ -80,6 +80,63 @@ class BetaGeoModel(RepeatPurchaseModel):
                    + w2 * (digamma(b + xm - 1) - dabx - db + dab)[inv])
         return ll, g
 
+    def _hessian(self, theta, data, w):
+        r"""Hessian of :math:`\sum_i w_i \ell_i` in ``(r, alpha, a, b)``, analytic.
+
+        With :math:`\ell = C + \log(e^{l_1} + e^{l_2})` (the two terms of :math:`L` above, the
+        common factor :math:`C` taken out) and :math:`w_j = e^{l_j - \ell + C}`,
+        :math:`\nabla^2\ell = \nabla^2 C + \sum_j w_j \nabla^2 l_j
+        + w_1 w_2 (\nabla l_1 - \nabla l_2)(\nabla l_1 - \nabla l_2)^T`; each
+        :math:`\nabla^2 l_j` splits into an ``(r, alpha)`` block and an ``(a, b)`` block of
+        trigammas, computed once per distinct ``x``.
+        """
+        r, alpha, a, b = theta
+        x, t_x, T = data
+        xs, inv = self._levels(x)
+        rep = x > 0
+        xm = np.where(xs > 0, xs, 1.0)
+        lb0 = betaln(a, b)
+        log_aT, log_at = np.log(alpha + T), np.log(alpha + t_x)
+        l1 = (betaln(a, b + xs) - lb0)[inv] - (r + x) * log_aT
+        l2 = np.where(rep, (betaln(a + 1, b + xm - 1) - lb0)[inv] - (r + x) * log_at, -np.inf)
+        mix = np.logaddexp(l1, l2)
+        w1, w2 = np.exp(l1 - mix), np.exp(l2 - mix)
+
+        def tri(v):
+            return polygamma(1, v)
+
+        def level_sum(values):  # sum_i w_i f(x_i) for f given per distinct x
+            return float(np.bincount(inv, weights=w, minlength=len(xs)) @ values)
+
+        dab, dabx, db = digamma(a + b), digamma(a + b + xs), digamma(b)
+        g1a, g2a = (dab - dabx)[inv], (digamma(a + 1) - dabx - digamma(a) + dab)[inv]
+        g1b = (digamma(b + xs) - dabx - db + dab)[inv]
+        g2b = (digamma(b + xm - 1) - dabx - db + dab)[inv]
+        tab, tabx, tb = tri(a + b), tri(a + b + xs), tri(b)
+        a1aa = tab - tabx
+        a2aa = tri(a + 1) - tabx - tri(a) + tab
+        a1bb = tri(b + xs) - tabx - tb + tab
+        a2bb = np.where(xs > 0, tri(b + xm - 1), 0.0) - tabx - tb + tab
+        ww1, ww2 = w * w1, w * w2
+        H = np.zeros((4, 4))
+        H[0, 0] = level_sum(tri(r + xs) - tri(r))
+        H[0, 1] = float(w.sum() / alpha - ww1 @ (1 / (alpha + T)) - ww2 @ (1 / (alpha + t_x)))
+        H[1, 1] = float(-w.sum() * r / alpha**2 + ww1 @ ((r + x) / (alpha + T) ** 2)
+                        + ww2 @ ((r + x) / (alpha + t_x) ** 2))
+        H[2, 2] = float(ww1 @ a1aa[inv] + ww2 @ a2aa[inv])
+        H[2, 3] = float((ww1 + ww2) @ (tab - tabx)[inv])
+        H[3, 3] = float(ww1 @ a1bb[inv] + ww2 @ a2bb[inv])
+        d = np.empty((len(x), 4))
+        d[:, 0] = log_at - log_aT
+        d[:, 1] = (r + x) * (1 / (alpha + t_x) - 1 / (alpha + T))
+        d[:, 2] = g1a - g2a
+        d[:, 3] = g1b - g2b
+        d[~rep] = 0.0
+        H += d.T @ ((w * w1 * w2)[:, None] * d)
+        H[1, 0], H[3, 2] = H[0, 1], H[2, 3]
+        H[2, 0] = H[0, 2]
+        return (H + H.T) / 2
+
     # -- predictions -------------------------------------------------------------------------
     def expected_purchases(self, t: Any) -> np.ndarray:
         r"""Expected purchases in :math:`(0, t]` of a new customer (paper's eq. 7).
@@ -133,7 +190,8 @@ class BetaGeoModel(RepeatPurchaseModel):
         .. math:: P(X(t)=n) = \frac{B(a,b+n)}{B(a,b)}\,\mathrm{NB}_n(t) + \delta_{n>0}
             \frac{B(a+1,b+n-1)}{B(a,b)}\left[1 - \sum_{j=0}^{n-1}\mathrm{NB}_j(t)\right]
 
-        with :math:`\mathrm{NB}_j(t) = \frac{\Gamma(r+j)}{\Gamma(r) j!}
+        with :math:`1 - \sum_{j<n}\mathrm{NB}_j(t) = I_{t/(\alpha+t)}(n, r)` (regularised
+        incomplete beta) and :math:`\mathrm{NB}_j(t) = \frac{\Gamma(r+j)}{\Gamma(r) j!}
         (\frac{\alpha}{\alpha+t})^r (\frac{t}{\alpha+t})^j`.
         """
         r, alpha, a, b = self._p()
@@ -143,7 +201,10 @@ class BetaGeoModel(RepeatPurchaseModel):
             nb = _nb_pmf(np.arange(ni + 1), r, alpha, ti)
             p = np.exp(betaln(a, b + ni) - betaln(a, b)) * nb[-1]
             if ni > 0:
-                p += np.exp(betaln(a + 1, b + ni - 1) - betaln(a, b)) * (1 - nb[:-1].sum())
+                # 1 - sum_{j<n} NB_j(t) = P(N(t) >= n) = I_{t/(alpha+t)}(n, r), the regularised
+                # incomplete beta: no cancellation (the sum's complement can go below zero)
+                p += np.exp(betaln(a + 1, b + ni - 1) - betaln(a, b)) * betainc(
+                    ni, r, ti / (alpha + ti))
             out[i] = p
         return out
 
