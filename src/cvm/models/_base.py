@@ -215,7 +215,7 @@ class MaximumLikelihoodModel:
         self.aic_ = 2 * k - 2 * self.log_likelihood_
         self.bic_ = k * np.log(total) - 2 * self.log_likelihood_
         self._set_covariance(cols, w)
-        self._levels_cache = None  # keep no customer data
+        self._levels_cache = self._shared = None  # keep no customer data
         return self
 
     def _multistart(self, objective, starts, bounds, options, free):

@@ -36,16 +36,21 @@ def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = No
         levels.append(lv)
     sizes = [max(len(lv), 1) for lv in levels]
     space = float(np.prod(np.array(sizes, dtype=float)))
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if n and space <= max(4 * n, 1 << 16):
         key = codes[0].astype(np.int64)
         for cc, size in zip(codes[1:], sizes[1:], strict=True):
-            key = key * size + cc
-        present = np.bincount(key, minlength=int(space)) > 0
-        slot = np.cumsum(present) - 1
+            key *= size
+            key += cc
+        per_key = np.bincount(key, minlength=int(space))
+        keys = np.flatnonzero(per_key)
+        if weights is None:
+            counts = per_key[keys].astype(float)
+        else:
+            counts = np.bincount(key, weights=np.asarray(weights, dtype=float),
+                                 minlength=int(space))[keys]
+        slot = np.zeros(int(space), dtype=np.int64)
+        slot[keys] = np.arange(len(keys))
         inverse = slot[key]
-        keys = np.flatnonzero(present)
-        counts = np.bincount(inverse, weights=w, minlength=len(keys))
         out = []
         for lv, size in zip(levels[::-1], sizes[::-1], strict=True):
             out.append(lv[keys % size])
@@ -58,13 +63,15 @@ def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = No
         groups = len(found)
     first = np.empty(groups, dtype=np.int64)
     first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     counts = np.bincount(inverse, weights=w, minlength=groups)
     return [c[first] for c in cols], counts, inverse
 
 
 def _column_codes(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a column's values and the value of each code."""
-    if len(c):
+    head = c[:1024]
+    if len(c) and np.array_equal(head, np.round(head)):  # cheap look before the full check
         lo, hi = float(c.min()), float(c.max())
         if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 4 * len(c) + 1024:
             shifted = c - lo

@@ -57,9 +57,9 @@ class BetaGeoModel(RepeatPurchaseModel):
         rep = x > 0
         xm = np.where(xs > 0, xs, 1.0)
         lb0 = betaln(a, b)
-        l1 = (betaln(a, b + xs) - lb0)[inv] - (r + x) * np.log(alpha + T)
-        l2 = np.where(rep, (betaln(a + 1, b + xm - 1) - lb0)[inv]
-                      - (r + x) * np.log(alpha + t_x), -np.inf)
+        log_aT, log_at = np.log(alpha + T), np.log(alpha + t_x)
+        l1 = (betaln(a, b + xs) - lb0)[inv] - (r + x) * log_aT
+        l2 = np.where(rep, (betaln(a + 1, b + xm - 1) - lb0)[inv] - (r + x) * log_at, -np.inf)
         common = (gammaln(r + xs) - gammaln(r))[inv] + r * np.log(alpha)
         mix = np.logaddexp(l1, l2)
         ll = common + mix
@@ -67,12 +67,14 @@ class BetaGeoModel(RepeatPurchaseModel):
             return ll, None
         w1 = np.exp(l1 - mix)
         w2 = np.exp(l2 - mix)
+        if np.ndim(a) == 0:  # kept for _hessian at the same point (Newton steps follow a call)
+            self._shared = (np.asarray(theta, float).tobytes(), x, log_aT, log_at, w1, w2)
         dab = digamma(a + b)
         dabx = digamma(a + b + xs)
         db = digamma(b)
         g = np.empty((len(x), 4))
         g[:, 0] = ((digamma(r + xs) - digamma(r))[inv] + np.log(alpha)
-                   - w1 * np.log(alpha + T) - w2 * np.log(alpha + t_x))
+                   - w1 * log_aT - w2 * log_at)
         g[:, 1] = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + t_x))
         g[:, 2] = (w1 * (dab - dabx)[inv]
                    + w2 * (digamma(a + 1) - dabx - digamma(a) + dab)[inv])
@@ -95,12 +97,10 @@ class BetaGeoModel(RepeatPurchaseModel):
         xs, inv = self._levels(x)
         rep = x > 0
         xm = np.where(xs > 0, xs, 1.0)
-        lb0 = betaln(a, b)
-        log_aT, log_at = np.log(alpha + T), np.log(alpha + t_x)
-        l1 = (betaln(a, b + xs) - lb0)[inv] - (r + x) * log_aT
-        l2 = np.where(rep, (betaln(a + 1, b + xm - 1) - lb0)[inv] - (r + x) * log_at, -np.inf)
-        mix = np.logaddexp(l1, l2)
-        w1, w2 = np.exp(l1 - mix), np.exp(l2 - mix)
+        shared = getattr(self, "_shared", None)
+        if shared is None or shared[1] is not x or shared[0] != np.asarray(theta, float).tobytes():
+            self._loglik(theta, data, True)
+        _, _, log_aT, log_at, w1, w2 = self._shared
 
         def tri(v):
             return polygamma(1, v)
