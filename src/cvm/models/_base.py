@@ -187,17 +187,20 @@ class MaximumLikelihoodModel:
             draw = np.random.default_rng(0).choice(len(w), _SUBSAMPLE_ROWS, p=w / total)
             counts = np.bincount(draw, minlength=len(w))
             sub = counts > 0
-            explore = self._multistart(make_objective([c[sub] for c in cols], counts[sub]
-                                                      .astype(float)), starts, bounds, options,
-                                       free)[0]
+            sub_objective = make_objective([c[sub] for c in cols], counts[sub].astype(float))
+            explore = self._multistart(sub_objective, starts, bounds, options, free)[0]
             if explore is not None:
                 starts = [np.where(free, explore.x, np.exp(explore.x))]
+                # the sample's optimum is within sampling error of the full one: Newton steps
+                # (analytic Hessian), or steps with the sample's Hessian (its mean per customer
+                # is the full one's within sampling error), finish in a few evaluations
                 if hess is not None:
-                    # the sample's optimum is within sampling error of the full one: Newton
-                    # steps with the analytic Hessian finish in a few evaluations
-                    newton = self._polish(objective, explore, self.tol, hess)
-                    if np.max(np.abs(newton.jac)) < self.tol:
-                        converged = (newton, [explore])
+                    finish = self._polish(objective, explore, self.tol, hess)
+                else:
+                    finish = self._chord(objective, explore, self.tol, _difference_hessian(
+                        sub_objective, explore.x))
+                if finish is not None and np.max(np.abs(finish.jac)) < self.tol:
+                    converged = (finish, [explore])
         if converged is not None:
             best, tried = converged
         else:
@@ -287,6 +290,41 @@ class MaximumLikelihoodModel:
             x, f, g = x_new, f_new, g_new
             if np.max(np.abs(g)) < tol:
                 break
+        return optimize.OptimizeResult(x=x, fun=f, jac=g, success=res.success,
+                                       message=res.message, nit=res.nit)
+
+    @staticmethod
+    def _chord(objective, res, tol, H, max_steps=30):
+        """Quasi-Newton steps with a fixed Hessian H (the chord method); None if H is unusable.
+
+        Converges linearly at the rate of H's relative error; each step costs one evaluation.
+        A step that raises the objective is halved (up to 10 times), else the steps stop.
+        """
+        if H is None or not np.all(np.isfinite(H)):
+            return None
+        H = (H + H.T) / 2
+        try:
+            if np.linalg.eigvalsh(H).min() <= 0:
+                return None
+        except np.linalg.LinAlgError:
+            return None
+        x = res.x.copy()
+        f, g = objective(x)
+        if not np.isfinite(f):
+            return None
+        for _ in range(max_steps):
+            if np.max(np.abs(g)) < tol:
+                break
+            step = np.linalg.solve(H, g)
+            for _ in range(10):
+                x_new = np.clip(x - step, -_LOG_BOUND, _LOG_BOUND)
+                f_new, g_new = objective(x_new)
+                if np.isfinite(f_new) and f_new <= f + 1e-14 * abs(f):
+                    break
+                step = step / 2
+            else:
+                break
+            x, f, g = x_new, f_new, g_new
         return optimize.OptimizeResult(x=x, fun=f, jac=g, success=res.success,
                                        message=res.message, nit=res.nit)
 
@@ -471,3 +509,13 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
         base = [(1.0, 1.0 / rate), (0.5, 0.5 / rate), (2.0, 2.0 / rate)]
         rest = [(1.0, 1.0), (1.0, 3.0), (0.5, 2.0)]
         return [np.array(list(b) + list(o))[:k] for b, o in zip(base, rest, strict=True)]
+
+
+def _difference_hessian(objective, x: np.ndarray, h: float = 1e-6) -> np.ndarray | None:
+    """Hessian of an objective returning (f, gradient), by central differences of the gradient."""
+    H = np.empty((len(x), len(x)))
+    for j in range(len(x)):
+        e = np.zeros_like(x)
+        e[j] = h
+        H[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h)
+    return H
