@@ -71,9 +71,12 @@ def cdnow_master(shared: Path):
 
 def run_cvm(cls, data, truth):
     x, t_x, T = data
-    t0 = time.perf_counter()
-    m = cls().fit(x, t_x, T)
-    fit_s = time.perf_counter() - t0
+    fits = []
+    for _ in range(2):  # timed twice, the second reported (as PyMC-Marketing's warm fit)
+        t0 = time.perf_counter()
+        m = cls().fit(x, t_x, T)
+        fits.append(time.perf_counter() - t0)
+    fit_s = fits[-1]
     t0 = time.perf_counter()
     (xu, tu, Tu), _, inv = compress_rows([x, t_x, T])
     alive = m.probability_alive(xu, tu, Tu)[inv]
@@ -83,7 +86,7 @@ def run_cvm(cls, data, truth):
     if truth is not None:
         z = (m.params_ - pd.Series(truth)).abs() / m.standard_errors_
         within = bool((z < 2).all())
-    return {"fit_s": fit_s, "score_s": score_s, "ll": m.log_likelihood_,
+    return {"fit_s": fit_s, "fit_s_first": fits[0], "score_s": score_s, "ll": m.log_likelihood_,
             "params": m.params_.round(4).to_dict(), "within_2se": within,
             "rows": m.n_unique_rows_, "check": float(alive.mean() + expected.sum() * 0)}
 
@@ -177,7 +180,9 @@ def write_report(rows, out: Path) -> None:
         "drawn from the published CDNOW estimates; 'within 2 SE' says whether every true "
         "parameter lies within two of cvm's standard errors of its estimate. Fit time includes "
         "validation and row compression. Scoring = P(alive) and expected purchases in the next "
-        "39 weeks for every customer. Peers run on the same data in a subprocess of their own "
+        "39 weeks for every customer. cvm's fit is run twice and the second timed (the first, "
+        "in the estimates below, differs by first-call overheads only). Peers run on the same "
+        "data in a subprocess of their own "
         "Python (bench/clv_peers.py); their LL is cvm's likelihood at their estimates. lifetimes "
         "fits every row with its default optimiser (Pareto/NBD only on CDNOW master: "
         "Nelder-Mead on every row is too slow at 1M). PyMC-Marketing's BetaGeoModel is fitted "
@@ -222,7 +227,8 @@ def write_report(rows, out: Path) -> None:
             lines.append(f"- {kind}, {label}: " + "; ".join(notes))
     lines += ["", "Estimates:", ""]
     for kind, label, _n, _gen, ours, life, pymc in rows:
-        lines.append(f"- {kind}, {label}: cvm {ours['params']}"
+        lines.append(f"- {kind}, {label}: cvm {ours['params']} (first fit "
+                     f"{ours['fit_s_first']:.3f} s)"
                      + (f"; lifetimes {life['params']}" if life else "")
                      + (f"; PyMC-Marketing MAP {pymc['params']} (first fit, cold cache: "
                         f"{pymc['fit_s_first']:.1f} s)" if pymc else ""))

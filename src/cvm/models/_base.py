@@ -7,10 +7,14 @@ class then
 * compresses the data to its unique rows, with the row counts (times any weights) as weights,
 * maximises ``sum_i w_i * l_i(theta)`` over ``log(theta)`` (model parameters are positive;
   covariate coefficients are optimised as they are) with L-BFGS-B,
-  ``scipy.optimize.minimize(..., jac=True)``, from several starting points (explored on a
-  20,000-customer sample when there are more distinct rows), then a few Newton steps,
+  ``scipy.optimize.minimize(..., jac=True)``, from several starting points, then a few Newton
+  steps; with more than 20,000 distinct rows the starting points are explored on a
+  20,000-customer sample and the fit on all rows starts from the sample's optimum: Newton steps
+  if the model has an analytic Hessian (``_hessian``), else steps with the sample's Hessian
+  (chord method), each one evaluation on all rows (L-BFGS-B on all rows if they do not converge),
 * takes standard errors from the inverse of the observed information (the Hessian of the negative
-  log-likelihood in the natural parameters, by central differences of the analytic gradient),
+  log-likelihood in the natural parameters: the model's analytic one, else central differences
+  of the analytic gradient),
 * reports ``log_likelihood_``, ``aic_``, ``bic_`` and ``summary()``.
 
 The pattern follows lifelines' fitters (base class does the MLE and the Hessian, a model adds its
