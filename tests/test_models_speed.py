@@ -96,3 +96,16 @@ def test_large_pareto_fit_by_chord_steps_agrees_with_lbfgs(monkeypatch):
     assert fast.log_likelihood_ == pytest.approx(slow.log_likelihood_, abs=1e-6)
     np.testing.assert_allclose(fast.params_, slow.params_, rtol=1e-6)
     np.testing.assert_allclose(fast.standard_errors_, slow.standard_errors_, rtol=1e-4)
+
+
+def test_summed_log_likelihood_and_gradient_equal_the_per_row_ones():
+    # BG/NBD's _loglik_sum (sums per distinct x, used on large data) against w @ per-row terms
+    cdnow = cdnow_summary()
+    data = [cdnow[c].to_numpy(float) for c in ("frequency", "recency", "T")]
+    w = np.random.default_rng(1).integers(1, 5, len(data[0])).astype(float)
+    m = BetaGeoModel()
+    for theta in (np.array([0.243, 4.414, 0.793, 2.426]), np.array([1.5, 0.3, 3.0, 0.7])):
+        ll, g = m._loglik(theta, data, True)
+        total, grad = m._loglik_sum(theta, data, w)
+        assert total == pytest.approx(w @ ll, rel=1e-12)
+        np.testing.assert_allclose(grad, w @ g, rtol=1e-10)

@@ -116,6 +116,8 @@ class MaximumLikelihoodModel:
     # optional: analytic Hessian of sum_i w_i l_i(theta) in theta, (k, k); models without one
     # get it by central differences of the analytic gradient
     _hessian = None
+    # optional: (sum_i w_i l_i, its gradient) computed without the per-row gradient matrix
+    _loglik_sum = None
 
     def _log_hessian(self, cols, w, total):
         """Hessian of the objective (mean negative LL) in the optimiser's coordinates, or None.
@@ -163,24 +165,29 @@ class MaximumLikelihoodModel:
 
         free = self._free_mask()
 
-        def make_objective(cols, w):
+        def make_objective(cols, w, summed=False):
             total = float(w.sum())
+            summed = summed and self._loglik_sum is not None
 
             def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
                 # positive parameters are optimised on the log scale, free ones (covariate
                 # coefficients) as they are
                 theta = np.where(free, log_theta, np.exp(np.minimum(log_theta, 700)))
                 with np.errstate(all="ignore"):
-                    ll, g = self._loglik(theta, cols, True)
-                    f = -float(w @ ll) / total
-                    jac = -(w @ g) * np.where(free, 1.0, theta) / total
+                    if summed:  # many rows: the model's sums, without per-row gradients
+                        ll_sum, g_sum = self._loglik_sum(theta, cols, w)
+                    else:
+                        ll, g = self._loglik(theta, cols, True)
+                        ll_sum, g_sum = float(w @ ll), w @ g
+                    f = -ll_sum / total
+                    jac = -g_sum * np.where(free, 1.0, theta) / total
                 if not np.isfinite(f) or not np.all(np.isfinite(jac)):
                     return np.inf, np.zeros_like(log_theta)
                 return f, jac
 
             return objective
 
-        objective = make_objective(cols, w)
+        objective = make_objective(cols, w, summed=len(w) > _SUBSAMPLE_ROWS)
         bounds = [(None, None) if fr else (-_LOG_BOUND, _LOG_BOUND) for fr in free]
         options = {"maxiter": self.max_iter, "ftol": 1e-12, "gtol": 1e-8, "maxcor": 30}
         hess = self._log_hessian(cols, w, total)
@@ -222,7 +229,7 @@ class MaximumLikelihoodModel:
         self.aic_ = 2 * k - 2 * self.log_likelihood_
         self.bic_ = k * np.log(total) - 2 * self.log_likelihood_
         self._set_covariance(cols, w)
-        self._levels_cache = self._shared = None  # keep no customer data
+        self._levels_cache = self._shared = self._level_weights_cache = None  # no customer data
         return self
 
     def _multistart(self, objective, starts, bounds, options, free):
