@@ -147,15 +147,19 @@ class MaximumLikelihoodModel:
                              f"(0, 1e-3]. Got {self.tol!r} instead.")
 
     def _fit(self, data: Sequence[np.ndarray], weights: np.ndarray | None,
-             initial_params: dict[str, float] | Sequence[float] | None = None):
+             initial_params: dict[str, float] | Sequence[float] | None = None,
+             compressed: bool = False):
         # the work is elementwise numpy; multithreaded BLAS only adds thread start-up to the
         # small products (w @ g) and to L-BFGS-B, which on a busy machine doubles fit times
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit_single_threaded(data, weights, initial_params)
+            return self._fit_single_threaded(data, weights, initial_params, compressed)
 
-    def _fit_single_threaded(self, data, weights, initial_params):
+    def _fit_single_threaded(self, data, weights, initial_params, compressed):
         self._check_hyper()
-        cols, w, _ = compress_rows(data, weights)
+        if compressed:  # distinct rows with their summed weights already
+            cols, w = list(data), np.asarray(weights, dtype=float)
+        else:
+            cols, w, _ = compress_rows(data, weights)
         keep = w > 0
         cols, w = [c[keep] for c in cols], w[keep]
         total = float(w.sum())
@@ -503,9 +507,19 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
         self
         """
         labels = customer_labels(x)
-        x_, t_, T_ = check_rfm(x, t_x, T, labels=labels, discrete=self._discrete)
+        x_ = as_float("frequency (x)", x)
+        t_ = as_float("recency (t_x)", t_x, len(x_))
+        T_ = as_float("age (T)", T, len(x_))
         w = check_weights(weights, len(x_), labels)
-        return self._fit([x_, t_, T_], w, initial_params)
+        # the checks are per row, so they are run on the distinct rows; if one fails, the
+        # full check names the customers
+        cols, counts, _ = compress_rows([x_, t_, T_], w)
+        try:
+            check_rfm(*cols, discrete=self._discrete)
+        except InputError:
+            check_rfm(x, t_x, T, labels=labels, discrete=self._discrete)
+            raise
+        return self._fit(cols, counts, initial_params, compressed=True)
 
     def individual_log_likelihood(self, x: Any, t_x: Any, T: Any) -> np.ndarray:
         """Log-likelihood of each customer's history under the fitted parameters."""
