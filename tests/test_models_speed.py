@@ -87,7 +87,7 @@ def test_large_pareto_fit_by_chord_steps_agrees_with_lbfgs(monkeypatch):
     from cvm.models._base import MaximumLikelihoodModel
     from cvm.models.simulate import simulate_paretonbd
 
-    x, t, T = simulate_paretonbd(150_000, 0.553, 10.578, 0.606, 11.669,
+    x, t, T = simulate_paretonbd(80_000, 0.553, 10.578, 0.606, 11.669,
                                  np.random.default_rng(3))
     fast = ParetoNBDModel().fit(x, t, T)
     assert fast.n_unique_rows_ > 20_000
