@@ -7,10 +7,14 @@ class then
 * compresses the data to its unique rows, with the row counts (times any weights) as weights,
 * maximises ``sum_i w_i * l_i(theta)`` over ``log(theta)`` (model parameters are positive;
   covariate coefficients are optimised as they are) with L-BFGS-B,
-  ``scipy.optimize.minimize(..., jac=True)``, from several starting points (explored on a
-  20,000-customer sample when there are more distinct rows), then a few Newton steps,
+  ``scipy.optimize.minimize(..., jac=True)``, from several starting points, then a few Newton
+  steps; with more than 20,000 distinct rows the starting points are explored on a
+  20,000-customer sample and the fit on all rows starts from the sample's optimum: Newton steps
+  if the model has an analytic Hessian (``_hessian``), else steps with the sample's Hessian
+  (chord method), each one evaluation on all rows (L-BFGS-B on all rows if they do not converge),
 * takes standard errors from the inverse of the observed information (the Hessian of the negative
-  log-likelihood in the natural parameters, by central differences of the analytic gradient),
+  log-likelihood in the natural parameters: the model's analytic one, else central differences
+  of the analytic gradient),
 * reports ``log_likelihood_``, ``aic_``, ``bic_`` and ``summary()``.
 
 The pattern follows lifelines' fitters (base class does the MLE and the Hessian, a model adds its
@@ -109,6 +113,30 @@ class MaximumLikelihoodModel:
                       ) -> list[np.ndarray]:
         return [np.ones(len(self._param_names))]
 
+    # optional: analytic Hessian of sum_i w_i l_i(theta) in theta, (k, k); models without one
+    # get it by central differences of the analytic gradient
+    _hessian = None
+    # optional: (sum_i w_i l_i, its gradient) computed without the per-row gradient matrix
+    _loglik_sum = None
+
+    def _log_hessian(self, cols, w, total):
+        """Hessian of the objective (mean negative LL) in the optimiser's coordinates, or None.
+
+        With theta = exp(u): d2f/du_i du_j = theta_i theta_j f_ij + [i = j] theta_i f_i.
+        """
+        if self._hessian is None:
+            return None
+        free = self._free_mask()
+
+        def hess(u: np.ndarray, g_u: np.ndarray) -> np.ndarray:
+            theta = np.where(free, u, np.exp(u))
+            with np.errstate(all="ignore"):
+                H = -self._hessian(theta, cols, w) / total
+            scale = np.where(free, 1.0, theta)
+            return scale[:, None] * H * scale[None, :] + np.diag(np.where(free, 0.0, g_u))
+
+        return hess
+
     # -- fitting -----------------------------------------------------------------------------
     def _check_hyper(self) -> None:
         if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
@@ -119,15 +147,19 @@ class MaximumLikelihoodModel:
                              f"(0, 1e-3]. Got {self.tol!r} instead.")
 
     def _fit(self, data: Sequence[np.ndarray], weights: np.ndarray | None,
-             initial_params: dict[str, float] | Sequence[float] | None = None):
+             initial_params: dict[str, float] | Sequence[float] | None = None,
+             compressed: bool = False):
         # the work is elementwise numpy; multithreaded BLAS only adds thread start-up to the
         # small products (w @ g) and to L-BFGS-B, which on a busy machine doubles fit times
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit_single_threaded(data, weights, initial_params)
+            return self._fit_single_threaded(data, weights, initial_params, compressed)
 
-    def _fit_single_threaded(self, data, weights, initial_params):
+    def _fit_single_threaded(self, data, weights, initial_params, compressed):
         self._check_hyper()
-        cols, w, _ = compress_rows(data, weights)
+        if compressed:  # distinct rows with their summed weights already
+            cols, w = list(data), np.asarray(weights, dtype=float)
+        else:
+            cols, w, _ = compress_rows(data, weights)
         keep = w > 0
         cols, w = [c[keep] for c in cols], w[keep]
         total = float(w.sum())
@@ -137,40 +169,59 @@ class MaximumLikelihoodModel:
 
         free = self._free_mask()
 
-        def make_objective(cols, w):
+        def make_objective(cols, w, summed=False):
             total = float(w.sum())
+            summed = summed and self._loglik_sum is not None
 
             def objective(log_theta: np.ndarray) -> tuple[float, np.ndarray]:
                 # positive parameters are optimised on the log scale, free ones (covariate
                 # coefficients) as they are
                 theta = np.where(free, log_theta, np.exp(np.minimum(log_theta, 700)))
                 with np.errstate(all="ignore"):
-                    ll, g = self._loglik(theta, cols, True)
-                    f = -float(w @ ll) / total
-                    jac = -(w @ g) * np.where(free, 1.0, theta) / total
+                    if summed:  # many rows: the model's sums, without per-row gradients
+                        ll_sum, g_sum = self._loglik_sum(theta, cols, w)
+                    else:
+                        ll, g = self._loglik(theta, cols, True)
+                        ll_sum, g_sum = float(w @ ll), w @ g
+                    f = -ll_sum / total
+                    jac = -g_sum * np.where(free, 1.0, theta) / total
                 if not np.isfinite(f) or not np.all(np.isfinite(jac)):
                     return np.inf, np.zeros_like(log_theta)
                 return f, jac
 
             return objective
 
-        objective = make_objective(cols, w)
+        objective = make_objective(cols, w, summed=len(w) > _SUBSAMPLE_ROWS)
         bounds = [(None, None) if fr else (-_LOG_BOUND, _LOG_BOUND) for fr in free]
         options = {"maxiter": self.max_iter, "ftol": 1e-12, "gtol": 1e-8, "maxcor": 30}
+        hess = self._log_hessian(cols, w, total)
+        converged = None
         if len(w) > _SUBSAMPLE_ROWS:
             # many distinct rows: explore the starting points on a sample of customers (drawn
             # in proportion to the row counts, fixed seed), then finish on all the data
             draw = np.random.default_rng(0).choice(len(w), _SUBSAMPLE_ROWS, p=w / total)
             counts = np.bincount(draw, minlength=len(w))
             sub = counts > 0
-            explore = self._multistart(make_objective([c[sub] for c in cols], counts[sub]
-                                                      .astype(float)), starts, bounds, options,
-                                       free)[0]
+            sub_objective = make_objective([c[sub] for c in cols], counts[sub].astype(float))
+            explore = self._multistart(sub_objective, starts, bounds, options, free)[0]
             if explore is not None:
                 starts = [np.where(free, explore.x, np.exp(explore.x))]
-        best, tried = self._multistart(objective, starts, bounds, options, free)
-        if best is not None:
-            best = self._polish(objective, best, self.tol)
+                # the sample's optimum is within sampling error of the full one: Newton steps
+                # (analytic Hessian), or steps with the sample's Hessian (its mean per customer
+                # is the full one's within sampling error), finish in a few evaluations
+                if hess is not None:
+                    finish = self._polish(objective, explore, self.tol, hess)
+                else:
+                    finish = self._chord(objective, explore, self.tol, _difference_hessian(
+                        sub_objective, explore.x))
+                if finish is not None and np.max(np.abs(finish.jac)) < self.tol:
+                    converged = (finish, [explore])
+        if converged is not None:
+            best, tried = converged
+        else:
+            best, tried = self._multistart(objective, starts, bounds, options, free)
+            if best is not None:
+                best = self._polish(objective, best, self.tol, hess)
         self._raise_unless_converged(best, tried)
         theta = np.where(free, best.x, np.exp(best.x))
         self._theta = theta
@@ -182,7 +233,7 @@ class MaximumLikelihoodModel:
         self.aic_ = 2 * k - 2 * self.log_likelihood_
         self.bic_ = k * np.log(total) - 2 * self.log_likelihood_
         self._set_covariance(cols, w)
-        self._levels_cache = None  # keep no customer data
+        self._levels_cache = self._shared = self._level_weights_cache = None  # no customer data
         return self
 
     def _multistart(self, objective, starts, bounds, options, free):
@@ -219,8 +270,9 @@ class MaximumLikelihoodModel:
         return vec
 
     @staticmethod
-    def _polish(objective, res, tol):
-        """A few Newton steps (Hessian by differences of the gradient) to tighten the optimum."""
+    def _polish(objective, res, tol, hess=None):
+        """A few Newton steps to tighten the optimum (Hessian analytic if the model has one,
+        else by central differences of the gradient)."""
         x = res.x.copy()
         f, g = objective(x)
         if not np.isfinite(f):
@@ -228,13 +280,18 @@ class MaximumLikelihoodModel:
         for _ in range(8):
             if np.max(np.abs(g)) < tol:
                 break
-            h = 1e-6
-            H = np.empty((len(x), len(x)))
-            for j in range(len(x)):
-                e = np.zeros_like(x)
-                e[j] = h
-                H[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h)
+            if hess is not None:
+                H = hess(x, g)
+            else:
+                h = 1e-6
+                H = np.empty((len(x), len(x)))
+                for j in range(len(x)):
+                    e = np.zeros_like(x)
+                    e[j] = h
+                    H[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h)
             H = (H + H.T) / 2
+            if not np.all(np.isfinite(H)):
+                break
             try:
                 if np.linalg.eigvalsh(H).min() <= 0:
                     break
@@ -248,6 +305,41 @@ class MaximumLikelihoodModel:
             x, f, g = x_new, f_new, g_new
             if np.max(np.abs(g)) < tol:
                 break
+        return optimize.OptimizeResult(x=x, fun=f, jac=g, success=res.success,
+                                       message=res.message, nit=res.nit)
+
+    @staticmethod
+    def _chord(objective, res, tol, H, max_steps=30):
+        """Quasi-Newton steps with a fixed Hessian H (the chord method); None if H is unusable.
+
+        Converges linearly at the rate of H's relative error; each step costs one evaluation.
+        A step that raises the objective is halved (up to 10 times), else the steps stop.
+        """
+        if H is None or not np.all(np.isfinite(H)):
+            return None
+        H = (H + H.T) / 2
+        try:
+            if np.linalg.eigvalsh(H).min() <= 0:
+                return None
+        except np.linalg.LinAlgError:
+            return None
+        x = res.x.copy()
+        f, g = objective(x)
+        if not np.isfinite(f):
+            return None
+        for _ in range(max_steps):
+            if np.max(np.abs(g)) < tol:
+                break
+            step = np.linalg.solve(H, g)
+            for _ in range(10):
+                x_new = np.clip(x - step, -_LOG_BOUND, _LOG_BOUND)
+                f_new, g_new = objective(x_new)
+                if np.isfinite(f_new) and f_new <= f + 1e-14 * abs(f):
+                    break
+                step = step / 2
+            else:
+                break
+            x, f, g = x_new, f_new, g_new
         return optimize.OptimizeResult(x=x, fun=f, jac=g, success=res.success,
                                        message=res.message, nit=res.nit)
 
@@ -300,7 +392,9 @@ class MaximumLikelihoodModel:
         free = self._free_mask()
         H = np.empty((k, k))
         with np.errstate(all="ignore"):
-            for j in range(k):
+            if self._hessian is not None:
+                H[:] = -self._hessian(theta, cols, w)
+            for j in range(k if self._hessian is None else 0):
                 h = 1e-5 * (max(abs(theta[j]), 1.0) if free[j] else theta[j])
                 e = np.zeros(k)
                 e[j] = h
@@ -413,9 +507,19 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
         self
         """
         labels = customer_labels(x)
-        x_, t_, T_ = check_rfm(x, t_x, T, labels=labels, discrete=self._discrete)
+        x_ = as_float("frequency (x)", x)
+        t_ = as_float("recency (t_x)", t_x, len(x_))
+        T_ = as_float("age (T)", T, len(x_))
         w = check_weights(weights, len(x_), labels)
-        return self._fit([x_, t_, T_], w, initial_params)
+        # the checks are per row, so they are run on the distinct rows; if one fails, the
+        # full check names the customers
+        cols, counts, _ = compress_rows([x_, t_, T_], w)
+        try:
+            check_rfm(*cols, discrete=self._discrete)
+        except InputError:
+            check_rfm(x, t_x, T, labels=labels, discrete=self._discrete)
+            raise
+        return self._fit(cols, counts, initial_params, compressed=True)
 
     def individual_log_likelihood(self, x: Any, t_x: Any, T: Any) -> np.ndarray:
         """Log-likelihood of each customer's history under the fitted parameters."""
@@ -430,3 +534,13 @@ class RepeatPurchaseModel(MaximumLikelihoodModel):
         base = [(1.0, 1.0 / rate), (0.5, 0.5 / rate), (2.0, 2.0 / rate)]
         rest = [(1.0, 1.0), (1.0, 3.0), (0.5, 2.0)]
         return [np.array(list(b) + list(o))[:k] for b, o in zip(base, rest, strict=True)]
+
+
+def _difference_hessian(objective, x: np.ndarray, h: float = 1e-6) -> np.ndarray | None:
+    """Hessian of an objective returning (f, gradient), by central differences of the gradient."""
+    H = np.empty((len(x), len(x)))
+    for j in range(len(x)):
+        e = np.zeros_like(x)
+        e[j] = h
+        H[:, j] = (objective(x + e)[1] - objective(x - e)[1]) / (2 * h)
+    return H

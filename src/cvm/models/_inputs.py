@@ -20,22 +20,66 @@ def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = No
     """Unique rows of the stacked columns, their summed weights and the inverse index.
 
     Real repeat-purchase summaries have far fewer distinct ``(x, t_x, T)`` rows than customers,
-    so likelihoods and scores are computed once per distinct row. Rows are keyed by hashing
-    (`pandas.factorize` per column, then of the combined codes), O(n) rather than a sort.
+    so likelihoods and scores are computed once per distinct row. Each column is coded by
+    hashing (`pandas.factorize`, O(n) rather than a sort; a column of small whole numbers, such
+    as purchase counts, is its own code). The codes are combined into one mixed-radix key; when
+    the key space is small (at most a few times the number of rows, as in real summaries) the
+    distinct keys are found by counting into it, else by hashing the key. Unique rows come out
+    in key order.
     """
     cols = [np.asarray(c, dtype=float).reshape(-1) for c in columns]
     n = len(cols[0])
+    codes, levels = [], []
+    for c in cols:
+        cc, lv = _column_codes(c)
+        codes.append(cc)
+        levels.append(lv)
+    sizes = [max(len(lv), 1) for lv in levels]
+    space = float(np.prod(np.array(sizes, dtype=float)))
+    if n and space <= max(4 * n, 1 << 16):
+        key = codes[0].astype(np.int64)
+        for cc, size in zip(codes[1:], sizes[1:], strict=True):
+            key *= size
+            key += cc
+        per_key = np.bincount(key, minlength=int(space))
+        keys = np.flatnonzero(per_key)
+        if weights is None:
+            counts = per_key[keys].astype(float)
+        else:
+            counts = np.bincount(key, weights=np.asarray(weights, dtype=float),
+                                 minlength=int(space))[keys]
+        slot = np.zeros(int(space), dtype=np.int64)
+        slot[keys] = np.arange(len(keys))
+        inverse = slot[key]
+        out = []
+        for lv, size in zip(levels[::-1], sizes[::-1], strict=True):
+            out.append(lv[keys % size])
+            keys = keys // size
+        return out[::-1], counts, inverse
     inverse = np.zeros(n, dtype=np.int64)
     groups = 1
-    for c in cols:
-        codes, uniques = pd.factorize(c, use_na_sentinel=False)
-        inverse, found = pd.factorize(inverse * len(uniques) + codes)
+    for cc, size in zip(codes, sizes, strict=True):
+        inverse, found = pd.factorize(inverse * size + cc)
         groups = len(found)
     first = np.empty(groups, dtype=np.int64)
     first[inverse[::-1]] = np.arange(n - 1, -1, -1)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     counts = np.bincount(inverse, weights=w, minlength=groups)
     return [c[first] for c in cols], counts, inverse
+
+
+def _column_codes(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a column's values and the value of each code."""
+    head = c[:1024]
+    if len(c) and np.array_equal(head, np.round(head)):  # cheap look before the full check
+        lo, hi = float(c.min()), float(c.max())
+        if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 4 * len(c) + 1024:
+            shifted = c - lo
+            as_int = shifted.astype(np.int64)
+            if np.array_equal(as_int, shifted):  # small whole numbers: the value is the code
+                return as_int, lo + np.arange(int(hi - lo) + 1, dtype=float)
+    cc, lv = pd.factorize(c, use_na_sentinel=False)
+    return cc.astype(np.int64, copy=False), np.asarray(lv, dtype=float)
 
 
 def customer_labels(values: Any) -> np.ndarray | None:
