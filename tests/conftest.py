@@ -57,6 +57,20 @@ def ws(tmp_path) -> Workspace:
     return Workspace.init(tmp_path / "ws")
 
 
+def cdnow_sample_workspace(tmp: Path) -> Workspace:
+    """CDNOW_sample.txt (whitespace separated) written as CSV and imported the normal way."""
+    import pandas as pd
+
+    raw = pd.read_csv(shared_data() / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["master_id", "sample_id", "date", "cds", "dollars"], dtype=str)
+    raw.to_csv(tmp / "cdnow.csv", index=False)
+    ws = Workspace.init(tmp / "ws")
+    ws.import_file("transactions", tmp / "cdnow.csv", {
+        "customer_id": "sample_id", "timestamp": "date", "amount": "dollars",
+        "quantity": "cds"})
+    return ws
+
+
 def write_csv(path: Path, text: str) -> Path:
     path.write_text(text.lstrip("\n"), encoding="utf-8")
     return path

@@ -7,23 +7,14 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from conftest import shared_data
+from conftest import cdnow_sample_workspace, shared_data
 from cvm import Workspace
 from cvm.demo import DemoParams, build_demo
 
 
 @pytest.fixture(scope="module")
 def cdnow_ws(tmp_path_factory) -> Workspace:
-    """CDNOW_sample.txt (whitespace separated) written as CSV and imported the normal way."""
-    tmp = tmp_path_factory.mktemp("cdnow")
-    raw = pd.read_csv(shared_data() / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
-                      names=["master_id", "sample_id", "date", "cds", "dollars"], dtype=str)
-    raw.to_csv(tmp / "cdnow.csv", index=False)
-    ws = Workspace.init(tmp / "ws")
-    ws.import_file("transactions", tmp / "cdnow.csv", {
-        "customer_id": "sample_id", "timestamp": "date", "amount": "dollars",
-        "quantity": "cds"})
-    return ws
+    return cdnow_sample_workspace(tmp_path_factory.mktemp("cdnow"))
 
 
 def test_cdnow_summary_reproduced(cdnow_ws, engine):

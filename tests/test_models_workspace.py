@@ -6,11 +6,10 @@ import datetime as dt
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import shared_data
+from conftest import cdnow_sample_workspace
 from cvm import Workspace
 from cvm.cli import app
 from cvm.models.workspace import holdout_check, period_length, score_workspace
@@ -18,14 +17,7 @@ from cvm.models.workspace import holdout_check, period_length, score_workspace
 
 @pytest.fixture(scope="module")
 def cdnow(tmp_path_factory) -> Workspace:
-    tmp = tmp_path_factory.mktemp("cdnow")
-    raw = pd.read_csv(shared_data() / "cdnow" / "CDNOW_sample.txt", sep=r"\s+", header=None,
-                      names=["master_id", "sample_id", "date", "cds", "dollars"], dtype=str)
-    raw.to_csv(tmp / "cdnow.csv", index=False)
-    ws = Workspace.init(tmp / "ws")
-    ws.import_file("transactions", tmp / "cdnow.csv", {
-        "customer_id": "sample_id", "timestamp": "date", "amount": "dollars"})
-    return ws
+    return cdnow_sample_workspace(tmp_path_factory.mktemp("cdnow"))
 
 
 def test_holdout_check_reproduces_fader_hardie_lee(cdnow):

@@ -73,7 +73,7 @@ def concentration(until: UntilOpt = None, workspace: WorkspaceOpt = None,
     stats_table = pa.table({"statistic": list(stats), "value": list(stats.values())})
     emit(stats_table, fmt, None, title="Revenue concentration")
     if out is not None:
-        emit(lorenz, Format.csv if False else fmt, out, title="Lorenz curve")
+        emit(lorenz, fmt, out, title="Lorenz curve")
     elif fmt is Format.table:
         console.print("[dim]Lorenz curve points: --format json, or --out FILE[/dim]")
 

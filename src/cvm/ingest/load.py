@@ -106,8 +106,9 @@ def _expected(f: FieldSpec, date_formats: tuple[str, ...]) -> str:
 
 class _Importer:
     def __init__(self, ws, spec: TableSpec, source: Source, mapping: dict[str, str],
-                 date_formats: tuple[str, ...], max_examples: int):
+                 date_formats: tuple[str, ...], max_examples: int, sha256: str):
         self.ws = ws
+        self.sha256 = sha256
         self.spec = spec
         self.source = source
         self.mapping = mapping
@@ -408,8 +409,7 @@ def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None
             report.notes.append("no customers are loaded yet, so customer ids were not checked")
         formats = (date_format,) if date_format else _DEFAULT_DATE_FORMATS
         importer = _Importer(ws, spec, source, resolved, formats,
-                             ws.settings.imports.max_examples)
-        importer.sha256 = sha
+                             ws.settings.imports.max_examples, sha)
         try:
             return importer.run(report, Path(reject_file) if reject_file else None, on_rows)
         finally:
