@@ -233,6 +233,7 @@ class MaximumLikelihoodModel:
         self.aic_ = 2 * k - 2 * self.log_likelihood_
         self.bic_ = k * np.log(total) - 2 * self.log_likelihood_
         self._set_covariance(cols, w)
+        self._raise_if_unidentified()
         self._levels_cache = self._shared = self._level_weights_cache = None  # no customer data
         return self
 
@@ -343,9 +344,8 @@ class MaximumLikelihoodModel:
         return optimize.OptimizeResult(x=x, fun=f, jac=g, success=res.success,
                                        message=res.message, nit=res.nit)
 
-    def _raise_unless_converged(self, best, tried) -> None:
-        name = type(self).__name__
-        checklist = (
+    def _checklist(self) -> str:
+        return (
             "What to try:\n"
             "  1. Check the input: frequency counts repeat purchases only (first purchase "
             "excluded), and recency and T are in the same time unit.\n"
@@ -355,6 +355,10 @@ class MaximumLikelihoodModel:
             "  4. Try a simpler or different model (e.g. BG/NBD instead of Pareto/NBD) and "
             "compare log-likelihoods.\n"
             f"  5. Raise max_iter (now {self.max_iter}).")
+
+    def _raise_unless_converged(self, best, tried) -> None:
+        name = type(self).__name__
+        checklist = self._checklist()
         if best is None:
             raise ConvergenceError(
                 f"{name}: the log-likelihood is not finite at any of {len(tried)} starting points."
@@ -380,6 +384,26 @@ class MaximumLikelihoodModel:
                 f"{name} did not converge from {len(tried)} starting points: the largest "
                 f"gradient component is {gmax:.3g} per customer (optimizer: {best.message}).\n"
                 f"{checklist}")
+
+    def _raise_if_unidentified(self) -> None:
+        """`ConvergenceError` if the optimiser stopped on a ridge towards zero or infinity.
+
+        Where the likelihood keeps rising, ever more slowly, as parameters grow (BG/NBD's a and b
+        on data with almost no repeat buyers), L-BFGS-B may stop with a small gradient far out
+        on the ridge before reaching the bound. Such a parameter is far from 1 (|log theta| > 10)
+        and its standard error is more than 100 times its value.
+        """
+        free = self._free_mask()
+        theta = self._theta
+        rel_se = self.standard_errors_.to_numpy() / theta
+        off = [p for p, t, r, fr in zip(self._param_names, theta, rel_se, free, strict=True)
+               if not fr and abs(np.log(t)) > 10 and not (r <= 100)]
+        if off:
+            raise ConvergenceError(
+                f"{type(self).__name__} did not converge: parameter(s) {off} drift off towards "
+                f"zero or infinity (now {', '.join(f'{v:.3g}' for v in theta)}; a standard error "
+                "over 100 times the estimate, or none): the likelihood is flat along them, so the "
+                f"data do not identify them.\n{self._checklist()}")
 
     def _set_covariance(self, cols: Sequence[np.ndarray], w: np.ndarray) -> None:
         theta = self._theta
