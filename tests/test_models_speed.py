@@ -46,6 +46,24 @@ def test_compression_matches_sorting(rows, spread):
     _check_against_reference([x, t, T], w)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 400), st.integers(-5, 400)),
+                min_size=1, max_size=300),
+       st.sampled_from([7.0, 12.0, 52.0, 365.0, 3.0]), st.integers(0, 3))
+def test_compression_of_columns_on_a_fractional_grid(rows, k, off_grid):
+    # recency and T in weeks from days are multiples of 1/7: coded arithmetically, which must
+    # give back every stored value exactly; values a hair off the grid (days * (1/k) differs
+    # from days / k in the last bit for some days, or a value nudged by 1e-12) must still
+    # compress exactly, by the hashed path (k = 3 is no grid cvm tries)
+    x, days_t, days_T = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+    t, T = days_t / k, days_T / k
+    if off_grid == 1:
+        T = days_T * (1 / k)
+    elif off_grid == 2 and len(t) > 1:
+        t[-1] += 1e-12
+    _check_against_reference([x, t, T], np.ones(len(x)))
+
+
 def test_compression_of_simulated_customers():
     x, t, T = simulate_bgnbd(50_000, 0.243, 4.414, 0.793, 2.426, np.random.default_rng(1))
     _check_against_reference([x, t, T], np.ones(len(x)))

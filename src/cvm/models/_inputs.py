@@ -42,7 +42,7 @@ def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = No
             key *= size
             key += cc
         per_key = np.bincount(key, minlength=int(space))
-        keys = np.flatnonzero(per_key)
+        keys = np.flatnonzero(per_key > 0)  # a bool scan is ~3x faster than an int64 one
         if weights is None:
             counts = per_key[keys].astype(float)
         else:
@@ -68,16 +68,35 @@ def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = No
     return [c[first] for c in cols], counts, inverse
 
 
+_GRIDS = (1.0, 7.0, 12.0, 24.0, 52.0, 365.0)  # whole units, and weeks/months/... of smaller ones
+
+
 def _column_codes(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of a column's values and the value of each code."""
+    """Integer codes of a column's values and the value of each code.
+
+    A column of whole numbers, or of multiples of 1/k for a common k (recency and T in weeks
+    computed from days are multiples of 1/7), spanning a small range is coded arithmetically:
+    the code of v is ``round(v * k) - min``, kept only if every ``code / k`` gives back the
+    stored value exactly. Anything else is coded by hashing (`pandas.factorize`).
+    """
     head = c[:1024]
-    if len(c) and np.array_equal(head, np.round(head)):  # cheap look before the full check
+    for k in _GRIDS if len(c) else ():
+        scaled_head = head * k
+        if not np.array_equal(scaled_head, np.round(scaled_head)) and not np.allclose(
+                scaled_head, np.round(scaled_head), rtol=0, atol=1e-9):
+            continue
         lo, hi = float(c.min()), float(c.max())
-        if np.isfinite(lo) and np.isfinite(hi) and hi - lo <= 4 * len(c) + 1024:
-            shifted = c - lo
-            as_int = shifted.astype(np.int64)
-            if np.array_equal(as_int, shifted):  # small whole numbers: the value is the code
-                return as_int, lo + np.arange(int(hi - lo) + 1, dtype=float)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            break
+        lo_k = round(lo * k)
+        if round(hi * k) - lo_k > 4 * len(c) + 1024:
+            break
+        scaled = np.rint(c * k) if k != 1 else c
+        as_int = (scaled - lo_k).astype(np.int64)
+        levels = (lo_k + np.arange(int(as_int.max(initial=0)) + 1, dtype=float)) / k
+        if np.array_equal(levels[as_int], c):  # every value is exactly its grid point
+            return as_int, levels
+        break
     cc, lv = pd.factorize(c, use_na_sentinel=False)
     return cc.astype(np.int64, copy=False), np.asarray(lv, dtype=float)
 

@@ -68,7 +68,7 @@ class BetaGeoModel(RepeatPurchaseModel):
         w1 = np.exp(l1 - mix)
         w2 = np.exp(l2 - mix)
         if np.ndim(a) == 0:  # kept for _hessian at the same point (Newton steps follow a call)
-            self._shared = (np.asarray(theta, float).tobytes(), x, log_aT, log_at, w1, w2)
+            self._shared = (np.asarray(theta, float).tobytes(), x, log_aT, log_at, w1, w2, None)
         dab = digamma(a + b)
         dabx = digamma(a + b + xs)
         db = digamma(b)
@@ -110,16 +110,19 @@ class BetaGeoModel(RepeatPurchaseModel):
         l2 = b2[inv] - rx * log_at  # -inf for x = 0: that term is absent
         mix = np.logaddexp(l1, l2)
         w1, w2 = np.exp(l1 - mix), np.exp(l2 - mix)
-        self._shared = (np.asarray(theta, float).tobytes(), x, log_aT, log_at, w1, w2)
         ll = float(nw @ (gammaln(r + xs) - gammaln(r)) + total * r * np.log(alpha) + w @ mix)
         ww1, ww2 = w * w1, w * w2
         n1 = np.bincount(inv, weights=ww1, minlength=len(xs))
         n2 = np.bincount(inv, weights=ww2, minlength=len(xs))
+        inv_aT, inv_at = 1 / (alpha + T), 1 / (alpha + t_x)
+        # what `_hessian` needs at this point, so that a Newton step costs one pass over the rows
+        self._shared = (np.asarray(theta, float).tobytes(), x, log_aT, log_at, w1, w2,
+                        (w, ww1, ww2, n1, n2, rx, inv_aT, inv_at))
         dab, dabx, db = digamma(a + b), digamma(a + b + xs), digamma(b)
         g = np.array([
             nw @ (digamma(r + xs) - digamma(r)) + total * np.log(alpha) - ww1 @ log_aT
             - ww2 @ log_at,
-            total * r / alpha - ww1 @ (rx / (alpha + T)) - ww2 @ (rx / (alpha + t_x)),
+            total * r / alpha - (ww1 * rx) @ inv_aT - (ww2 * rx) @ inv_at,
             n1 @ (dab - dabx) + n2 @ (digamma(a + 1) - dabx - digamma(a) + dab),
             n1 @ (digamma(b + xs) - dabx - db + dab) + n2 @ (digamma(b + xm - 1) - dabx - db
                                                             + dab),
@@ -143,16 +146,19 @@ class BetaGeoModel(RepeatPurchaseModel):
         shared = getattr(self, "_shared", None)
         if shared is None or shared[1] is not x or shared[0] != np.asarray(theta, float).tobytes():
             self._loglik_sum(theta, data, w)
-        _, _, log_aT, log_at, w1, w2 = self._shared
+        _, _, log_aT, log_at, w1, w2, sums = self._shared
+        if sums is not None and sums[0] is w:  # computed by _loglik_sum at this point
+            _, ww1, ww2, n1, n2, rx, inv_aT, inv_at = sums
+        else:
+            ww1, ww2 = w * w1, w * w2
+            n1 = np.bincount(inv, weights=ww1, minlength=len(xs))
+            n2 = np.bincount(inv, weights=ww2, minlength=len(xs))
+            rx = r + x
+            inv_aT, inv_at = 1 / (alpha + T), 1 / (alpha + t_x)
 
         def tri(v):
             return polygamma(1, v)
 
-        ww1, ww2 = w * w1, w * w2
-        n1 = np.bincount(inv, weights=ww1, minlength=len(xs))
-        n2 = np.bincount(inv, weights=ww2, minlength=len(xs))
-        rx = r + x
-        inv_aT, inv_at = 1 / (alpha + T), 1 / (alpha + t_x)
         dab, dabx, db = digamma(a + b), digamma(a + b + xs), digamma(b)
         tab, tabx, tb = tri(a + b), tri(a + b + xs), tri(b)
         H = np.zeros((4, 4))
