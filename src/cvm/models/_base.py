@@ -212,7 +212,8 @@ class MaximumLikelihoodModel:
             draw = np.random.default_rng(0).choice(len(w), _SUBSAMPLE_ROWS, p=w / total)
             counts = np.bincount(draw, minlength=len(w))
             sub = counts > 0
-            sub_objective = make_objective([c[sub] for c in cols], counts[sub].astype(float))
+            sub_objective = make_objective([c[sub] for c in cols], counts[sub].astype(float),
+                                           summed=True)
             explore = self._multistart(sub_objective, starts, bounds, options, free)[0]
             if explore is not None:
                 starts = [np.where(free, explore.x, np.exp(explore.x))]
