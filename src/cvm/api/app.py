@@ -8,7 +8,10 @@ internals).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+
+import anyio
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -59,7 +62,15 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
             )
         prog = Programme.from_url(s.database_url, s)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        import os
+        anyio.to_thread.current_default_thread_limiter().total_tokens = int(
+            os.environ.get("CVM_THREADS", "40"))
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cvm loyalty programme",
         version="1",
         description="Members, points ledger, tiers, partners and reports. Send "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cvm.errors import PermissionDeniedError
@@ -32,7 +33,7 @@ ANY = ("admin", "staff", "till", "partner")
 STAFF = ("admin", "staff")
 
 
-def _programme(request: Request) -> Programme:
+async def _programme(request: Request) -> Programme:
     return request.app.state.programme
 
 
@@ -52,12 +53,17 @@ def role(*allowed: str):
     """The type of a parameter holding the caller's `Principal`: 401 without a valid key, 403 if its
     role is not one of `allowed`."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         prog: Prog,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        principal = prog.authenticate(creds.credentials if creds else None)
+        # async: a key verified in the last few seconds is answered on the event loop, without
+        # a hop to the thread pool; otherwise the database is asked from a worker thread
+        token = creds.credentials if creds else None
+        principal = prog.cached_principal(token)
+        if principal is None:
+            principal = await run_in_threadpool(prog.authenticate, token)
         if principal.role not in allowed:
             raise PermissionDeniedError(
                 f"a {principal.role} key may not {request.method} {request.url.path}; "

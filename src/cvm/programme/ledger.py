@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select
 
 from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
 from cvm.programme.operations import Operation, add_months
@@ -76,42 +76,51 @@ class Lot:
     expires_at: datetime | None
 
 
+# The statements of every write, built once: SQLAlchemy then reuses their cache keys and
+# compiled forms, and a request spends its time in the database, not in building queries.
+_MEMBER = bindparam("member_id")
+_LOT_USE = (select(allocations.c.lot_entry_id, func.sum(allocations.c.points).label("used"))
+            .where(allocations.c.member_id == _MEMBER)
+            .group_by(allocations.c.lot_entry_id).subquery())
+_LOTS = (select(E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at, E.c.matures_at,
+                E.c.expires_at, func.coalesce(_LOT_USE.c.used, 0).label("used"))
+         .outerjoin(_LOT_USE, _LOT_USE.c.lot_entry_id == E.c.entry_id)
+         .where(E.c.member_id == _MEMBER, E.c.points > 0)
+         .order_by(E.c.entry_id))
+_OPEN_LOTS = _LOTS.where(E.c.points > func.coalesce(_LOT_USE.c.used, 0))
+_DEBIT_COVER = (select(allocations.c.debit_entry_id, func.sum(allocations.c.points).label("c"))
+                .where(allocations.c.member_id == _MEMBER)
+                .group_by(allocations.c.debit_entry_id).subquery())
+_OPEN_DEBITS = (select(E.c.entry_id,
+                       (-E.c.points - func.coalesce(_DEBIT_COVER.c.c, 0)).label("open"))
+                .outerjoin(_DEBIT_COVER, _DEBIT_COVER.c.debit_entry_id == E.c.entry_id)
+                .where(E.c.member_id == _MEMBER, E.c.points < 0,
+                       -E.c.points > func.coalesce(_DEBIT_COVER.c.c, 0))
+                .order_by(E.c.entry_id))
+_SIGN = case((E.c.points > 0, "+"), else_="-")
+_SUMS = (select(E.c.kind, _SIGN, func.sum(E.c.points)).where(E.c.member_id == _MEMBER)
+         .group_by(E.c.kind, _SIGN))
+_INSERT_ENTRY = insert(E).returning(E.c.entry_id)
+_INSERT_ALLOCATIONS = insert(allocations)
+
+
 def lots(conn: Connection, member_id: str, *, open_only: bool = True) -> list[Lot]:
     """The member's lots, oldest first (with ``open_only``, those with points left)."""
-    used = (select(allocations.c.lot_entry_id, func.sum(allocations.c.points).label("used"))
-            .where(allocations.c.member_id == member_id)
-            .group_by(allocations.c.lot_entry_id).subquery())
-    rows = conn.execute(
-        select(E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at, E.c.matures_at,
-               E.c.expires_at, func.coalesce(used.c.used, 0).label("used"))
-        .outerjoin(used, used.c.lot_entry_id == E.c.entry_id)
-        .where(E.c.member_id == member_id, E.c.points > 0)
-        .order_by(E.c.entry_id))
-    out = [Lot(r.entry_id, r.kind, r.points, r.points - int(r.used), r.booked_at,
-               r.matures_at or r.booked_at, r.expires_at) for r in rows]
-    return [lot for lot in out if lot.remaining > 0] if open_only else out
+    rows = conn.execute(_OPEN_LOTS if open_only else _LOTS, {"member_id": member_id})
+    return [Lot(r.entry_id, r.kind, r.points, r.points - int(r.used), r.booked_at,
+                r.matures_at or r.booked_at, r.expires_at) for r in rows]
 
 
 def _open_debits(conn: Connection, member_id: str) -> list[tuple[int, int]]:
     """(entry_id, uncovered points) of the member's debits no lot fully covers, oldest first."""
-    covered = (select(allocations.c.debit_entry_id, func.sum(allocations.c.points).label("c"))
-               .where(allocations.c.member_id == member_id)
-               .group_by(allocations.c.debit_entry_id).subquery())
-    rows = conn.execute(
-        select(E.c.entry_id, (-E.c.points - func.coalesce(covered.c.c, 0)).label("open"))
-        .outerjoin(covered, covered.c.debit_entry_id == E.c.entry_id)
-        .where(E.c.member_id == member_id, E.c.points < 0,
-               -E.c.points > func.coalesce(covered.c.c, 0))
-        .order_by(E.c.entry_id))
-    return [(r.entry_id, int(r.open)) for r in rows]
+    return [(r.entry_id, int(r.open))
+            for r in conn.execute(_OPEN_DEBITS, {"member_id": member_id})]
 
 
 def _sums(conn: Connection, member_id: str) -> dict[str, int]:
     """Sums of the member's entry points by kind and sign (one query)."""
-    sign = case((E.c.points > 0, "+"), else_="-")
-    return {k + s: int(v or 0) for k, s, v in conn.execute(
-        select(E.c.kind, sign, func.sum(E.c.points)).where(E.c.member_id == member_id)
-        .group_by(E.c.kind, sign)).all()}
+    return {k + s: int(v or 0)
+            for k, s, v in conn.execute(_SUMS, {"member_id": member_id}).all()}
 
 
 def balance(conn: Connection, member_id: str, now: datetime,
@@ -141,16 +150,28 @@ def balance(conn: Connection, member_id: str, now: datetime,
             "total": total}
 
 
+_ENTRY_COLUMNS = tuple(c.name for c in E.columns if c.name != "entry_id")
+
+
+def _entry_row(**values: Any) -> dict[str, Any]:
+    """A full row for `_INSERT_ENTRY` (absent columns NULL), so that every insert of an entry
+    has the same parameter names and shares one compiled statement."""
+    unknown = set(values) - set(_ENTRY_COLUMNS)
+    if unknown:
+        raise TypeError(f"ledger_entries has no column(s) {sorted(unknown)}")
+    return {c: values.get(c) for c in _ENTRY_COLUMNS}
+
+
 def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, points: int,
                 reason: str, *, matures_at: datetime | None = None,
                 expires_at: datetime | None = None, **cols: Any) -> int:
     """Append a lot; returns its entry id."""
     if points <= 0:
         raise InputError(f"a {kind} credit must be positive, got {points}")
-    return conn.execute(insert(E).values(
+    return conn.execute(_INSERT_ENTRY, _entry_row(
         op_id=op.op_id, member_id=member_id, kind=kind, points=points, reason=reason[:300],
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
-        clawback_points=0, **cols).returning(E.c.entry_id)).scalar_one()
+        clawback_points=0, **cols)).scalar_one()
 
 
 def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, points: int,
@@ -177,17 +198,16 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
             f"member {member_id!r} has {points - left} points available for this {kind}; "
             f"{points} were asked for ({left} short)")
     booked = points - left if clawback else points
-    entry_id = conn.execute(insert(E).values(
+    entry_id = conn.execute(_INSERT_ENTRY, _entry_row(
         op_id=op.op_id, member_id=member_id, kind=kind, points=-booked, reason=reason[:300],
-        booked_at=op.now, clawback_points=left if clawback else 0, **cols,
-    ).returning(E.c.entry_id)).scalar_one()
+        booked_at=op.now, clawback_points=left if clawback else 0, **cols)).scalar_one()
     allocs = []
     for lot, take in plan:
         lot.remaining -= take
         allocs.append({"debit_entry_id": entry_id, "lot_entry_id": lot.entry_id,
                        "member_id": member_id, "points": take, "booked_at": op.now})
     if allocs:
-        conn.execute(insert(allocations), allocs)
+        conn.execute(_INSERT_ALLOCATIONS, allocs)
     return entry_id, [{"lot_entry_id": a["lot_entry_id"], "points": a["points"]}
                       for a in allocs], 0 if clawback else left
 
@@ -225,7 +245,7 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
                 if owed == 0:
                     break
         if rows:
-            conn.execute(insert(allocations), rows)
+            conn.execute(_INSERT_ALLOCATIONS, rows)
     if done is not None:
         done.update(expired=expired, settled=settled)
     return [lot for lot in open_lots if lot.remaining > 0]

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from cvm.errors import ConflictError, IdempotencyConflictError, NotFoundError
 from cvm.store.tables import members, operations
@@ -55,13 +55,24 @@ class Operation:
     now: datetime
 
 
+# statements of every write, built once (see cvm.programme.ledger)
+_LOCK_MEMBER = (select(members).where(members.c.member_id == bindparam("member_id"))
+                .with_for_update())
+_SEEN = (select(operations.c.request_hash, operations.c.result)
+         .where(operations.c.idem_key == bindparam("idem_key")))
+_NATURAL = (select(operations.c.op_id, operations.c.member_id)
+            .where(operations.c.natural_key == bindparam("natural_key")))
+_INSERT_OP = insert(operations).returning(operations.c.op_id)
+_FINISH = (update(operations).where(operations.c.op_id == bindparam("b_op_id"))
+           .values(result=bindparam("b_result"), status_code=bindparam("b_status")))
+
+
 def lock_member(conn: Connection, member_id: str) -> Any:
     """The member's row, locked for the rest of the transaction (FOR UPDATE on PostgreSQL).
 
     On SQLite the write transaction already holds the database's one write lock.
     """
-    row = conn.execute(
-        select(members).where(members.c.member_id == member_id).with_for_update()).first()
+    row = conn.execute(_LOCK_MEMBER, {"member_id": member_id}).first()
     if row is None:
         raise NotFoundError(
             f"member {member_id!r} not found; create it first (POST /api/v1/members or "
@@ -77,8 +88,7 @@ def replay(conn: Connection, kind: str, request: dict[str, Any],
     """
     if idem_key is None:
         return None
-    seen = conn.execute(select(operations.c.request_hash, operations.c.result)
-                        .where(operations.c.idem_key == idem_key)).first()
+    seen = conn.execute(_SEEN, {"idem_key": idem_key}).first()
     if seen is None:
         return None
     if seen.request_hash != request_hash(dict(request, kind=kind)):
@@ -102,18 +112,17 @@ def begin(conn: Connection, *, kind: str, request: dict[str, Any], actor: str,
     now = now or utcnow()
     digest = request_hash(dict(request, kind=kind))
     if natural_key is not None:
-        dup = conn.execute(select(operations.c.op_id, operations.c.member_id)
-                           .where(operations.c.natural_key == natural_key)).first()
+        dup = conn.execute(_NATURAL, {"natural_key": natural_key}).first()
         if dup is not None:
             raise ConflictError(
                 f"{natural_key.split(':', 1)[0]} {natural_key.rsplit(':', 1)[-1]!r} was already "
                 f"booked by operation {dup.op_id} (member {dup.member_id!r}); it is not booked "
                 "twice. Resend with the same Idempotency-Key to get the first answer.")
-    op_id = conn.execute(insert(operations).values(
+    op_id = conn.execute(_INSERT_OP, dict(
         idem_key=idem_key or f"auto:{uuid.uuid4().hex}", natural_key=natural_key,
         request_hash=digest, kind=kind, member_id=member_id, partner_id=partner_id,
         source_txn=source_txn, amount_cents=amount_cents, actor=actor, created_at=now,
-    ).returning(operations.c.op_id)).scalar_one()
+    )).scalar_one()
     return Operation(op_id, now)
 
 
@@ -121,8 +130,7 @@ def finish(conn: Connection, op: Operation, result: dict[str, Any],
            status_code: int = 201) -> dict[str, Any]:
     """Store the operation's answer (what a retry will get) and return it."""
     result = json.loads(json.dumps(dict(result, operation_id=op.op_id), default=_jsonable))
-    conn.execute(update(operations).where(operations.c.op_id == op.op_id)
-                 .values(result=result, status_code=status_code))
+    conn.execute(_FINISH, {"b_op_id": op.op_id, "b_result": result, "b_status": status_code})
     return dict(result, replayed=False)
 
 
