@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from cvm.errors import InputError
 from cvm.programme.ledger import Lot, Policy, balance, book_credit, housekeep
@@ -100,10 +100,13 @@ def _earned_by_rule(conn: Connection, rule_id: int, since: datetime | None,
     return int(conn.execute(q).scalar_one())
 
 
+_ACTIVE_RULES = select(rules).where(rules.c.active.is_(True)).order_by(rules.c.rule_id)
+_TIER_MULTIPLIER = select(tiers.c.multiplier).where(tiers.c.code == bindparam("tier_code"))
+
+
 def _applicable(conn: Connection, day: date, product, channel, partner_id) -> list[Any]:
-    q = select(rules).where(rules.c.active.is_(True)).order_by(rules.c.rule_id)
     out = []
-    for r in conn.execute(q):
+    for r in conn.execute(_ACTIVE_RULES):
         if r.product is not None and r.product != product:
             continue
         if r.channel is not None and r.channel != channel:
@@ -131,8 +134,7 @@ def earn(conn: Connection, op: Operation, member: Any, transaction_id: str, amou
     open_lots = housekeep(conn, op, member.member_id)
     multiplier = Decimal(1)
     if member.tier_code is not None:
-        multiplier = conn.execute(select(tiers.c.multiplier)
-                                  .where(tiers.c.code == member.tier_code)).scalar_one()
+        multiplier = conn.execute(_TIER_MULTIPLIER, {"tier_code": member.tier_code}).scalar_one()
     matures = op.now + timedelta(days=policy.return_window_days)
     expires = policy.expires(op.now)
     entries = []

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, literal, select, union_all
 
 from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
 from cvm.programme.operations import Operation, add_months
@@ -97,6 +97,20 @@ _OPEN_DEBITS = (select(E.c.entry_id,
                 .where(E.c.member_id == _MEMBER, E.c.points < 0,
                        -E.c.points > func.coalesce(_DEBIT_COVER.c.c, 0))
                 .order_by(E.c.entry_id))
+# housekeeping's one read: the open lots (tag 0) and the debits no lot fully covers (tag 1)
+_LOTS_AND_DEBTS = union_all(
+    select(literal(0).label("tag"), E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at,
+           E.c.matures_at, E.c.expires_at, func.coalesce(_LOT_USE.c.used, 0).label("n"))
+    .outerjoin(_LOT_USE, _LOT_USE.c.lot_entry_id == E.c.entry_id)
+    .where(E.c.member_id == _MEMBER, E.c.points > 0,
+           E.c.points > func.coalesce(_LOT_USE.c.used, 0)),
+    select(literal(1).label("tag"), E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at,
+           E.c.matures_at, E.c.expires_at,
+           (-E.c.points - func.coalesce(_DEBIT_COVER.c.c, 0)).label("n"))
+    .outerjoin(_DEBIT_COVER, _DEBIT_COVER.c.debit_entry_id == E.c.entry_id)
+    .where(E.c.member_id == _MEMBER, E.c.points < 0,
+           -E.c.points > func.coalesce(_DEBIT_COVER.c.c, 0)),
+).order_by("tag", "entry_id")
 _SIGN = case((E.c.points > 0, "+"), else_="-")
 _SUMS = (select(E.c.kind, _SIGN, func.sum(E.c.points)).where(E.c.member_id == _MEMBER)
          .group_by(E.c.kind, _SIGN))
@@ -220,7 +234,13 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
     Returns the member's lots with points left (as now consumed); counts go to `done`.
     """
     expired = 0
-    open_lots = lots(conn, member_id)
+    open_lots, debts = [], []
+    for r in conn.execute(_LOTS_AND_DEBTS, {"member_id": member_id}):
+        if r.tag == 0:
+            open_lots.append(Lot(r.entry_id, r.kind, r.points, r.points - int(r.n),
+                                 r.booked_at, r.matures_at or r.booked_at, r.expires_at))
+        else:
+            debts.append((r.entry_id, int(r.n)))
     for lot in open_lots:
         if lot.expires_at is not None and lot.expires_at <= op.now and lot.remaining > 0:
             n = lot.remaining
@@ -228,8 +248,9 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
                        f"expired: {lot.kind} lot {lot.entry_id} of {lot.booked_at:%Y-%m-%d} "
                        f"reached its expiry date {lot.expires_at:%Y-%m-%d}", [lot])
             expired += n
+    # an expiry booked above is covered by its own lot: the debts read before it are still
+    # all the uncovered debits
     settled = 0
-    debts = _open_debits(conn, member_id)
     if debts:
         active = [lot for lot in open_lots if lot.remaining > 0 and lot.matures_at <= op.now]
         rows = []

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
 
 from cvm.api.deps import AdminKey, AnyKey, IdemKey, Prog, ReaderKey, StaffKey, TillKey, idem_scope
 from cvm.api.schemas import (
@@ -24,11 +25,11 @@ router = APIRouter(prefix="/members", tags=["members"])
 MemberId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def _created(response: Response, result: dict[str, Any]) -> dict[str, Any]:
-    response.status_code = 201
-    if result.get("replayed"):
-        response.headers["Idempotent-Replayed"] = "true"
-    return result
+def _created(result: dict[str, Any]) -> JSONResponse:
+    """201 with the operation's answer, already JSON-ready (as stored for replays): sent as is,
+    without FastAPI's re-validation of a plain dict."""
+    headers = {"Idempotent-Replayed": "true"} if result.get("replayed") else None
+    return JSONResponse(result, status_code=201, headers=headers)
 
 
 def _actor(p: Principal) -> str:
@@ -37,11 +38,10 @@ def _actor(p: Principal) -> str:
 
 @router.post("", status_code=201)
 def create_member(
-    body: MemberIn, prog: Prog, who: TillKey, response: Response, key: IdemKey = None
+    body: MemberIn, prog: Prog, who: TillKey, key: IdemKey = None
 ) -> dict[str, Any]:
     """Enrol a member."""
     return _created(
-        response,
         prog.create_member(
             body.member_id, body.joined_on, idem_key=idem_scope(who, key), actor=_actor(who)
         ),
@@ -78,12 +78,10 @@ def earn(
     body: EarnIn,
     prog: Prog,
     who: AnyKey,
-    response: Response,
     key: IdemKey = None,
 ) -> dict:
     """Book the points a purchase earns by the earning rules."""
     return _created(
-        response,
         prog.earn(
             member_id,
             body.transaction_id,
@@ -107,12 +105,10 @@ def redeem(
     body: RedeemIn,
     prog: Prog,
     who: AnyKey,
-    response: Response,
     key: IdemKey = None,
 ) -> dict:
     """Spend active points (oldest first) or buy a catalogue item."""
     return _created(
-        response,
         prog.redeem(
             member_id,
             body.points,
@@ -131,12 +127,10 @@ def refund(
     body: RefundIn,
     prog: Prog,
     who: AnyKey,
-    response: Response,
     key: IdemKey = None,
 ) -> dict:
     """Reverse a purchase's points, in full or in proportion to a partial refund."""
     return _created(
-        response,
         prog.refund(
             member_id,
             body.transaction_id,
@@ -155,12 +149,10 @@ def reverse(
     body: ReverseIn,
     prog: Prog,
     who: StaffKey,
-    response: Response,
     key: IdemKey = None,
 ) -> dict:
     """Cancel a redemption: its points come back once."""
     return _created(
-        response,
         prog.reverse(
             member_id,
             body.operation_id,
@@ -177,12 +169,10 @@ def adjust(
     body: AdjustIn,
     prog: Prog,
     who: StaffKey,
-    response: Response,
     key: IdemKey = None,
 ) -> dict:
     """A manual correction with its reason (staff and admin only)."""
     return _created(
-        response,
         prog.adjust(
             member_id, body.points, body.reason, idem_key=idem_scope(who, key), actor=_actor(who)
         ),
