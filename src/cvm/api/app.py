@@ -64,9 +64,8 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        import os
-        anyio.to_thread.current_default_thread_limiter().total_tokens = int(
-            os.environ.get("CVM_THREADS", "40"))
+        # sync routes run in anyio's worker threads: as many as programme.threads at once
+        anyio.to_thread.current_default_thread_limiter().total_tokens = prog.settings.threads
         yield
 
     app = FastAPI(
