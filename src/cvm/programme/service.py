@@ -336,13 +336,15 @@ class Programme:
                                     .order_by(members.c.member_id).with_for_update()).all()
                 values = tiers.qualifying_values(conn, rows, on, self.settings)
                 table = tiers.ranks(conn)
+                writes = tiers.TierWrites()
                 out = []
                 for member in rows:
                     change = tiers.evaluate(conn, member, on, self.settings, now,
                                             value=values.get(member.member_id, 0),
-                                            table=table)
+                                            table=table, writes=writes)
                     if change is not None:
                         out.append(change)
+                writes.flush(conn)
                 return out
             changes += self._write(work)
         return changes

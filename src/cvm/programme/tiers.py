@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from cvm.errors import InputError, NotFoundError
 from cvm.programme.operations import add_months, lock_member
@@ -118,22 +118,62 @@ def _rank(table: dict, code: str | None) -> int:
     return -1 if code is None else table[code].rank
 
 
+class TierWrites:
+    """The writes of a tier job batch, made at the end in three statements (`flush`) instead
+    of one or two per member."""
+
+    _SET_TIER = (update(members).where(members.c.member_id == bindparam("b_member"))
+                 .values(tier_code=bindparam("b_tier"), tier_since=bindparam("b_on"),
+                         below_since=None))
+    _SET_BELOW = (update(members).where(members.c.member_id == bindparam("b_member"))
+                  .values(below_since=bindparam("b_below")))
+
+    def __init__(self) -> None:
+        self.tiers: list[dict[str, Any]] = []
+        self.below: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []
+
+    def flush(self, conn: Connection) -> None:
+        if self.tiers:
+            conn.execute(self._SET_TIER, self.tiers)
+        if self.below:
+            conn.execute(self._SET_BELOW, self.below)
+        if self.history:
+            conn.execute(insert(tier_history), self.history)
+        self.tiers, self.below, self.history = [], [], []
+
+
+def _set_below(conn: Connection, member: Any, below: date | None,
+               writes: TierWrites | None) -> None:
+    if writes is not None:
+        writes.below.append({"b_member": member.member_id, "b_below": below})
+    else:
+        conn.execute(update(members).where(members.c.member_id == member.member_id)
+                     .values(below_since=below))
+
+
 def _change(conn: Connection, member: Any, new: str | None, on: date, reason: str,
-            now: datetime) -> dict[str, Any]:
-    conn.execute(update(members).where(members.c.member_id == member.member_id).values(
-        tier_code=new, tier_since=on, below_since=None))
-    conn.execute(insert(tier_history).values(
-        member_id=member.member_id, previous_code=member.tier_code, tier_code=new,
-        changed_on=on, reason=reason[:300], created_at=now))
+            now: datetime, writes: TierWrites | None = None) -> dict[str, Any]:
+    row = {"member_id": member.member_id, "previous_code": member.tier_code, "tier_code": new,
+           "changed_on": on, "reason": reason[:300], "created_at": now}
+    if writes is not None:
+        writes.tiers.append({"b_member": member.member_id, "b_tier": new, "b_on": on})
+        writes.history.append(row)
+    else:
+        conn.execute(update(members).where(members.c.member_id == member.member_id).values(
+            tier_code=new, tier_since=on, below_since=None))
+        conn.execute(insert(tier_history).values(**row))
     return {"member_id": member.member_id, "from": member.tier_code, "to": new,
             "reason": reason}
 
 
 def evaluate(conn: Connection, member: Any, on: date, settings: Any, now: datetime, *,
-             value: int | None = None, table: dict | None = None) -> dict[str, Any] | None:
+             value: int | None = None, table: dict | None = None,
+             writes: TierWrites | None = None) -> dict[str, Any] | None:
     """Apply the tier rules to one (locked) member for day `on`; the change made, if any.
 
-    `value` and `table` (the tiers by code) may be given when evaluating many members.
+    `value` and `table` (the tiers by code) may be given when evaluating many members, and
+    `writes` to collect the updates for one `TierWrites.flush` per batch.
     """
     table = ranks(conn) if table is None else table
     if value is None:
@@ -151,17 +191,15 @@ def evaluate(conn: Connection, member: Any, on: date, settings: Any, now: dateti
     if _rank(table, target) > _rank(table, current):
         why = (f"floor tier {target}" if target == member.floor_tier_code and target != qualified
                else f"qualified: {unit} {shown} in window reaches {target}")
-        return _change(conn, member, target, on, why, now)
+        return _change(conn, member, target, on, why, now, writes)
     if _rank(table, target) == _rank(table, current):
         if member.below_since is not None:
-            conn.execute(update(members).where(members.c.member_id == member.member_id)
-                         .values(below_since=None))
+            _set_below(conn, member, None, writes)
         return None
     below = member.below_since or on
     if (on - below).days < settings.grace_days:
         if member.below_since is None:
-            conn.execute(update(members).where(members.c.member_id == member.member_id)
-                         .values(below_since=on))
+            _set_below(conn, member, on, writes)
         return None
     if settings.downgrade_policy == "one_down":
         lower = [t for t in table.values() if t.rank < _rank(table, current)
@@ -173,7 +211,7 @@ def evaluate(conn: Connection, member: Any, on: date, settings: Any, now: dateti
         new = target
     return _change(conn, member, new, on,
                    f"downgrade after {settings.grace_days} days' grace: {unit} {shown} in "
-                   f"window below {current} ({settings.downgrade_policy})", now)
+                   f"window below {current} ({settings.downgrade_policy})", now, writes)
 
 
 def set_floor(conn: Connection, member_id: str, tier_code: str | None, on: date, reason: str,

@@ -1,8 +1,11 @@
--- wrk script for bench/programme_bench.py: sustained earn + redeem over HTTP.
---   wrk -t2 -c50 -d15s -s bench/programme_load.lua URL -- KEY MEMBERS RUN_ID
--- Each connection alternates an earn (a new sale of 123.45) and a redemption of 1-20 points on
--- a random member, every write with a unique Idempotency-Key. `done` prints one JSON line:
--- requests, seconds, latency percentiles (microseconds), socket errors and status counts.
+-- wrk script for bench/programme_bench.py (load generated in C, so that the client takes
+-- little of the 2 CPUs the server needs):
+--   wrk -t2 -c50 -d15s -s bench/programme_wrk.lua URL -- MODE KEY MEMBERS PREFIX RUN
+-- MODE "write": each connection alternates an earn (a new sale of 123.45) and a redemption of
+--   1-20 points on a random member, every write with a unique Idempotency-Key (RUN-thread-n).
+-- MODE "read": GET .../balance and GET .../statement alternately on a random member.
+-- Members are PREFIX..i for i in 0..MEMBERS-1. `done` prints one JSON line: requests, seconds,
+-- latency percentiles in microseconds, socket errors and the count of each HTTP status.
 local threads = {}
 
 function setup(thread)
@@ -11,7 +14,7 @@ function setup(thread)
 end
 
 function init(args)
-  key, members, run = args[1], tonumber(args[2]), args[3]
+  mode, key, members, prefix, run = args[1], args[2], tonumber(args[3]), args[4], args[5]
   math.randomseed(id * 7919 + 17)
   n = 0
   codes = {}
@@ -19,16 +22,20 @@ end
 
 function request()
   n = n + 1
-  local member = "m" .. math.random(0, members - 1)
+  local path = "/api/v1/members/" .. prefix .. math.random(0, members - 1)
+  if mode == "read" then
+    local kind = (n % 2 == 1) and "/balance" or "/statement"
+    return wrk.format("GET", path .. kind, {["Authorization"] = "Bearer " .. key})
+  end
   local idem = run .. "-" .. id .. "-" .. n
   local headers = {["Authorization"] = "Bearer " .. key,
                    ["Content-Type"] = "application/json",
                    ["Idempotency-Key"] = idem}
   if n % 2 == 1 then
-    return wrk.format("POST", "/api/v1/members/" .. member .. "/earn", headers,
+    return wrk.format("POST", path .. "/earn", headers,
                       '{"transaction_id":"' .. idem .. '","amount":"123.45"}')
   end
-  return wrk.format("POST", "/api/v1/members/" .. member .. "/redeem", headers,
+  return wrk.format("POST", path .. "/redeem", headers,
                     '{"points":' .. math.random(1, 20) .. '}')
 end
 
