@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-
-import anyio
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse

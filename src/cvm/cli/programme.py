@@ -44,21 +44,12 @@ def serve(workspace: WorkspaceOpt = None,
               "Server processes; writes stay serialised per member (PostgreSQL) or per "
               "database (SQLite)."))] = 1) -> None:
     """Serve the REST API (OpenAPI at /docs)."""
-    import os
-
-    import uvicorn
-
-    from cvm.api import create_app
+    from cvm.api.server import serve as run_server
 
     prog = _programme(workspace)
     prog.init()
-    if workers == 1:
-        uvicorn.run(create_app(prog), host=host, port=port, log_level="warning")
-        return
     prog.close()
-    os.environ["CVM_WORKSPACE"] = str(prog_path(workspace))
-    uvicorn.run("cvm.api.app:workspace_app", factory=True, workers=workers, host=host,
-                port=port, log_level="warning")
+    run_server(prog_path(workspace), host=host, port=port, workers=workers)
 
 
 def prog_path(workspace):

@@ -12,6 +12,7 @@ inside one transaction, committed when the block ends and rolled back if it rais
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from cvm.errors import ConfigError
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler alone
+    fcntl = None
 
 __all__ = ["Store", "make_engine", "upgrade", "downgrade", "current_revision",
            "sqlite_url"]
@@ -112,6 +118,13 @@ class Store:
         # sleeps up to 100 ms between tries and makes tail latency long); other processes
         # still wait through busy_timeout.
         self._writer = threading.Lock() if self.dialect == "sqlite" else None
+        # Across processes (`cvm programme serve --workers N`), writers queue on an advisory
+        # lock of a file beside the database: the kernel wakes the next one when it is free,
+        # where SQLite's busy handler would poll with sleeps (seconds of tail latency, seen
+        # with two server processes).
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        self._lock_path = (f"{database}-writer.lock" if database and database != ":memory:"
+                           and fcntl is not None else None)
 
     @property
     def dialect(self) -> str:
@@ -124,9 +137,22 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
             return
-        with self._writer, self.engine.execution_options(
+        with self._writer, self._file_lock(), self.engine.execution_options(
                 sqlite_begin="IMMEDIATE").begin() as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """An exclusive advisory lock of the database's writer lock file (POSIX), else none."""
+        if self._lock_path is None:
+            yield
+            return
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
