@@ -174,6 +174,42 @@ def test_writes_replayed_three_times_give_one_entry(api):
     assert r.status_code == 201 and r.headers.get("idempotent-replayed") is None
 
 
+def test_a_refused_write_is_replayed_as_refused_even_after_the_state_changed(api):
+    # Stripe-style idempotency: the first answer to a key is the answer, refusals included.
+    api.post(f"{V1}/members", json={"member_id": "m1"}, headers=h(api, "admin"))
+    api.post(f"{V1}/members/m1/adjust", json={"points": 10, "reason": "welcome"},
+             headers=h(api, "staff"))
+    first = api.post(f"{V1}/members/m1/redeem", json={"points": 25}, headers=h(api, "till", "r1"))
+    assert first.status_code == 409
+    assert first.json()["error"]["code"] == "insufficient_points"
+    assert "has 10 active points" in first.json()["error"]["message"]
+    assert first.headers.get("idempotent-replayed") is None
+    # the member now has enough; a retry of the refused request still gets the refusal
+    api.post(f"{V1}/members/m1/adjust", json={"points": 100, "reason": "goodwill"},
+             headers=h(api, "staff"))
+    again = api.post(f"{V1}/members/m1/redeem", json={"points": 25}, headers=h(api, "till", "r1"))
+    assert again.status_code == 409 and again.json() == first.json()
+    assert again.headers.get("idempotent-replayed") == "true"
+    # the same key with another request is still an idempotency conflict, not the refusal
+    other = api.post(f"{V1}/members/m1/redeem", json={"points": 5}, headers=h(api, "till", "r1"))
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_conflict"
+    # a new key is a new attempt, which now succeeds; the refusal booked nothing
+    ok = api.post(f"{V1}/members/m1/redeem", json={"points": 25}, headers=h(api, "till", "r2"))
+    assert ok.status_code == 201
+    balance = api.get(f"{V1}/members/m1/balance", headers=h(api, "staff")).json()
+    assert (balance["active"], balance["spent"]) == (85, 25)
+    assert api.prog.audit() == []
+    # a refusal for an unknown member is not stored (there is no member to file it under)
+    lost = api.post(f"{V1}/members/nobody/redeem", json={"points": 1},
+                    headers=h(api, "till", "r3"))
+    assert lost.status_code == 404
+    api.post(f"{V1}/members", json={"member_id": "nobody"}, headers=h(api, "admin"))
+    api.post(f"{V1}/members/nobody/adjust", json={"points": 5, "reason": "x"},
+             headers=h(api, "staff"))
+    assert api.post(f"{V1}/members/nobody/redeem", json={"points": 1},
+                    headers=h(api, "till", "r3")).status_code == 201
+
+
 def test_a_partner_sees_and_touches_only_its_own_data(api):
     api.post(f"{V1}/members", json={"member_id": "m1"}, headers=h(api, "admin"))
     for role, txn in (("partner", "a1"), ("partner_b", "b1"), ("till", "own1")):

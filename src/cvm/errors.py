@@ -27,6 +27,7 @@ __all__ = [
     "ConflictError",
     "InsufficientPointsError",
     "IdempotencyConflictError",
+    "ReplayedError",
     "AuthenticationError",
     "PermissionDeniedError",
     "StoreBusyError",
@@ -180,6 +181,25 @@ class IdempotencyConflictError(ConflictError):
     """An Idempotency-Key was reused with a different request."""
 
     code = "idempotency_conflict"
+
+
+class ReplayedError(CvmError):
+    """The stored refusal of an earlier request with the same Idempotency-Key, answered again.
+
+    A write refused for a business reason (409 short balance, 404 unknown sale, 422 bad
+    amount) is remembered like a booked one, so a retry gets the same answer even if the
+    state changed in between; send a new key for a new attempt.
+    """
+
+    def __init__(self, status: int, payload: dict[str, Any]):
+        error = payload.get("error", {}) if isinstance(payload, dict) else {}
+        super().__init__(error.get("message", "refused earlier"))
+        self.http_status = int(status)
+        self.code = str(error.get("code", "cvm_error"))
+        self._payload = payload
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._payload
 
 
 class AuthenticationError(CvmError, PermissionError):

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cvm.api.routes import members, programme
 from cvm.api.schemas import ErrorOut
 from cvm.config import ProgrammeSettings, Settings
-from cvm.errors import CvmError
+from cvm.errors import CvmError, ReplayedError
 from cvm.programme import Programme
 
 __all__ = ["create_app", "workspace_app"]
@@ -83,6 +83,8 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
     @app.exception_handler(CvmError)
     async def _cvm(request: Request, exc: CvmError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        if isinstance(exc, ReplayedError):
+            headers = {"Idempotent-Replayed": "true"}
         return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)

@@ -23,17 +23,42 @@ def _programme(workspace):
 
 @app.command()
 def init(workspace: WorkspaceOpt = None,
-         demo: Annotated[bool, typer.Option(help="Also load the demo tiers, rules, catalogue "
-                                                 "and partner.")] = False) -> None:
+         demo: Annotated[bool, typer.Option(help=(
+             "Also load the demo tiers, rules, catalogue and partner, and enrol --members of "
+             "the workspace's customers (e.g. the `cvm demo` company) with their last 12 "
+             "months of purchases."))] = False,
+         members: Annotated[int, typer.Option(min=0, help=(
+             "With --demo: customers to enrol (a random sample; 0 for none)."))] = 1000
+         ) -> None:
     """Create or upgrade the programme's tables (and optionally the demo programme)."""
-    prog = _programme(workspace)
+    ws = open_workspace(workspace)
+    from cvm.programme import Programme
+
+    prog = Programme.from_workspace(ws)
     prog.init()
+    enrolled = None
     if demo:
-        from cvm.programme.demo import seed
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from cvm.programme.demo import enrol_customers, seed
 
         seed(prog)
+        if members and ws.has_rows("customers") and ws.latest_day() is not None:
+            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                          TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+                          console=console, transient=True) as bar:
+                task = bar.add_task("Booking purchases", total=None)
+                enrolled = enrol_customers(
+                    prog, ws, members,
+                    on_progress=lambda done, total: bar.update(task, completed=done,
+                                                               total=total))
+    prog.close()
     console.print(f"Programme ready at {prog.store!r}" + (" with the demo programme" if demo
                                                           else ""))
+    if enrolled:
+        console.print(f"Enrolled {enrolled['members']:,} customers, booked "
+                      f"{enrolled['purchases']:,} purchases, {enrolled['tier_changes']:,} "
+                      "tier changes.")
 
 
 @app.command()

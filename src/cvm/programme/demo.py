@@ -4,19 +4,27 @@ Silver, gold and platinum qualify on net spend in a rolling 12 months (1,000 / 5
 15,000 in the currency), earn 1.0x / 1.25x / 1.5x; the base rule is 10 points per 100
 spent (a step), online purchases earn a bonus, and a birthday bonus of 500 points can be
 earned once a year.
+
+`enrol_customers` then makes members of a workspace's customers (the demo company's, after
+``cvm demo``) and books their purchases through the ledger, so that balances, statements,
+tiers and reports have something to show.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import numpy as np
 from sqlalchemy import insert
 
+from cvm.errors import InputError
 from cvm.programme import earning, partners, tiers
 from cvm.programme.operations import utcnow
 from cvm.store.tables import catalogue
 
-__all__ = ["seed"]
+__all__ = ["seed", "enrol_customers"]
 
 
 def seed(prog) -> None:
@@ -53,3 +61,46 @@ def seed(prog) -> None:
         earning.define_rule(conn, "fuelco", name="FuelCo: 2 points per 10", points_per_step=2,
                             step=10, partner_id="fuelco")
     prog.configure(work)
+
+
+def enrol_customers(prog, ws, members: int = 1000, months: int = 12, seed_: int = 7,
+                    on_progress: Callable[[int, int], Any] | None = None) -> dict[str, int]:
+    """Enrol a random sample of `members` of the workspace's customers and book the earns of
+    their purchases in the last `months` of its data, then run the tier job.
+
+    Purchases are booked through `Programme.earn` (rules, tier multipliers, lots), in time
+    order, at their own time moved forward by a whole number of days so that the data's
+    latest day is today (the points would otherwise have expired against today's date).
+    Returns counts of members enrolled, purchases booked and tier changes.
+    """
+    latest = ws.latest_day()
+    if latest is None or not ws.has_rows("customers"):
+        raise InputError("the workspace has no customers or transactions to enrol; run "
+                         "`cvm demo` (or import customers and transactions) first")
+    customers = ws.table("customers").select("customer_id", "signup_date").to_pandas()
+    rng = np.random.default_rng(seed_)
+    picked = customers.iloc[np.sort(rng.choice(len(customers), min(members, len(customers)),
+                                               replace=False))]
+    shift = timedelta(days=(datetime.now(UTC).date() - latest).days)
+    since = datetime(latest.year, latest.month, latest.day) - timedelta(days=round(30.44 * months))
+    t = ws.table("transactions")
+    sales = (t.filter(t.customer_id.isin(list(picked.customer_id)), t.timestamp >= since,
+                      t.amount > 0)
+             .select("transaction_id", "customer_id", "timestamp", "amount", "channel")
+             .order_by(["timestamp", "transaction_id"]).to_pandas())
+    for row in picked.itertuples(index=False):
+        joined = row.signup_date.date() if row.signup_date is not None and row.signup_date == \
+            row.signup_date else None
+        prog.create_member(str(row.customer_id),
+                           joined_on=(joined + shift) if joined is not None else None,
+                           idem_key=f"demo-member:{row.customer_id}")
+    total = len(sales)
+    for i, sale in enumerate(sales.itertuples(index=False)):
+        when = sale.timestamp.to_pydatetime().replace(tzinfo=UTC) + shift
+        prog.earn(str(sale.customer_id), str(sale.transaction_id), f"{sale.amount:.2f}",
+                  channel=None if sale.channel != sale.channel else str(sale.channel),
+                  idem_key=f"demo-earn:{sale.transaction_id}", now=when)
+        if on_progress is not None and (i % 200 == 0 or i == total - 1):
+            on_progress(i + 1, total)
+    changes = prog.run_tiers(datetime.now(UTC).date())
+    return {"members": len(picked), "purchases": total, "tier_changes": len(changes)}

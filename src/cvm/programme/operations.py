@@ -20,11 +20,17 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from cvm.errors import ConflictError, IdempotencyConflictError, NotFoundError
+from cvm.errors import (
+    ConflictError,
+    CvmError,
+    IdempotencyConflictError,
+    NotFoundError,
+    ReplayedError,
+)
 from cvm.store.tables import members, operations
 
 __all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash", "utcnow",
-           "add_months"]
+           "add_months", "record_failure", "FAILED_KIND"]
 
 
 def utcnow() -> datetime:
@@ -58,7 +64,7 @@ class Operation:
 # statements of every write, built once (see cvm.programme.ledger)
 _LOCK_MEMBER = (select(members).where(members.c.member_id == bindparam("member_id"))
                 .with_for_update())
-_SEEN = (select(operations.c.request_hash, operations.c.result)
+_SEEN = (select(operations.c.request_hash, operations.c.result, operations.c.status_code)
          .where(operations.c.idem_key == bindparam("idem_key")))
 _NATURAL = (select(operations.c.op_id, operations.c.member_id)
             .where(operations.c.natural_key == bindparam("natural_key")))
@@ -84,7 +90,8 @@ def replay(conn: Connection, kind: str, request: dict[str, Any],
            idem_key: str | None) -> dict[str, Any] | None:
     """The stored answer when `idem_key` was already used for this request, else None.
 
-    Raises `IdempotencyConflictError` when the key was used for a different request.
+    Raises `IdempotencyConflictError` when the key was used for a different request, and
+    `ReplayedError` (the stored status and error) when the first request was refused.
     """
     if idem_key is None:
         return None
@@ -95,7 +102,26 @@ def replay(conn: Connection, kind: str, request: dict[str, Any],
         raise IdempotencyConflictError(
             f"Idempotency-Key {idem_key.split(':', 1)[-1]!r} was already used for a "
             "different request; use a new key for a new request")
+    if seen.status_code is not None and seen.status_code >= 400:
+        raise ReplayedError(seen.status_code, seen.result)
     return dict(seen.result, replayed=True)
+
+
+#: what a refused write is stored as: no entries, no amount, so that nothing that reads
+#: operations by kind (spend for tiers, refunds, reversals) ever counts it
+FAILED_KIND = "failed"
+
+
+def record_failure(conn: Connection, *, kind: str, request: dict[str, Any], idem_key: str,
+                   actor: str, member_id: str | None, error: CvmError,
+                   now: datetime | None = None) -> None:
+    """Remember a refused write under its idempotency key, so that a retry gets the same
+    refusal (`replay` raises it again) instead of being tried afresh."""
+    conn.execute(_INSERT_OP, dict(
+        idem_key=idem_key, natural_key=None, request_hash=request_hash(dict(request, kind=kind)),
+        kind=FAILED_KIND, member_id=member_id, partner_id=None, source_txn=None,
+        amount_cents=None, actor=actor, created_at=now or utcnow(), status_code=error.http_status,
+        result=error.to_dict()))
 
 
 def begin(conn: Connection, *, kind: str, request: dict[str, Any], actor: str,

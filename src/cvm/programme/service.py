@@ -19,9 +19,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from cvm.config import ProgrammeSettings
 from cvm.errors import (
     ConflictError,
+    CvmError,
+    IdempotencyConflictError,
     InputError,
     NotFoundError,
     PermissionDeniedError,
+    ReplayedError,
     StoreBusyError,
 )
 from cvm.programme import apikeys, earning, ledger, partners, tiers
@@ -99,8 +102,11 @@ class Programme:
     def _member_op(self, kind: str, member_id: str, request: dict[str, Any], idem_key, actor,
                    now, body: Callable[[Connection, Any, ops.Operation], dict],
                    prepare: Callable[[Connection, Any], dict] | None = None, **op_cols):
+        found = []
+
         def work(conn):
             member = ops.lock_member(conn, member_id)
+            found.append(True)
             stored = ops.replay(conn, kind, request, idem_key)
             if stored is not None:
                 return stored
@@ -108,7 +114,25 @@ class Programme:
             op = ops.begin(conn, kind=kind, request=request, actor=actor, idem_key=idem_key,
                            member_id=member_id, now=now, **op_cols, **extra.pop("op", {}))
             return ops.finish(conn, op, body(conn, member, op, **extra))
-        return self._write(work)
+
+        try:
+            return self._write(work)
+        except (ReplayedError, IdempotencyConflictError, StoreBusyError):
+            raise
+        except CvmError as exc:
+            # a refusal for a business reason is the request's answer: a retry with the same
+            # key gets it again (nothing was booked; the transaction rolled back)
+            if idem_key is not None and found and 400 <= exc.http_status < 500:
+                self._record_failure(kind, request, idem_key, actor, member_id, exc, now)
+            raise
+
+    def _record_failure(self, kind, request, idem_key, actor, member_id, exc, now) -> None:
+        try:
+            with self.store.write() as conn:
+                ops.record_failure(conn, kind=kind, request=request, idem_key=idem_key,
+                                   actor=actor, member_id=member_id, error=exc, now=now)
+        except IntegrityError:
+            pass  # a concurrent twin with the same key stored its answer first
 
     # ---- members --------------------------------------------------------------------
     def create_member(self, member_id: str, joined_on: date | None = None, *,
