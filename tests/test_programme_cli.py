@@ -31,12 +31,12 @@ def test_init_demo_key_jobs_and_reports(tmp_path):
                   "-w", str(ws.path))
     assert code == 0
     prog.create_member("m1")
-    prog.earn("m1", "s1", "1234.56", channel="web")      # base 120 + web bonus 60
+    prog.earn("m1", "s1", "1234.56", channel="web")      # base 1234 + web bonus 123
     prog.adjust("m1", 1000, "welcome")
     prog.redeem("m1", item="voucher-10")
     code, out = run("programme", "report", "breakage", "-f", "json", "-w", str(ws.path))
     assert code == 0
-    assert json.loads(out) == [{"issued": 1180, "refunded": 0, "spent": 1000, "expired": 0,
+    assert json.loads(out) == [{"issued": 2357, "refunded": 0, "spent": 1000, "expired": 0,
                                 "breakage_rate": 0.0, "expired_share_of_issued": 0.0}]
     code, out = run("programme", "report", "liability", "-f", "csv", "-w", str(ws.path))
     assert code == 0 and out.splitlines()[0] == (
@@ -46,8 +46,48 @@ def test_init_demo_key_jobs_and_reports(tmp_path):
     code, out = run("programme", "expire", "-f", "json", "-w", str(ws.path))
     assert json.loads(out) == [{"members": 0, "points_expired": 0}]
     code, out = run("programme", "tiers", "-f", "json", "-w", str(ws.path))
-    # Spend 1,234.56 reaches silver (1,000.00), not gold (5,000.00).
+    # Spend 1,234.56 reaches gold (900.00), not platinum (2,500.00).
     assert code == 0 and json.loads(out) == [{
-        "member_id": "m1", "from": None, "to": "silver",
-        "reason": "qualified: spend 1234.56 in window reaches silver"}]
+        "member_id": "m1", "from": None, "to": "gold",
+        "reason": "qualified: spend 1234.56 in window reaches gold"}]
+    prog.close()
+
+
+def test_init_demo_enrols_the_demo_company_and_books_its_purchases_by_the_rules(tmp_path):
+    import math
+    from datetime import timedelta
+
+    from cvm.demo import DemoParams, build_demo
+
+    ws, _ = build_demo(tmp_path / "co", DemoParams(customers=300))
+    code, out = run("programme", "init", "--demo", "--members", "40", "-w", str(ws.path))
+    assert code == 0, out
+    assert "Enrolled 40 customers" in out
+    prog = Programme.from_workspace(ws)
+    with prog.store.read() as conn:
+        member_ids = [r[0] for r in conn.exec_driver_sql("SELECT member_id FROM members")]
+        earned = conn.exec_driver_sql(
+            "SELECT source_txn, SUM(points) FROM ledger_entries WHERE kind = 'earn' "
+            "GROUP BY source_txn").all()
+    assert len(member_ids) == 40
+    # by hand: every purchase of the last 12 months of the data (members are untiered while
+    # they are booked: the tier job runs at the end) earns floor(amount) points, and a web
+    # purchase floor(amount / 10) more
+    t = ws.table("transactions").to_pandas()
+    last = ws.latest_day()
+    since = last - timedelta(days=round(30.44 * 12))
+    mine = t[t.customer_id.isin(member_ids) & (t.timestamp.dt.date >= since) & (t.amount > 0)]
+    expected = {str(r.transaction_id): math.floor(r.amount)
+                + (math.floor(r.amount / 10) if r.channel == "web" else 0)
+                for r in mine.itertuples()}
+    assert dict(earned) == {k: v for k, v in expected.items() if v > 0}
+    assert prog.audit() == []
+    # a second run books nothing twice (the demo's own idempotency keys)
+    def entries():
+        with prog.store.read() as conn:
+            return conn.exec_driver_sql("SELECT COUNT(*) FROM ledger_entries").scalar_one()
+
+    before = entries()
+    code, out = run("programme", "init", "--demo", "--members", "40", "-w", str(ws.path))
+    assert code == 0 and entries() == before
     prog.close()

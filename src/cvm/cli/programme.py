@@ -38,14 +38,20 @@ def init(workspace: WorkspaceOpt = None,
     prog.init()
     enrolled = None
     if demo:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         from cvm.programme.demo import enrol_customers, seed
 
         seed(prog)
         if members and ws.has_rows("customers") and ws.latest_day() is not None:
             with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                          TextColumn("{task.completed:,}/{task.total:,}"), TimeElapsedColumn(),
+                          MofNCompleteColumn(), TimeElapsedColumn(),
                           console=console, transient=True) as bar:
                 task = bar.add_task("Booking purchases", total=None)
                 enrolled = enrol_customers(

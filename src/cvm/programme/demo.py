@@ -1,9 +1,10 @@
 """A seeded demo programme: three tiers, earning rules, a catalogue and one partner.
 
-Silver, gold and platinum qualify on net spend in a rolling 12 months (1,000 / 5,000 /
-15,000 in the currency), earn 1.0x / 1.25x / 1.5x; the base rule is 10 points per 100
-spent (a step), online purchases earn a bonus, and a birthday bonus of 500 points can be
-earned once a year.
+Silver, gold and platinum qualify on net spend in a rolling 12 months (250 / 900 / 2,500 in
+the currency: about the top 20%, 5% and 1% of the `cvm demo` company's buyers of a year),
+earn 1.0x / 1.25x / 1.5x; the base rule is 1 point per whole unit spent (a step: 9.99
+earns 9), online purchases earn 1 more point per 10 spent, and a birthday bonus of 100 points
+can be earned once a year. At the default point value of 0.01, a point per unit is 1% back.
 
 `enrol_customers` then makes members of a workspace's customers (the demo company's, after
 ``cvm demo``) and books their purchases through the ledger, so that balances, statements,
@@ -17,26 +18,32 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from cvm.errors import InputError
 from cvm.programme import earning, partners, tiers
 from cvm.programme.operations import utcnow
 from cvm.store.tables import catalogue
+from cvm.store.tables import tiers as tiers_t
 
 __all__ = ["seed", "enrol_customers"]
 
 
-def seed(prog) -> None:
-    """Load the demo configuration into an empty programme (one transaction)."""
+def seed(prog) -> bool:
+    """Load the demo configuration into an empty programme (one transaction).
+
+    Returns False, changing nothing, if the programme already has the demo's tiers.
+    """
     def work(conn):
-        tiers.define_tier(conn, "silver", rank=1, threshold=100_000, multiplier="1.0",
+        if conn.execute(select(tiers_t.c.code).where(tiers_t.c.code == "silver")).first():
+            return False
+        tiers.define_tier(conn, "silver", rank=1, threshold=25_000, multiplier="1.0",
                           benefits={"free_services": ["priority queue"],
                                     "service_level": "standard"})
-        tiers.define_tier(conn, "gold", rank=2, threshold=500_000, multiplier="1.25",
+        tiers.define_tier(conn, "gold", rank=2, threshold=90_000, multiplier="1.25",
                           benefits={"free_services": ["free delivery", "priority queue"],
                                     "service_level": "priority"})
-        tiers.define_tier(conn, "platinum", rank=3, threshold=1_500_000, multiplier="1.5",
+        tiers.define_tier(conn, "platinum", rank=3, threshold=250_000, multiplier="1.5",
                           benefits={"free_services": ["free delivery", "lounge",
                                                       "dedicated line"],
                                     "service_level": "dedicated"})
@@ -44,11 +51,11 @@ def seed(prog) -> None:
                           invitation_only=True,
                           benefits={"free_services": ["everything"],
                                     "service_level": "account manager"})
-        earning.define_rule(conn, "base", name="10 points per 100 spent",
-                            points_per_step=10, step=100)
-        earning.define_rule(conn, "online-bonus", name="5 extra points per 100 online",
-                            points_per_step=5, step=100, channel="web", tier_multiplier=False)
-        earning.define_rule(conn, "birthday", name="Birthday bonus", points_per_step=500,
+        earning.define_rule(conn, "base", name="1 point per 1 spent",
+                            points_per_step=1, step=1)
+        earning.define_rule(conn, "online-bonus", name="1 extra point per 10 online",
+                            points_per_step=1, step=10, channel="web", tier_multiplier=False)
+        earning.define_rule(conn, "birthday", name="Birthday bonus", points_per_step=100,
                             product="birthday", member_limit=1, member_limit_period="year",
                             tier_multiplier=False)
         for code, name, points, min_tier in [("voucher-10", "10 voucher", 1000, None),
@@ -60,7 +67,8 @@ def seed(prog) -> None:
         partners.add_rate(conn, "fuelco", "0.008", "0.010", date(2020, 1, 1))
         earning.define_rule(conn, "fuelco", name="FuelCo: 2 points per 10", points_per_step=2,
                             step=10, partner_id="fuelco")
-    prog.configure(work)
+        return True
+    return prog.configure(work)
 
 
 def enrol_customers(prog, ws, members: int = 1000, months: int = 12, seed_: int = 7,
