@@ -196,6 +196,14 @@ def large(tmp: Path, n: int, workers: list[int], seconds: float, keep: str | Non
                 proc.terminate()
                 proc.wait()
             print(w, reads[w])
+        if exists:  # a reused ledger: every member untiered again, as after the bulk load
+            # (tier_history is append-only: the job appends to it)
+            with prog.store.write() as conn:
+                conn.execute(sa.text("UPDATE members SET tier_code = NULL, tier_since = NULL, "
+                                     "below_since = NULL"))
+            with prog.store.engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("VACUUM ANALYZE members")
         t0 = time.perf_counter()
         changes = prog.run_tiers(datetime.now(UTC).date())
         tier_s = time.perf_counter() - t0
@@ -223,7 +231,8 @@ def report(runs: list[dict], big: dict | None, args) -> str:
              "httptools and uvloop, programme.threads = 4, server processes as listed); "
              f"load: {wrk_version} (C) with bench/programme_wrk.lua on the same machine. "
              "Command: `PYTHONPATH=src python bench/programme_bench.py "
-             f"--seconds {args.seconds:g} --members {args.members} --workers {args.workers}`.",
+             f"--seconds {args.seconds:g} --members {args.members} --workers {args.workers}"
+             + (f" --keep-large {args.keep_large}" if args.keep_large else "") + "`.",
              "",
              f"## Sustained earn + redeem over HTTP, {CLIENTS} connections", "",
              "Each connection alternates an earn and a redemption on one of 1,000 members, every "
