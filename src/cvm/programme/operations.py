@@ -30,7 +30,7 @@ from cvm.errors import (
 from cvm.store.tables import members, operations
 
 __all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash", "utcnow",
-           "add_months", "record_failure", "FAILED_KIND"]
+           "add_months", "record_failure", "FAILED_KIND", "lock_member_and_replay"]
 
 
 def utcnow() -> datetime:
@@ -64,6 +64,15 @@ class Operation:
 # statements of every write, built once (see cvm.programme.ledger)
 _LOCK_MEMBER = (select(members).where(members.c.member_id == bindparam("member_id"))
                 .with_for_update())
+# the member's row, locked, with what its idempotency key already answered (one round trip)
+_LOCK_MEMBER_SEEN = (
+    select(members, operations.c.request_hash.label("seen_hash"),
+           operations.c.result.label("seen_result"),
+           operations.c.status_code.label("seen_status"))
+    .select_from(members.outerjoin(operations,
+                                   operations.c.idem_key == bindparam("idem_key")))
+    .where(members.c.member_id == bindparam("member_id"))
+    .with_for_update(of=members))
 _SEEN = (select(operations.c.request_hash, operations.c.result, operations.c.status_code)
          .where(operations.c.idem_key == bindparam("idem_key")))
 _NATURAL = (select(operations.c.op_id, operations.c.member_id)
@@ -86,6 +95,34 @@ def lock_member(conn: Connection, member_id: str) -> Any:
     return row
 
 
+def lock_member_and_replay(conn: Connection, member_id: str, kind: str,
+                           request: dict[str, Any], idem_key: str | None
+                           ) -> tuple[Any, dict[str, Any] | None]:
+    """`lock_member` and `replay` in one statement: (the locked member row, the stored answer
+    or None)."""
+    if idem_key is None:
+        return lock_member(conn, member_id), None
+    row = conn.execute(_LOCK_MEMBER_SEEN, {"member_id": member_id, "idem_key": idem_key}
+                       ).first()
+    if row is None:
+        lock_member(conn, member_id)  # raises the not-found error
+    if row.seen_hash is None:
+        return row, None
+    return row, _stored_answer(row.seen_hash, row.seen_result, row.seen_status, kind, request,
+                               idem_key)
+
+
+def _stored_answer(seen_hash: str, result: Any, status: int | None, kind: str,
+                   request: dict[str, Any], idem_key: str) -> dict[str, Any]:
+    if seen_hash != request_hash(dict(request, kind=kind)):
+        raise IdempotencyConflictError(
+            f"Idempotency-Key {idem_key.split(':', 1)[-1]!r} was already used for a "
+            "different request; use a new key for a new request")
+    if status is not None and status >= 400:
+        raise ReplayedError(status, result)
+    return dict(result, replayed=True)
+
+
 def replay(conn: Connection, kind: str, request: dict[str, Any],
            idem_key: str | None) -> dict[str, Any] | None:
     """The stored answer when `idem_key` was already used for this request, else None.
@@ -98,13 +135,8 @@ def replay(conn: Connection, kind: str, request: dict[str, Any],
     seen = conn.execute(_SEEN, {"idem_key": idem_key}).first()
     if seen is None:
         return None
-    if seen.request_hash != request_hash(dict(request, kind=kind)):
-        raise IdempotencyConflictError(
-            f"Idempotency-Key {idem_key.split(':', 1)[-1]!r} was already used for a "
-            "different request; use a new key for a new request")
-    if seen.status_code is not None and seen.status_code >= 400:
-        raise ReplayedError(seen.status_code, seen.result)
-    return dict(seen.result, replayed=True)
+    return _stored_answer(seen.request_hash, seen.result, seen.status_code, kind, request,
+                          idem_key)
 
 
 #: what a refused write is stored as: no entries, no amount, so that nothing that reads

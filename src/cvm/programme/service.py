@@ -105,9 +105,9 @@ class Programme:
         found = []
 
         def work(conn):
-            member = ops.lock_member(conn, member_id)
+            member, stored = ops.lock_member_and_replay(conn, member_id, kind, request,
+                                                        idem_key)
             found.append(True)
-            stored = ops.replay(conn, kind, request, idem_key)
             if stored is not None:
                 return stored
             extra = prepare(conn, member) if prepare is not None else {}
