@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cvm.errors import (
     ConflictError,
@@ -30,7 +32,7 @@ from cvm.errors import (
 from cvm.store.tables import members, operations
 
 __all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash", "utcnow",
-           "add_months", "record_failure", "FAILED_KIND", "lock_member_and_replay"]
+           "add_months", "record_failure", "FAILED_KIND", "lock_member_and_replay", "RaceLost"]
 
 
 def utcnow() -> datetime:
@@ -78,6 +80,18 @@ _SEEN = (select(operations.c.request_hash, operations.c.result, operations.c.sta
 _NATURAL = (select(operations.c.op_id, operations.c.member_id)
             .where(operations.c.natural_key == bindparam("natural_key")))
 _INSERT_OP = insert(operations).returning(operations.c.op_id)
+# an operation with a natural key: nothing inserted (no row returned) if its idempotency or
+# natural key is taken, instead of an error that would abort a PostgreSQL transaction
+_INSERT_OP_UNLESS_TAKEN = {
+    "postgresql": pg_insert(operations).on_conflict_do_nothing().returning(operations.c.op_id),
+    "sqlite": sqlite_insert(operations).on_conflict_do_nothing().returning(
+        operations.c.op_id),
+}
+
+
+class RaceLost(Exception):
+    """A concurrent request with the same idempotency key committed first: rerun the write,
+    which then replays its answer."""
 _FINISH = (update(operations).where(operations.c.op_id == bindparam("b_op_id"))
            .values(result=bindparam("b_result"), status_code=bindparam("b_status")))
 
@@ -168,20 +182,31 @@ def begin(conn: Connection, *, kind: str, request: dict[str, Any], actor: str,
     ``idem_key`` refuses a twin that raced past both.
     """
     now = now or utcnow()
-    digest = request_hash(dict(request, kind=kind))
-    if natural_key is not None:
-        dup = conn.execute(_NATURAL, {"natural_key": natural_key}).first()
-        if dup is not None:
-            raise ConflictError(
-                f"{natural_key.split(':', 1)[0]} {natural_key.rsplit(':', 1)[-1]!r} was already "
-                f"booked by operation {dup.op_id} (member {dup.member_id!r}); it is not booked "
-                "twice. Resend with the same Idempotency-Key to get the first answer.")
-    op_id = conn.execute(_INSERT_OP, dict(
+    row = dict(
         idem_key=idem_key or f"auto:{uuid.uuid4().hex}", natural_key=natural_key,
-        request_hash=digest, kind=kind, member_id=member_id, partner_id=partner_id,
-        source_txn=source_txn, amount_cents=amount_cents, actor=actor, created_at=now,
-    )).scalar_one()
+        request_hash=request_hash(dict(request, kind=kind)), kind=kind, member_id=member_id,
+        partner_id=partner_id, source_txn=source_txn, amount_cents=amount_cents, actor=actor,
+        created_at=now)
+    guarded = _INSERT_OP_UNLESS_TAKEN.get(conn.dialect.name)
+    if natural_key is None or guarded is None:
+        if natural_key is not None:  # another dialect: look first
+            _refuse_if_booked(conn, natural_key)
+        return Operation(conn.execute(_INSERT_OP, row).scalar_one(), now)
+    # the common case (a new sale) in one round trip; the look happens only on a clash
+    op_id = conn.execute(guarded, row).scalar()
+    if op_id is None:
+        _refuse_if_booked(conn, natural_key)
+        raise RaceLost(idem_key)
     return Operation(op_id, now)
+
+
+def _refuse_if_booked(conn: Connection, natural_key: str) -> None:
+    dup = conn.execute(_NATURAL, {"natural_key": natural_key}).first()
+    if dup is not None:
+        raise ConflictError(
+            f"{natural_key.split(':', 1)[0]} {natural_key.rsplit(':', 1)[-1]!r} was already "
+            f"booked by operation {dup.op_id} (member {dup.member_id!r}); it is not booked "
+            "twice. Resend with the same Idempotency-Key to get the first answer.")
 
 
 def finish(conn: Connection, op: Operation, result: dict[str, Any],

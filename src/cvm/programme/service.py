@@ -83,11 +83,12 @@ class Programme:
             try:
                 with self.store.write() as conn:
                     return work(conn)
-            except IntegrityError as exc:
+            except (IntegrityError, ops.RaceLost) as exc:
                 # A unique key (idempotency or natural key, member id) was taken by a
                 # concurrent request that committed first: rerun, which replays or refuses.
                 if attempt == 2:
-                    raise ConflictError(f"the write clashed with stored data: {exc.orig}") from None
+                    raise ConflictError("the write clashed with stored data: "
+                                        f"{getattr(exc, 'orig', exc)}") from None
             except OperationalError as exc:
                 text = str(exc.orig).lower()
                 if "database is locked" in text:
