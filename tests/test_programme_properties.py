@@ -161,6 +161,7 @@ def _run(prog, policy, ops):
         kind = step[0]
         snapshot = copy.deepcopy(model)
         failed = None
+        answered = None  # the balance a successful write answered with
         try:
             if kind == "advance":
                 t += timedelta(days=step[1])
@@ -168,11 +169,11 @@ def _run(prog, policy, ops):
             if kind == "earn":
                 txn = f"{member}-s{len(sales)}"
                 model.earn(t, txn, step[1])
-                prog.earn(member, txn, f"{step[1] / 100:.2f}", now=t)
+                answered = prog.earn(member, txn, f"{step[1] / 100:.2f}", now=t)["balance"]
                 sales.append(txn)
             elif kind == "redeem":
                 model_error = _try(model.redeem, t, step[1])
-                failed = _try(prog.redeem, member, step[1], now=t)
+                failed, answered = _try_answer(prog.redeem, member, step[1], now=t)
                 assert type(failed) is type(model_error), (failed, model_error)
                 if failed is None:
                     redeem_ops.append(prog.statement(member)["entries"][-1]["operation_id"])
@@ -184,16 +185,17 @@ def _run(prog, policy, ops):
                 if cents == 0:
                     continue
                 model_error = _try(model.refund, t, txn, cents)
-                failed = _try(prog.refund, member, txn, amount, now=t)
+                failed, answered = _try_answer(prog.refund, member, txn, amount, now=t)
                 assert type(failed) is type(model_error), (failed, model_error)
             elif kind == "adjust":
                 model_error = _try(model.adjust, t, step[1])
-                failed = _try(prog.adjust, member, step[1], "property test", now=t)
+                failed, answered = _try_answer(prog.adjust, member, step[1], "property test",
+                                               now=t)
                 assert type(failed) is type(model_error), (failed, model_error)
             elif kind == "reverse" and redeem_ops:
                 i = step[1] % len(redeem_ops)
                 model_error = _try(model.reverse, t, i)
-                failed = _try(prog.reverse, member, redeem_ops[i], now=t)
+                failed, answered = _try_answer(prog.reverse, member, redeem_ops[i], now=t)
                 assert type(failed) is type(model_error), (failed, model_error)
             elif kind == "expire":
                 model.expire_job(t)
@@ -206,9 +208,19 @@ def _run(prog, policy, ops):
         got = prog.balance(member, now=t)
         assert {k: got[k] for k in ("active", "pending", "spent", "expired", "negative")} == \
             model.balance(t), (kind, step)
+        if answered is not None:  # what the write answered is what the ledger now says
+            assert answered == {k: v for k, v in got.items() if k != "member_id"}, (kind, step)
         assert got["total"] == got["active"] + got["pending"] - got["negative"]
         if policy == "clawback":
             assert got["negative"] == 0 and got["total"] >= 0
+
+
+def _try_answer(fn, *args, **kwargs):
+    """(error or None, the answer's balance or None)."""
+    try:
+        return None, fn(*args, **kwargs).get("balance")
+    except (InsufficientPointsError, ConflictError) as exc:
+        return exc, None
 
 
 def _try(fn, *args, **kwargs):
