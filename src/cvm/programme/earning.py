@@ -171,4 +171,6 @@ def earn(conn: Connection, op: Operation, member: Any, transaction_id: str, amou
         open_lots.append(Lot(entry_id, "earn", pts, pts, op.now, matures, expires))
     return {"member_id": member.member_id, "transaction_id": transaction_id,
             "amount": f"{amount_cents / 100:.2f}", "points": sum(e["points"] for e in entries),
-            "entries": entries, "balance": balance(conn, member.member_id, op.now, open_lots)}
+            "entries": entries,
+            "balance": balance(conn, member.member_id, op.now, open_lots,
+                               op.sums_of(member.member_id))}

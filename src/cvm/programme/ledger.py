@@ -33,7 +33,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, literal, select, union_all
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
 from cvm.programme.operations import Operation, add_months
@@ -97,7 +108,9 @@ _OPEN_DEBITS = (select(E.c.entry_id,
                 .where(E.c.member_id == _MEMBER, E.c.points < 0,
                        -E.c.points > func.coalesce(_DEBIT_COVER.c.c, 0))
                 .order_by(E.c.entry_id))
-# housekeeping's one read: the open lots (tag 0) and the debits no lot fully covers (tag 1)
+# housekeeping's one read: the open lots (tag 0), the debits no lot fully covers (tag 1) and
+# the entry sums by kind and sign (tag 2; entry_id carries the sign: 1 for +, 0 for -)
+_POSITIVE = case((E.c.points > 0, 1), else_=0)
 _LOTS_AND_DEBTS = union_all(
     select(literal(0).label("tag"), E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at,
            E.c.matures_at, E.c.expires_at, func.coalesce(_LOT_USE.c.used, 0).label("n"))
@@ -110,6 +123,9 @@ _LOTS_AND_DEBTS = union_all(
     .outerjoin(_DEBIT_COVER, _DEBIT_COVER.c.debit_entry_id == E.c.entry_id)
     .where(E.c.member_id == _MEMBER, E.c.points < 0,
            -E.c.points > func.coalesce(_DEBIT_COVER.c.c, 0)),
+    select(literal(2).label("tag"), _POSITIVE, E.c.kind, func.sum(E.c.points), null(), null(),
+           null(), literal(0))
+    .where(E.c.member_id == _MEMBER).group_by(E.c.kind, _POSITIVE),
 ).order_by("tag", "entry_id")
 _SIGN = case((E.c.points > 0, "+"), else_="-")
 _SUMS = (select(E.c.kind, _SIGN, func.sum(E.c.points)).where(E.c.member_id == _MEMBER)
@@ -138,7 +154,8 @@ def _sums(conn: Connection, member_id: str) -> dict[str, int]:
 
 
 def balance(conn: Connection, member_id: str, now: datetime,
-            open_lots: list[Lot] | None = None) -> dict[str, int]:
+            open_lots: list[Lot] | None = None,
+            sums: dict[str, int] | None = None) -> dict[str, int]:
     """The member's balance derived from the ledger at `now`.
 
     ``active`` can be spent; ``pending`` waits for its return window; ``spent`` is redeemed
@@ -146,7 +163,8 @@ def balance(conn: Connection, member_id: str, now: datetime,
     points already spent); ``total`` is the plain sum of the member's entries. ``negative``
     is read off the identity total = active + pending - negative; `audit` recomputes it
     from the uncovered debits, independently. `open_lots` (current, e.g. just consumed in
-    this transaction) saves re-reading the lots.
+    this transaction) saves re-reading the lots, and `sums` (an operation's, kept current
+    as it books) the entry sums.
     """
     if open_lots is None:
         open_lots = lots(conn, member_id)
@@ -156,7 +174,8 @@ def balance(conn: Connection, member_id: str, now: datetime,
             active += max(lot.remaining, 0)
         else:
             pending += max(lot.remaining, 0)
-    sums = _sums(conn, member_id)
+    if sums is None:
+        sums = _sums(conn, member_id)
     total = sum(sums.values())
     return {"active": active, "pending": pending,
             "spent": -sums.get("redeem-", 0) - sums.get("reverse+", 0),
@@ -182,10 +201,12 @@ def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, poin
     """Append a lot; returns its entry id."""
     if points <= 0:
         raise InputError(f"a {kind} credit must be positive, got {points}")
-    return conn.execute(_INSERT_ENTRY, _entry_row(
+    entry_id = conn.execute(_INSERT_ENTRY, _entry_row(
         op_id=op.op_id, member_id=member_id, kind=kind, points=points, reason=reason[:300],
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
         clawback_points=0, **cols)).scalar_one()
+    op.booked(member_id, kind, points)
+    return entry_id
 
 
 def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, points: int,
@@ -215,6 +236,8 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
     entry_id = conn.execute(_INSERT_ENTRY, _entry_row(
         op_id=op.op_id, member_id=member_id, kind=kind, points=-booked, reason=reason[:300],
         booked_at=op.now, clawback_points=left if clawback else 0, **cols)).scalar_one()
+    if booked:
+        op.booked(member_id, kind, -booked)
     allocs = []
     for lot, take in plan:
         lot.remaining -= take
@@ -234,13 +257,16 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
     Returns the member's lots with points left (as now consumed); counts go to `done`.
     """
     expired = 0
-    open_lots, debts = [], []
+    open_lots, debts, sums = [], [], {}
     for r in conn.execute(_LOTS_AND_DEBTS, {"member_id": member_id}):
         if r.tag == 0:
             open_lots.append(Lot(r.entry_id, r.kind, r.points, r.points - int(r.n),
                                  r.booked_at, r.matures_at or r.booked_at, r.expires_at))
-        else:
+        elif r.tag == 1:
             debts.append((r.entry_id, int(r.n)))
+        else:
+            sums[r.kind + ("+" if r.entry_id else "-")] = int(r.points or 0)
+    op.sums, op.sums_member = sums, member_id
     for lot in open_lots:
         if lot.expires_at is not None and lot.expires_at <= op.now and lot.remaining > 0:
             n = lot.remaining
@@ -291,7 +317,8 @@ def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason:
     entry_id, consumed, _ = book_debit(conn, op, member_id, "redeem", points, reason, sources,
                                        partner_id=partner_id, source_txn=source_txn)
     return {"member_id": member_id, "points": points, "entry_id": entry_id,
-            "consumed": consumed, "balance": balance(conn, member_id, op.now, open_lots)}
+            "consumed": consumed,
+            "balance": balance(conn, member_id, op.now, open_lots, op.sums_of(member_id))}
 
 
 def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason: str,

@@ -57,10 +57,27 @@ def request_hash(request: dict[str, Any]) -> str:
 
 @dataclass
 class Operation:
-    """An operation being written: its id and booking time."""
+    """An operation being written: its id and booking time.
+
+    ``sums`` are the member's entry sums by kind and sign (``"earn+"``, ``"redeem-"``...) as
+    read by the ledger's housekeeping at the start of the operation and kept current by every
+    entry it books since, so that its answer's balance needs no second read; None until read.
+    """
 
     op_id: int | None
     now: datetime
+    sums: dict[str, int] | None = None
+    sums_member: str | None = None
+
+    def booked(self, member_id: str, kind: str, points: int) -> None:
+        """Count an entry this operation booked into `sums`."""
+        if self.sums is not None and self.sums_member == member_id:
+            key = kind + ("+" if points > 0 else "-")
+            self.sums[key] = self.sums.get(key, 0) + points
+
+    def sums_of(self, member_id: str) -> dict[str, int] | None:
+        return dict(self.sums) if self.sums is not None and self.sums_member == member_id \
+            else None
 
 
 # statements of every write, built once (see cvm.programme.ledger)
