@@ -90,46 +90,37 @@ class Lot:
 # The statements of every write, built once: SQLAlchemy then reuses their cache keys and
 # compiled forms, and a request spends its time in the database, not in building queries.
 _MEMBER = bindparam("member_id")
+_LOT_COLUMNS = (E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at, E.c.matures_at,
+                E.c.expires_at)
 _LOT_USE = (select(allocations.c.lot_entry_id, func.sum(allocations.c.points).label("used"))
             .where(allocations.c.member_id == _MEMBER)
             .group_by(allocations.c.lot_entry_id).subquery())
-_LOTS = (select(E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at, E.c.matures_at,
-                E.c.expires_at, func.coalesce(_LOT_USE.c.used, 0).label("used"))
+_USED = func.coalesce(_LOT_USE.c.used, 0)
+_LOTS = (select(*_LOT_COLUMNS, _USED.label("used"))
          .outerjoin(_LOT_USE, _LOT_USE.c.lot_entry_id == E.c.entry_id)
          .where(E.c.member_id == _MEMBER, E.c.points > 0)
          .order_by(E.c.entry_id))
-_OPEN_LOTS = _LOTS.where(E.c.points > func.coalesce(_LOT_USE.c.used, 0))
+_OPEN_LOTS = _LOTS.where(E.c.points > _USED)
 _DEBIT_COVER = (select(allocations.c.debit_entry_id, func.sum(allocations.c.points).label("c"))
                 .where(allocations.c.member_id == _MEMBER)
                 .group_by(allocations.c.debit_entry_id).subquery())
-_OPEN_DEBITS = (select(E.c.entry_id,
-                       (-E.c.points - func.coalesce(_DEBIT_COVER.c.c, 0)).label("open"))
+_UNCOVERED = -E.c.points - func.coalesce(_DEBIT_COVER.c.c, 0)
+_OPEN_DEBITS = (select(E.c.entry_id, _UNCOVERED.label("open"))
                 .outerjoin(_DEBIT_COVER, _DEBIT_COVER.c.debit_entry_id == E.c.entry_id)
-                .where(E.c.member_id == _MEMBER, E.c.points < 0,
-                       -E.c.points > func.coalesce(_DEBIT_COVER.c.c, 0))
+                .where(E.c.member_id == _MEMBER, E.c.points < 0, _UNCOVERED > 0)
                 .order_by(E.c.entry_id))
-# housekeeping's one read: the open lots (tag 0), the debits no lot fully covers (tag 1) and
-# the entry sums by kind and sign (tag 2; entry_id carries the sign: 1 for +, 0 for -)
 _POSITIVE = case((E.c.points > 0, 1), else_=0)
-_LOTS_AND_DEBTS = union_all(
-    select(literal(0).label("tag"), E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at,
-           E.c.matures_at, E.c.expires_at, func.coalesce(_LOT_USE.c.used, 0).label("n"))
-    .outerjoin(_LOT_USE, _LOT_USE.c.lot_entry_id == E.c.entry_id)
-    .where(E.c.member_id == _MEMBER, E.c.points > 0,
-           E.c.points > func.coalesce(_LOT_USE.c.used, 0)),
-    select(literal(1).label("tag"), E.c.entry_id, E.c.kind, E.c.points, E.c.booked_at,
-           E.c.matures_at, E.c.expires_at,
-           (-E.c.points - func.coalesce(_DEBIT_COVER.c.c, 0)).label("n"))
-    .outerjoin(_DEBIT_COVER, _DEBIT_COVER.c.debit_entry_id == E.c.entry_id)
-    .where(E.c.member_id == _MEMBER, E.c.points < 0,
-           -E.c.points > func.coalesce(_DEBIT_COVER.c.c, 0)),
-    select(literal(2).label("tag"), _POSITIVE, E.c.kind, func.sum(E.c.points), null(), null(),
-           null(), literal(0))
-    .where(E.c.member_id == _MEMBER).group_by(E.c.kind, _POSITIVE),
+_SUMS = (select(E.c.kind, _POSITIVE.label("positive"), func.sum(E.c.points).label("points"))
+         .where(E.c.member_id == _MEMBER).group_by(E.c.kind, _POSITIVE))
+# housekeeping's one read, the three above as one statement: open lots (tag 0), uncovered
+# debits (tag 1) and entry sums (tag 2, the sign in the entry_id column: 1 for +, 0 for -)
+_LOTS_DEBTS_SUMS = union_all(
+    _OPEN_LOTS.with_only_columns(literal(0).label("tag"), *_LOT_COLUMNS, _USED.label("n"))
+    .order_by(None),
+    _OPEN_DEBITS.with_only_columns(literal(1), *_LOT_COLUMNS, _UNCOVERED).order_by(None),
+    _SUMS.with_only_columns(literal(2), _POSITIVE, E.c.kind, func.sum(E.c.points), null(),
+                            null(), null(), literal(0)),
 ).order_by("tag", "entry_id")
-_SIGN = case((E.c.points > 0, "+"), else_="-")
-_SUMS = (select(E.c.kind, _SIGN, func.sum(E.c.points)).where(E.c.member_id == _MEMBER)
-         .group_by(E.c.kind, _SIGN))
 _INSERT_ENTRY = insert(E).returning(E.c.entry_id)
 _INSERT_ALLOCATIONS = insert(allocations)
 
@@ -149,8 +140,8 @@ def _open_debits(conn: Connection, member_id: str) -> list[tuple[int, int]]:
 
 def _sums(conn: Connection, member_id: str) -> dict[str, int]:
     """Sums of the member's entry points by kind and sign (one query)."""
-    return {k + s: int(v or 0)
-            for k, s, v in conn.execute(_SUMS, {"member_id": member_id}).all()}
+    return {r.kind + ("+" if r.positive else "-"): int(r.points or 0)
+            for r in conn.execute(_SUMS, {"member_id": member_id})}
 
 
 def balance(conn: Connection, member_id: str, now: datetime,
@@ -258,7 +249,7 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
     """
     expired = 0
     open_lots, debts, sums = [], [], {}
-    for r in conn.execute(_LOTS_AND_DEBTS, {"member_id": member_id}):
+    for r in conn.execute(_LOTS_DEBTS_SUMS, {"member_id": member_id}):
         if r.tag == 0:
             open_lots.append(Lot(r.entry_id, r.kind, r.points, r.points - int(r.n),
                                  r.booked_at, r.matures_at or r.booked_at, r.expires_at))
