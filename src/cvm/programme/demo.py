@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import insert, select
 
 from cvm.errors import InputError
@@ -71,7 +72,7 @@ def seed(prog) -> bool:
     return prog.configure(work)
 
 
-def enrol_customers(prog, ws, members: int = 1000, months: int = 12, seed_: int = 7,
+def enrol_customers(prog, ws, members: int = 1000, months: int = 12, random_state: int = 7,
                     on_progress: Callable[[int, int], Any] | None = None) -> dict[str, int]:
     """Enrol a random sample of `members` of the workspace's customers and book the earns of
     their purchases in the last `months` of its data, then run the tier job.
@@ -86,7 +87,7 @@ def enrol_customers(prog, ws, members: int = 1000, months: int = 12, seed_: int 
         raise InputError("the workspace has no customers or transactions to enrol; run "
                          "`cvm demo` (or import customers and transactions) first")
     customers = ws.table("customers").select("customer_id", "signup_date").to_pandas()
-    rng = np.random.default_rng(seed_)
+    rng = np.random.default_rng(random_state)
     picked = customers.iloc[np.sort(rng.choice(len(customers), min(members, len(customers)),
                                                replace=False))]
     shift = timedelta(days=(datetime.now(UTC).date() - latest).days)
@@ -97,16 +98,14 @@ def enrol_customers(prog, ws, members: int = 1000, months: int = 12, seed_: int 
              .select("transaction_id", "customer_id", "timestamp", "amount", "channel")
              .order_by(["timestamp", "transaction_id"]).to_pandas())
     for row in picked.itertuples(index=False):
-        joined = row.signup_date.date() if row.signup_date is not None and row.signup_date == \
-            row.signup_date else None
-        prog.create_member(str(row.customer_id),
-                           joined_on=(joined + shift) if joined is not None else None,
+        joined = None if pd.isna(row.signup_date) else pd.Timestamp(row.signup_date).date() + shift
+        prog.create_member(str(row.customer_id), joined_on=joined,
                            idem_key=f"demo-member:{row.customer_id}")
     total = len(sales)
     for i, sale in enumerate(sales.itertuples(index=False)):
         when = sale.timestamp.to_pydatetime().replace(tzinfo=UTC) + shift
         prog.earn(str(sale.customer_id), str(sale.transaction_id), f"{sale.amount:.2f}",
-                  channel=None if sale.channel != sale.channel else str(sale.channel),
+                  channel=None if pd.isna(sale.channel) else str(sale.channel),
                   idem_key=f"demo-earn:{sale.transaction_id}", now=when)
         if on_progress is not None and (i % 200 == 0 or i == total - 1):
             on_progress(i + 1, total)
