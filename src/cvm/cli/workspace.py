@@ -119,8 +119,11 @@ def demo(
     segments = ws.rfm().group_by("segment").aggregate([("customer_id", "count")])
     emit(segments.rename_columns(["segment", "customers"]).sort_by([("customers", "descending")]),
          title="RFM segments")
-    console.print(f"Done in {time.perf_counter() - start:.1f} s. Try: cvm value tiers "
-                  f"--workspace {directory}")
+    console.print(f"Done in {time.perf_counter() - start:.1f} s. Next, with "
+                  f"--workspace {directory}:\n"
+                  "  cvm value tiers            who the valuable customers are\n"
+                  "  cvm clv fit --model bgnbd  what they will bring (then: cvm clv score)\n"
+                  "  cvm programme init --demo  a loyalty programme with 1,000 of them enrolled")
 
 
 def summary(
