@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from cvm.errors import CvmError
+
 __all__ = ["serve"]
 
 log = logging.getLogger("cvm.api")
@@ -39,7 +41,10 @@ def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: i
         uvicorn.run("cvm.api.app:workspace_app", factory=True, workers=workers, host=host,
                     port=port, log_level="warning")
         return
-    _bind(host, port).close()  # fail here, once, if the port is taken
+    try:
+        _bind(host, port).close()  # fail here, once, if the port is taken
+    except OSError as exc:
+        raise CvmError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     ctx = multiprocessing.get_context("spawn")
     stopping = False
 
