@@ -50,7 +50,7 @@ from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFo
 from cvm.programme.operations import Operation, add_months
 from cvm.store.tables import allocations, ledger_entries, operations
 
-__all__ = ["Policy", "Lot", "lots", "balance", "book_credit", "book_debit", "housekeep",
+__all__ = ["Policy", "Lot", "lots", "state", "balance", "book_credit", "book_debit", "housekeep",
            "redeem", "adjust", "refund", "reverse_redemption", "audit", "CREDIT_KINDS"]
 
 E = ledger_entries
@@ -240,14 +240,11 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
                       for a in allocs], 0 if clawback else left
 
 
-def housekeep(conn: Connection, op: Operation, member_id: str,
-              done: dict[str, int] | None = None) -> list[Lot]:
-    """Expire the member's lots past their date, then pay owed points from active lots.
-
-    Runs at the start of every write for the member (under its lock) and in the expiry job.
-    Returns the member's lots with points left (as now consumed); counts go to `done`.
-    """
-    expired = 0
+def state(conn: Connection, member_id: str
+          ) -> tuple[list[Lot], list[tuple[int, int]], dict[str, int]]:
+    """The member's open lots (oldest first), uncovered debits (entry id, points owed) and
+    entry sums by kind and sign, in one query. All empty for a member with no entries (or
+    none at all)."""
     open_lots, debts, sums = [], [], {}
     for r in conn.execute(_LOTS_DEBTS_SUMS, {"member_id": member_id}):
         if r.tag == 0:
@@ -257,6 +254,18 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
             debts.append((r.entry_id, int(r.n)))
         else:
             sums[r.kind + ("+" if r.entry_id else "-")] = int(r.points or 0)
+    return open_lots, debts, sums
+
+
+def housekeep(conn: Connection, op: Operation, member_id: str,
+              done: dict[str, int] | None = None) -> list[Lot]:
+    """Expire the member's lots past their date, then pay owed points from active lots.
+
+    Runs at the start of every write for the member (under its lock) and in the expiry job.
+    Returns the member's lots with points left (as now consumed); counts go to `done`.
+    """
+    expired = 0
+    open_lots, debts, sums = state(conn, member_id)
     op.sums, op.sums_member = sums, member_id
     for lot in open_lots:
         if lot.expires_at is not None and lot.expires_at <= op.now and lot.remaining > 0:

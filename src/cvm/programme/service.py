@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cvm.config import ProgrammeSettings
@@ -36,6 +36,17 @@ from cvm.store.tables import tiers as tiers_t
 __all__ = ["Programme"]
 
 E = ledger_entries
+
+
+# the read paths' statements, built once
+_MEMBER_EXISTS = select(members.c.member_id).where(members.c.member_id == bindparam("member_id"))
+_STATEMENT = (select(E.c.entry_id, E.c.op_id.label("operation_id"), E.c.kind, E.c.points,
+                     E.c.clawback_points, E.c.source_txn.label("transaction_id"), E.c.reason,
+                     E.c.partner_id, E.c.booked_at, E.c.matures_at, E.c.expires_at,
+                     E.c.reverses_entry_id)
+              .where(E.c.member_id == bindparam("member_id"), E.c.entry_id > bindparam("after"))
+              .order_by(E.c.entry_id).limit(bindparam("limit")))
+_PARTNER_STATEMENT = _STATEMENT.where(E.c.partner_id == bindparam("partner_id"))
 
 
 class Programme:
@@ -296,28 +307,30 @@ class Programme:
 
     def balance(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
         with self.store.read() as conn:
-            if conn.execute(select(members.c.member_id)
-                            .where(members.c.member_id == member_id)).first() is None:
-                raise NotFoundError(f"member {member_id!r} not found")
-            return {"member_id": member_id, **ledger.balance(conn, member_id,
-                                                              now or ops.utcnow())}
+            open_lots, _, sums = ledger.state(conn, member_id)
+            if not sums:  # no entries: does the member exist at all?
+                self._check_member(conn, member_id)
+            return {"member_id": member_id, **ledger.balance(
+                conn, member_id, now or ops.utcnow(), open_lots, sums)}
+
+    @staticmethod
+    def _check_member(conn: Connection, member_id: str) -> None:
+        if conn.execute(_MEMBER_EXISTS, {"member_id": member_id}).first() is None:
+            raise NotFoundError(f"member {member_id!r} not found")
 
     def statement(self, member_id: str, *, partner_id: str | None = None, limit: int = 100,
                   after: int = 0) -> dict[str, Any]:
         """The member's entries in booking order (a partner sees only its own)."""
         with self.store.read() as conn:
-            if conn.execute(select(members.c.member_id)
-                            .where(members.c.member_id == member_id)).first() is None:
-                raise NotFoundError(f"member {member_id!r} not found")
-            q = (select(E.c.entry_id, E.c.op_id.label("operation_id"), E.c.kind, E.c.points,
-                        E.c.clawback_points, E.c.source_txn.label("transaction_id"), E.c.reason,
-                        E.c.partner_id, E.c.booked_at, E.c.matures_at, E.c.expires_at,
-                        E.c.reverses_entry_id)
-                 .where(E.c.member_id == member_id, E.c.entry_id > after)
-                 .order_by(E.c.entry_id).limit(limit))
-            if partner_id is not None:
-                q = q.where(E.c.partner_id == partner_id)
-            rows = [dict(r) for r in conn.execute(q).mappings()]
+            params = {"member_id": member_id, "after": after, "limit": limit}
+            if partner_id is None:
+                rows = conn.execute(_STATEMENT, params).mappings()
+            else:
+                rows = conn.execute(_PARTNER_STATEMENT, {**params, "partner_id": partner_id}
+                                    ).mappings()
+            rows = [dict(r) for r in rows]
+            if not rows:  # no entries (after `after`): does the member exist at all?
+                self._check_member(conn, member_id)
             return {"member_id": member_id, "entries": rows,
                     "next_after": rows[-1]["entry_id"] if len(rows) == limit else None}
 
