@@ -48,7 +48,7 @@ def compress_rows(columns: Sequence[np.ndarray], weights: np.ndarray | None = No
         else:
             counts = np.bincount(key, weights=np.asarray(weights, dtype=float),
                                  minlength=int(space))[keys]
-        slot = np.zeros(int(space), dtype=np.int64)
+        slot = np.empty(int(space), dtype=np.int64)  # read back only at the occupied keys
         slot[keys] = np.arange(len(keys))
         inverse = slot[key]
         out = []
