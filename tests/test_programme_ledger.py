@@ -17,6 +17,7 @@ from cvm.errors import (
     InputError,
     InsufficientPointsError,
     NotFoundError,
+    ReplayedError,
 )
 from cvm.programme import earning, tiers
 
@@ -176,8 +177,13 @@ def test_a_failed_write_leaves_the_store_as_it_was(programme):
     with pytest.raises(InputError):
         programme.adjust("m1", -5, "  ", now=T0)
     assert entries(programme) == before
-    # The failed key was not stored: the corrected retry goes through.
-    assert programme.redeem("m1", 10, idem_key="x2", now=T0)["replayed"] is False
+    # The refusal is the answer to key "x": a retry gets it again, even once the points are
+    # there; a new key is a new attempt and goes through.
+    programme.adjust("m1", 5, "top-up", now=T0)
+    with pytest.raises(ReplayedError, match="has 10 active points") as replayed:
+        programme.redeem("m1", 11, idem_key="x", now=T0)
+    assert (replayed.value.http_status, replayed.value.code) == (409, "insufficient_points")
+    assert programme.redeem("m1", 11, idem_key="x2", now=T0)["replayed"] is False
     with pytest.raises(NotFoundError, match="member 'ghost' not found"):
         programme.earn("ghost", "s1", "10", now=T0)
 
