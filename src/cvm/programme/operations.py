@@ -120,10 +120,13 @@ def lock_member(conn: Connection, member_id: str) -> Any:
     """
     row = conn.execute(_LOCK_MEMBER, {"member_id": member_id}).first()
     if row is None:
-        raise NotFoundError(
-            f"member {member_id!r} not found; create it first (POST /api/v1/members or "
-            "Programme.create_member)")
+        raise _no_member(member_id)
     return row
+
+
+def _no_member(member_id: str) -> NotFoundError:
+    return NotFoundError(f"member {member_id!r} not found; create it first "
+                         "(POST /api/v1/members or Programme.create_member)")
 
 
 def lock_member_and_replay(conn: Connection, member_id: str, kind: str,
@@ -136,7 +139,7 @@ def lock_member_and_replay(conn: Connection, member_id: str, kind: str,
     row = conn.execute(_LOCK_MEMBER_SEEN, {"member_id": member_id, "idem_key": idem_key}
                        ).first()
     if row is None:
-        lock_member(conn, member_id)  # raises the not-found error
+        raise _no_member(member_id)
     if row.seen_hash is None:
         return row, None
     return row, _stored_answer(row.seen_hash, row.seen_result, row.seen_status, kind, request,

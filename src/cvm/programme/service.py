@@ -160,8 +160,7 @@ class Programme:
             stored = ops.replay(conn, "member", request, idem_key)
             if stored is not None:
                 return stored
-            if conn.execute(select(members.c.member_id)
-                            .where(members.c.member_id == member_id)).first():
+            if conn.execute(_MEMBER_EXISTS, {"member_id": member_id}).first():
                 raise ConflictError(f"member {member_id!r} already exists")
             conn.execute(insert(members).values(
                 member_id=member_id, joined_on=joined_on or now.date(), status="active",
