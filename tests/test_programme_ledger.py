@@ -6,6 +6,8 @@ return window 30 days (points pending until then), expiry 24 months after earnin
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -166,6 +168,49 @@ def test_every_write_replayed_three_times_books_once(programme):
         programme.create_member("m1", now=T0)
     with pytest.raises(ConflictError, match="already booked"):
         programme.reverse("m1", redeem_op, now=T0)
+
+
+def test_one_sale_sent_for_several_members_at_once_is_booked_once(programme):
+    """Writes for different members do not wait for each other's lock, so all of them can
+    pass the check that the sale is new: the unique natural key refuses all but one at
+    commit, and the losers, run again, get the clear conflict."""
+    members = [f"m{i}" for i in range(6)]
+    for m in members:
+        programme.create_member(m, now=T0)
+    start = threading.Barrier(len(members))
+
+    def earn(m):
+        start.wait()
+        try:
+            return programme.earn(m, "sale-1", "250", now=T0)["points"]
+        except ConflictError as exc:
+            assert "already booked" in str(exc)
+            return "refused"
+
+    with ThreadPoolExecutor(len(members)) as pool:
+        outcomes = list(pool.map(earn, members))
+    assert sorted(outcomes, key=str) == [20] + ["refused"] * (len(members) - 1)
+    with programme.store.read() as conn:
+        assert conn.execute(sa.text(
+            "SELECT count(*), sum(points) FROM ledger_entries WHERE source_txn = 'sale-1'")
+        ).one() == (1, 20)
+    assert programme.audit() == []
+
+
+def test_a_write_booking_many_entries_keeps_them_in_booking_order(make):
+    """Three lots expire inside one adjustment: four entries in one write, more than the
+    ids a write draws ahead on PostgreSQL; they are booked in order, expiries first."""
+    prog = make(expiry_months=1)
+    prog.create_member("m1", now=T0)
+    for i, pts in enumerate((10, 20, 30)):
+        prog.adjust("m1", pts, "welcome", now=T0 + i * DAY)
+    prog.adjust("m1", 100, "late bonus", now=T0 + 40 * DAY)
+    assert entries(prog) == [("adjust", 10), ("adjust", 20), ("adjust", 30),
+                             ("expire", -10), ("expire", -20), ("expire", -30),
+                             ("adjust", 100)]
+    assert bal(prog, now=T0 + 40 * DAY) == {"active": 100, "pending": 0, "spent": 0,
+                                            "expired": 60, "negative": 0}
+    assert prog.audit() == []
 
 
 def test_a_failed_write_leaves_the_store_as_it_was(programme):

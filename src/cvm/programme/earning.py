@@ -25,15 +25,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from cvm.errors import InputError
 from cvm.programme.ledger import Lot, Policy, balance, book_credit, housekeep
 from cvm.programme.operations import Operation
+from cvm.programme.tx import Tx
 from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import rules, tiers
 
-__all__ = ["define_rule", "rule_points", "earn", "period_start", "to_cents"]
+__all__ = ["define_rule", "rule_points", "earn", "period_start", "to_cents", "ACTIVE_RULES",
+           "TIER_MULTIPLIERS"]
 
 
 def to_cents(amount: Any, what: str = "amount") -> int:
@@ -100,13 +102,14 @@ def _earned_by_rule(conn: Connection, rule_id: int, since: datetime | None,
     return int(conn.execute(q).scalar_one())
 
 
-_ACTIVE_RULES = select(rules).where(rules.c.active.is_(True)).order_by(rules.c.rule_id)
-_TIER_MULTIPLIER = select(tiers.c.multiplier).where(tiers.c.code == bindparam("tier_code"))
+#: what an earn reads besides the member's lots: `Tx.prefetch` them with the member's lock
+ACTIVE_RULES = select(rules).where(rules.c.active.is_(True)).order_by(rules.c.rule_id)
+TIER_MULTIPLIERS = select(tiers.c.code, tiers.c.multiplier)
 
 
-def _applicable(conn: Connection, day: date, product, channel, partner_id) -> list[Any]:
+def _applicable(conn: Connection | Tx, day: date, product, channel, partner_id) -> list[Any]:
     out = []
-    for r in conn.execute(_ACTIVE_RULES):
+    for r in Tx.of(conn).rows(ACTIVE_RULES):
         if r.product is not None and r.product != product:
             continue
         if r.channel is not None and r.channel != channel:
@@ -134,7 +137,7 @@ def earn(conn: Connection, op: Operation, member: Any, transaction_id: str, amou
     open_lots = housekeep(conn, op, member.member_id)
     multiplier = Decimal(1)
     if member.tier_code is not None:
-        multiplier = conn.execute(_TIER_MULTIPLIER, {"tier_code": member.tier_code}).scalar_one()
+        multiplier = dict(Tx.of(conn).rows(TIER_MULTIPLIERS))[member.tier_code]
     matures = op.now + timedelta(days=policy.return_window_days)
     expires = policy.expires(op.now)
     entries = []

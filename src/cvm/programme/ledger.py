@@ -48,10 +48,11 @@ from sqlalchemy import (
 
 from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
 from cvm.programme.operations import Operation, add_months
+from cvm.programme.tx import Tx
 from cvm.store.tables import allocations, ledger_entries, operations
 
 __all__ = ["Policy", "Lot", "lots", "state", "balance", "book_credit", "book_debit", "housekeep",
-           "redeem", "adjust", "refund", "reverse_redemption", "audit", "CREDIT_KINDS"]
+           "redeem", "adjust", "refund", "reverse_redemption", "audit", "CREDIT_KINDS", "STATE"]
 
 E = ledger_entries
 CREDIT_KINDS = ("earn", "adjust", "reverse")
@@ -121,7 +122,8 @@ _LOTS_DEBTS_SUMS = union_all(
     _SUMS.with_only_columns(literal(2), _POSITIVE, E.c.kind, func.sum(E.c.points), null(),
                             null(), null(), literal(0)),
 ).order_by("tag", "entry_id")
-_INSERT_ENTRY = insert(E).returning(E.c.entry_id)
+#: what every write reads first (`state`): `Tx.prefetch` it with the member's lock
+STATE = _LOTS_DEBTS_SUMS
 _INSERT_ALLOCATIONS = insert(allocations)
 
 
@@ -178,7 +180,7 @@ _ENTRY_COLUMNS = tuple(c.name for c in E.columns if c.name != "entry_id")
 
 
 def _entry_row(**values: Any) -> dict[str, Any]:
-    """A full row for `_INSERT_ENTRY` (absent columns NULL), so that every insert of an entry
+    """A full row of ledger_entries (absent columns NULL), so that every insert of an entry
     has the same parameter names and shares one compiled statement."""
     unknown = set(values) - set(_ENTRY_COLUMNS)
     if unknown:
@@ -192,10 +194,10 @@ def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, poin
     """Append a lot; returns its entry id."""
     if points <= 0:
         raise InputError(f"a {kind} credit must be positive, got {points}")
-    entry_id = conn.execute(_INSERT_ENTRY, _entry_row(
+    entry_id = Tx.of(conn).insert(E, _entry_row(
         op_id=op.op_id, member_id=member_id, kind=kind, points=points, reason=reason[:300],
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
-        clawback_points=0, **cols)).scalar_one()
+        clawback_points=0, **cols))
     op.booked(member_id, kind, points)
     return entry_id
 
@@ -224,9 +226,10 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
             f"member {member_id!r} has {points - left} points available for this {kind}; "
             f"{points} were asked for ({left} short)")
     booked = points - left if clawback else points
-    entry_id = conn.execute(_INSERT_ENTRY, _entry_row(
+    tx = Tx.of(conn)
+    entry_id = tx.insert(E, _entry_row(
         op_id=op.op_id, member_id=member_id, kind=kind, points=-booked, reason=reason[:300],
-        booked_at=op.now, clawback_points=left if clawback else 0, **cols)).scalar_one()
+        booked_at=op.now, clawback_points=left if clawback else 0, **cols))
     if booked:
         op.booked(member_id, kind, -booked)
     allocs = []
@@ -234,8 +237,7 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
         lot.remaining -= take
         allocs.append({"debit_entry_id": entry_id, "lot_entry_id": lot.entry_id,
                        "member_id": member_id, "points": take, "booked_at": op.now})
-    if allocs:
-        conn.execute(_INSERT_ALLOCATIONS, allocs)
+    tx.queue(_INSERT_ALLOCATIONS, allocs)
     return entry_id, [{"lot_entry_id": a["lot_entry_id"], "points": a["points"]}
                       for a in allocs], 0 if clawback else left
 
@@ -246,7 +248,7 @@ def state(conn: Connection, member_id: str
     entry sums by kind and sign, in one query. All empty for a member with no entries (or
     none at all)."""
     open_lots, debts, sums = [], [], {}
-    for r in conn.execute(_LOTS_DEBTS_SUMS, {"member_id": member_id}):
+    for r in Tx.of(conn).rows(STATE, {"member_id": member_id}):
         if r.tag == 0:
             open_lots.append(Lot(r.entry_id, r.kind, r.points, r.points - int(r.n),
                                  r.booked_at, r.matures_at or r.booked_at, r.expires_at))
@@ -291,8 +293,7 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
                     settled += take
                 if owed == 0:
                     break
-        if rows:
-            conn.execute(_INSERT_ALLOCATIONS, rows)
+        Tx.of(conn).queue(_INSERT_ALLOCATIONS, rows)
     if done is not None:
         done.update(expired=expired, settled=settled)
     return [lot for lot in open_lots if lot.remaining > 0]

@@ -19,8 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cvm.errors import (
     ConflictError,
@@ -29,10 +27,12 @@ from cvm.errors import (
     NotFoundError,
     ReplayedError,
 )
+from cvm.programme.tx import Tx
 from cvm.store.tables import members, operations
 
 __all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash", "utcnow",
-           "add_months", "record_failure", "FAILED_KIND", "lock_member_and_replay", "RaceLost"]
+           "add_months", "record_failure", "FAILED_KIND", "lock_member_and_replay",
+           "LOCK_MEMBER_SEEN", "NATURAL"]
 
 
 def utcnow() -> datetime:
@@ -68,6 +68,8 @@ class Operation:
     now: datetime
     sums: dict[str, int] | None = None
     sums_member: str | None = None
+    #: the operations row as queued (`Tx.insert`), completed in place by `finish` if unsent
+    row: dict[str, Any] | None = None
 
     def booked(self, member_id: str, kind: str, points: int) -> None:
         """Count an entry this operation booked into `sums`."""
@@ -83,8 +85,8 @@ class Operation:
 # statements of every write, built once (see cvm.programme.ledger)
 _LOCK_MEMBER = (select(members).where(members.c.member_id == bindparam("member_id"))
                 .with_for_update())
-# the member's row, locked, with what its idempotency key already answered (one round trip)
-_LOCK_MEMBER_SEEN = (
+# the member's row, locked, with what its idempotency key already answered (one statement)
+LOCK_MEMBER_SEEN = (
     select(members, operations.c.request_hash.label("seen_hash"),
            operations.c.result.label("seen_result"),
            operations.c.status_code.label("seen_status"))
@@ -94,21 +96,10 @@ _LOCK_MEMBER_SEEN = (
     .with_for_update(of=members))
 _SEEN = (select(operations.c.request_hash, operations.c.result, operations.c.status_code)
          .where(operations.c.idem_key == bindparam("idem_key")))
-_NATURAL = (select(operations.c.op_id, operations.c.member_id)
-            .where(operations.c.natural_key == bindparam("natural_key")))
+#: the operation that booked a natural key (a sale, a refund, a reversal), if any
+NATURAL = (select(operations.c.op_id, operations.c.member_id)
+           .where(operations.c.natural_key == bindparam("natural_key")))
 _INSERT_OP = insert(operations).returning(operations.c.op_id)
-# an operation with a natural key: nothing inserted (no row returned) if its idempotency or
-# natural key is taken, instead of an error that would abort a PostgreSQL transaction
-_INSERT_OP_UNLESS_TAKEN = {
-    "postgresql": pg_insert(operations).on_conflict_do_nothing().returning(operations.c.op_id),
-    "sqlite": sqlite_insert(operations).on_conflict_do_nothing().returning(
-        operations.c.op_id),
-}
-
-
-class RaceLost(Exception):
-    """A concurrent request with the same idempotency key committed first: rerun the write,
-    which then replays its answer."""
 _FINISH = (update(operations).where(operations.c.op_id == bindparam("b_op_id"))
            .values(result=bindparam("b_result"), status_code=bindparam("b_status")))
 
@@ -118,7 +109,8 @@ def lock_member(conn: Connection, member_id: str) -> Any:
 
     On SQLite the write transaction already holds the database's one write lock.
     """
-    row = conn.execute(_LOCK_MEMBER, {"member_id": member_id}).first()
+    rows = Tx.of(conn).rows(_LOCK_MEMBER, {"member_id": member_id})
+    row = rows[0] if rows else None
     if row is None:
         raise _no_member(member_id)
     return row
@@ -136,8 +128,8 @@ def lock_member_and_replay(conn: Connection, member_id: str, kind: str,
     or None)."""
     if idem_key is None:
         return lock_member(conn, member_id), None
-    row = conn.execute(_LOCK_MEMBER_SEEN, {"member_id": member_id, "idem_key": idem_key}
-                       ).first()
+    rows = Tx.of(conn).rows(LOCK_MEMBER_SEEN, {"member_id": member_id, "idem_key": idem_key})
+    row = rows[0] if rows else None
     if row is None:
         raise _no_member(member_id)
     if row.seen_hash is None:
@@ -190,50 +182,50 @@ def record_failure(conn: Connection, *, kind: str, request: dict[str, Any], idem
         result=error.to_dict()))
 
 
-def begin(conn: Connection, *, kind: str, request: dict[str, Any], actor: str,
+def begin(conn: Connection | Tx, *, kind: str, request: dict[str, Any], actor: str,
           idem_key: str | None = None, member_id: str | None = None,
           partner_id: str | None = None, source_txn: str | None = None,
           amount_cents: int | None = None, natural_key: str | None = None,
           now: datetime | None = None) -> Operation:
-    """Start an operation: a replay if `idem_key` was seen, else a new operations row.
+    """Start an operation: refuse a natural key already booked, then add its row.
 
     Call `replay` first, after locking the member, so that two retries of one request
-    queue behind each other and the second finds the first's answer. The unique index on
-    ``idem_key`` refuses a twin that raced past both.
+    queue behind each other and the second finds the first's answer. The unique indexes on
+    ``idem_key`` and ``natural_key`` refuse a twin that raced past both checks: its
+    transaction fails with an IntegrityError and `Programme` runs it again, which then
+    replays or refuses it.
     """
+    tx = Tx.of(conn)
     now = now or utcnow()
+    if natural_key is not None:
+        _refuse_if_booked(tx, natural_key)
     row = dict(
         idem_key=idem_key or f"auto:{uuid.uuid4().hex}", natural_key=natural_key,
         request_hash=request_hash(dict(request, kind=kind)), kind=kind, member_id=member_id,
         partner_id=partner_id, source_txn=source_txn, amount_cents=amount_cents, actor=actor,
-        created_at=now)
-    guarded = _INSERT_OP_UNLESS_TAKEN.get(conn.dialect.name)
-    if natural_key is None or guarded is None:
-        if natural_key is not None:  # another dialect: look first
-            _refuse_if_booked(conn, natural_key)
-        return Operation(conn.execute(_INSERT_OP, row).scalar_one(), now)
-    # the common case (a new sale) in one round trip; the look happens only on a clash
-    op_id = conn.execute(guarded, row).scalar()
-    if op_id is None:
-        _refuse_if_booked(conn, natural_key)
-        raise RaceLost(idem_key)
-    return Operation(op_id, now)
+        created_at=now, status_code=None, result=None)
+    return Operation(tx.insert(operations, row), now, row=row)
 
 
-def _refuse_if_booked(conn: Connection, natural_key: str) -> None:
-    dup = conn.execute(_NATURAL, {"natural_key": natural_key}).first()
-    if dup is not None:
+def _refuse_if_booked(tx: Tx, natural_key: str) -> None:
+    rows = tx.rows(NATURAL, {"natural_key": natural_key})
+    if rows:
+        dup = rows[0]
         raise ConflictError(
             f"{natural_key.split(':', 1)[0]} {natural_key.rsplit(':', 1)[-1]!r} was already "
             f"booked by operation {dup.op_id} (member {dup.member_id!r}); it is not booked "
             "twice. Resend with the same Idempotency-Key to get the first answer.")
 
 
-def finish(conn: Connection, op: Operation, result: dict[str, Any],
+def finish(conn: Connection | Tx, op: Operation, result: dict[str, Any],
            status_code: int = 201) -> dict[str, Any]:
     """Store the operation's answer (what a retry will get) and return it."""
+    tx = Tx.of(conn)
     result = json.loads(json.dumps(dict(result, operation_id=op.op_id), default=_jsonable))
-    conn.execute(_FINISH, {"b_op_id": op.op_id, "b_result": result, "b_status": status_code})
+    if op.row is not None and tx.pending(op.row):
+        op.row.update(result=result, status_code=status_code)  # still queued: sent with it
+    else:
+        tx.queue(_FINISH, {"b_op_id": op.op_id, "b_result": result, "b_status": status_code})
     return dict(result, replayed=False)
 
 

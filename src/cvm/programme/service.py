@@ -29,6 +29,7 @@ from cvm.errors import (
 )
 from cvm.programme import apikeys, earning, ledger, partners, tiers
 from cvm.programme import operations as ops
+from cvm.programme.tx import Tx
 from cvm.store.db import Store, sqlite_url
 from cvm.store.tables import catalogue, ledger_entries, members, operations
 from cvm.store.tables import tiers as tiers_t
@@ -94,7 +95,7 @@ class Programme:
             try:
                 with self.store.write() as conn:
                     return work(conn)
-            except (IntegrityError, ops.RaceLost) as exc:
+            except IntegrityError as exc:
                 # A unique key (idempotency or natural key, member id) was taken by a
                 # concurrent request that committed first: rerun, which replays or refuses.
                 if attempt == 2:
@@ -112,20 +113,36 @@ class Programme:
         raise AssertionError("unreachable")
 
     def _member_op(self, kind: str, member_id: str, request: dict[str, Any], idem_key, actor,
-                   now, body: Callable[[Connection, Any, ops.Operation], dict],
-                   prepare: Callable[[Connection, Any], dict] | None = None, **op_cols):
+                   now, body: Callable[[Tx, Any, ops.Operation], dict],
+                   prepare: Callable[[Tx, Any], dict] | None = None,
+                   prefetch: tuple[tuple[Any, dict], ...] = (), **op_cols):
+        """One write for a member in one transaction: lock the member (replaying a retry),
+        `prepare`, start the operation, book (`body`), store the answer, commit.
+
+        On PostgreSQL the statements go in two round trips (`cvm.programme.tx`): the lock
+        with the member's lots, the `prefetch` reads and the ids the rows will take; then the
+        rows with the COMMIT.
+        """
         found = []
 
         def work(conn):
-            member, stored = ops.lock_member_and_replay(conn, member_id, kind, request,
+            tx = Tx(conn, batched=True)
+            tx.prefetch(ledger.STATE, {"member_id": member_id})
+            for statement, params in prefetch:
+                tx.prefetch(statement, params)
+            tx.reserve(operations, 1)
+            tx.reserve(ledger_entries, 2)
+            member, stored = ops.lock_member_and_replay(tx, member_id, kind, request,
                                                         idem_key)
             found.append(True)
             if stored is not None:
                 return stored
-            extra = prepare(conn, member) if prepare is not None else {}
-            op = ops.begin(conn, kind=kind, request=request, actor=actor, idem_key=idem_key,
+            extra = prepare(tx, member) if prepare is not None else {}
+            op = ops.begin(tx, kind=kind, request=request, actor=actor, idem_key=idem_key,
                            member_id=member_id, now=now, **op_cols, **extra.pop("op", {}))
-            return ops.finish(conn, op, body(conn, member, op, **extra))
+            result = ops.finish(tx, op, body(tx, member, op, **extra))
+            tx.commit()
+            return result
 
         try:
             return self._write(work)
@@ -189,13 +206,16 @@ class Programme:
             raise InputError(f"amount {amount} is negative; send a refund instead")
         request = {"member_id": member_id, "transaction_id": transaction_id, "amount": cents,
                    "product": product, "channel": channel, "partner_id": partner_id}
+        natural_key = f"transaction:{partner_id or '-'}:{transaction_id}"
         return self._member_op(
             "earn", member_id, request, idem_key, actor, now,
             lambda conn, m, op: earning.earn(conn, op, m, transaction_id, cents, self.policy,
                                              product=product, channel=channel,
                                              partner_id=partner_id),
             partner_id=partner_id, source_txn=transaction_id, amount_cents=cents,
-            natural_key=f"transaction:{partner_id or '-'}:{transaction_id}")
+            natural_key=natural_key,
+            prefetch=((earning.ACTIVE_RULES, {}), (earning.TIER_MULTIPLIERS, {}),
+                      (ops.NATURAL, {"natural_key": natural_key})))
 
     def redeem(self, member_id: str, points: int | None = None, *, item: str | None = None,
                reason: str | None = None, partner_id: str | None = None,
