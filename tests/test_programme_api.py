@@ -6,6 +6,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
 from cvm.api import create_app
 from cvm.programme import partners
@@ -146,6 +147,13 @@ def test_minimum_interface_flow(api):
     st = api.get(f"{V1}/members/m1/statement", headers=h(api, "staff")).json()
     assert [(e["kind"], e["points"]) for e in st["entries"]] == [
         ("earn", 120), ("adjust", 5), ("redeem", -100)]
+    # reads are sent as rendered by the json module: byte for byte what FastAPI's own
+    # serialisation of the same answer gives (UTC times with "Z")
+    prog = api.app.state.programme
+    for path, answer in (("statement", prog.statement("m1")), ("balance", prog.balance("m1"))):
+        r = api.get(f"{V1}/members/m1/{path}", headers=h(api, "staff"))
+        assert r.content == TypeAdapter(dict).dump_json(answer)
+    assert st["entries"][0]["booked_at"].endswith("Z")
     assert api.post(f"{V1}/members", json={"member_id": "m1"},
                     headers=h(api, "till")).status_code == 409
 

@@ -250,7 +250,9 @@ def state(conn: Connection, member_id: str
     open_lots, debts, sums = [], [], {}
     for r in Tx.of(conn).rows(STATE, {"member_id": member_id}):
         if r.tag == 0:
-            open_lots.append(Lot(r.entry_id, r.kind, r.points, r.points - int(r.n),
+            # int(): the union's points column is numeric on PostgreSQL (the sums' type)
+            points = int(r.points)
+            open_lots.append(Lot(r.entry_id, r.kind, points, points - int(r.n),
                                  r.booked_at, r.matures_at or r.booked_at, r.expires_at))
         elif r.tag == 1:
             debts.append((r.entry_id, int(r.n)))

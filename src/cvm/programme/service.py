@@ -325,7 +325,8 @@ class Programme:
                                               f"{reason} (by {actor})", self.policy))
 
     def balance(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
-        with self.store.read() as conn:
+        # one statement reads lots and sums together: consistent without a transaction
+        with self.store.query() as conn:
             open_lots, _, sums = ledger.state(conn, member_id)
             if not sums:  # no entries: does the member exist at all?
                 self._check_member(conn, member_id)
@@ -340,7 +341,7 @@ class Programme:
     def statement(self, member_id: str, *, partner_id: str | None = None, limit: int = 100,
                   after: int = 0) -> dict[str, Any]:
         """The member's entries in booking order (a partner sees only its own)."""
-        with self.store.read() as conn:
+        with self.store.query() as conn:   # one statement: consistent in itself
             params = {"member_id": member_id, "after": after, "limit": limit}
             if partner_id is None:
                 rows = conn.execute(_STATEMENT, params).mappings()

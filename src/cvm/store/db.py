@@ -125,6 +125,7 @@ class Store:
         database = self.engine.url.database if self.dialect == "sqlite" else None
         self._lock_path = (f"{database}-writer.lock" if database and database != ":memory:"
                            and fcntl is not None else None)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -165,6 +166,18 @@ class Store:
                     yield conn
         else:
             with self.engine.begin() as conn:
+                yield conn
+
+    @contextlib.contextmanager
+    def query(self) -> Iterator[Connection]:
+        """A connection for reads that each need one statement: on PostgreSQL every statement
+        runs on its own (autocommit), consistent in itself, without the BEGIN and COMMIT
+        round trips of `read`; on SQLite the same as `read`."""
+        if self.dialect == "postgresql":
+            with self._autocommit.connect() as conn:
+                yield conn
+        else:
+            with self.read() as conn:
                 yield conn
 
     def upgrade(self, revision: str = "head") -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -32,6 +34,23 @@ def _created(result: dict[str, Any]) -> JSONResponse:
     return JSONResponse(result, status_code=201, headers=headers)
 
 
+class _Json(JSONResponse):
+    """JSON with datetimes as FastAPI would write them (ISO 8601, UTC as ``Z``), rendered by
+    the json module: a read's answer is sent without FastAPI's re-validation of a dict."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"),
+                          default=_jsonable).encode()
+
+
+def _jsonable(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
 def _actor(p: Principal) -> str:
     return f"{p.role}:{p.key_id}"
 
@@ -57,7 +76,7 @@ def get_member(member_id: MemberId, prog: Prog, who: StaffKey) -> dict:
 @router.get("/{member_id}/balance")
 def get_balance(member_id: MemberId, prog: Prog, who: AnyKey) -> dict:
     """Active, pending, spent, expired and negative points, from the ledger."""
-    return prog.balance(member_id)
+    return _Json(prog.balance(member_id))
 
 
 @router.get("/{member_id}/statement")
@@ -69,7 +88,8 @@ def get_statement(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> dict:
     """The member's ledger entries in order (a partner sees only its own)."""
-    return prog.statement(member_id, partner_id=who.partner_id, limit=limit, after=after)
+    return _Json(prog.statement(member_id, partner_id=who.partner_id, limit=limit,
+                                after=after))
 
 
 @router.post("/{member_id}/earn", status_code=201)
