@@ -101,6 +101,34 @@ def wrk(url: str, mode: str, key: str, members: int, prefix: str, seconds: float
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _procs() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds used) of every process (Linux /proc)."""
+    out, tick = {}, os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name = text[text.index("(") + 1:text.rindex(")")]
+            f = text[text.rindex(")") + 2:].split()
+            out[int(entry.name)] = (int(f[1]), name, (int(f[11]) + int(f[12])) / tick)
+    return out
+
+
+def _cpu(root: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server (`root` and its descendants) and by PostgreSQL's
+    processes."""
+    procs, tree, server = _procs(), {root}, 0.0
+    changed = True
+    while changed:
+        kids = {pid for pid, (ppid, _, _) in procs.items() if ppid in tree} - tree
+        changed = bool(kids)
+        tree |= kids
+    server = sum(procs[p][2] for p in tree if p in procs)
+    return server, sum(c for _, name, c in procs.values() if name == "postgres")
+
+
 def throughput(dialect: str, url: str, tmp: Path, seconds: float, workers: int) -> dict:
     ws, prog = workspace(tmp, url)
     prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
@@ -110,7 +138,9 @@ def throughput(dialect: str, url: str, tmp: Path, seconds: float, workers: int) 
         prog.adjust(f"m{i}", 1000, "bench float")
     proc, base = serve(ws, workers)
     try:
+        before = _cpu(proc.pid)
         run = wrk(base, "write", key, 1000, "m", seconds)
+        after = _cpu(proc.pid)
     finally:
         proc.terminate()
         proc.wait()
@@ -121,6 +151,9 @@ def throughput(dialect: str, url: str, tmp: Path, seconds: float, workers: int) 
     out = {"dialect": dialect, "workers": workers, "requests": run["requests"],
            "seconds": run["seconds"], "ops_per_s": run["requests"] / run["seconds"],
            "p50_ms": run["p50_us"] / 1000, "p99_ms": run["p99_us"] / 1000,
+           # CPU per operation (ms): the server's processes, PostgreSQL's (0 on SQLite)
+           "server_cpu_ms": 1000 * (after[0] - before[0]) / run["requests"],
+           "db_cpu_ms": 1000 * (after[1] - before[1]) / run["requests"],
            "statuses": run["statuses"], "socket_errors": sum(run["errors"].values()),
            "audit_problems": len(prog.audit()),
            # wrk stops with up to one request per connection in flight: the server may have
@@ -239,12 +272,15 @@ def report(runs: list[dict], big: dict | None, args) -> str:
              "write with its own Idempotency-Key; 'unanswered but stored' counts writes the server "
              "booked while wrk, stopping, no longer read their answers (at most one per "
              "connection; a write answered but not stored would make it negative).", "",
-             "| store | server processes | requests | ops/s | p50 ms | p99 ms | statuses | "
-             "socket errors | audit problems | unanswered but stored |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "CPU ms/op: CPU time of the server's processes and of PostgreSQL's during the run, "
+             "per operation; with 2 CPUs, ops/s cannot exceed 2,000 / (their sum + wrk's).", "",
+             "| store | server processes | requests | ops/s | p50 ms | p99 ms | CPU ms/op "
+             "server + db | statuses | socket errors | audit problems | unanswered but stored |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         lines.append(f"| {r['dialect']} | {r['workers']} | {r['requests']:,} | "
                      f"{r['ops_per_s']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                     f"{r['server_cpu_ms']:.2f} + {r['db_cpu_ms']:.2f} | "
                      f"{r['statuses']} | {r['socket_errors']} | "
                      f"{r['audit_problems']} | {r['unanswered_stored']} |")
     pg = [r for r in runs if r["dialect"].startswith("PostgreSQL")]
