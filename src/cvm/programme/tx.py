@@ -47,7 +47,7 @@ class Tx:
         self.dialect = conn.dialect
         self._raw = (conn.connection.driver_connection
                      if batched and conn.dialect.name == "postgresql" else None)
-        self._queue: list[tuple[Any, str, list[dict]]] = []   # (statement, kind, rows)
+        self._queue: list[tuple[Any, list[dict]]] = []        # (statement, rows)
         self._reads: list[tuple[Any, dict]] = []              # prefetches not yet sent
         self._fetched: dict[tuple, list] = {}                 # prefetched results
         self._reserve: dict[str, int] = {}                    # ids to draw with the reads
@@ -70,7 +70,11 @@ class Tx:
 
     # ---- reads --------------------------------------------------------------------
     def prefetch(self, statement, params: dict | None = None) -> None:
-        """Send this read with the next one (`rows`), to be answered from memory later."""
+        """Send this read with the next one (`rows`), to be answered from memory once.
+
+        Prefetch only what the write reads before it books anything. Statements given to
+        a batched `Tx` are module-level constants: their compiled SQL is cached by identity.
+        """
         if self._raw is not None:
             self._reads.append((statement, params or {}))
 
@@ -96,14 +100,14 @@ class Tx:
         PostgreSQL (batched), inserted at once with RETURNING elsewhere."""
         pk = next(iter(table.primary_key.columns))
         if self._raw is None:
-            return self.conn.execute(insert(table).returning(pk), row).scalar_one()
+            return self.conn.execute(_insert(table, returning=pk), row).scalar_one()
         ids = self._ids.get(table.name)
         if not ids:
             self._reserve[table.name] = ID_BLOCK
             self._send()
             ids = self._ids[table.name]
         row[pk.name] = ids.pop(0)
-        self._queue.append((_insert(table), "many", [row]))
+        self._queue.append((_insert(table), [row]))
         return row[pk.name]
 
     def queue(self, statement, rows: dict | list[dict]) -> None:
@@ -115,12 +119,12 @@ class Tx:
         if self._raw is None:
             self.conn.execute(statement, rows if len(rows) > 1 else rows[0])
             return
-        self._queue.append((statement, "many", rows))
+        self._queue.append((statement, rows))
 
     def pending(self, row: dict) -> bool:
         """Whether `row` (as given to `insert`) is still queued, so it can still be changed
         in place instead of updated later."""
-        return any(r is row for _, _, rows in self._queue for r in rows)
+        return any(r is row for _, rows in self._queue for r in rows)
 
     def send(self) -> None:
         """Send what is queued (and any prefetch), now."""
@@ -185,14 +189,16 @@ def _pk_name(table: str) -> str:
     return _PK_NAMES[table]
 
 
-_INSERTS: dict[str, Any] = {}
+_INSERTS: dict[tuple[str, bool], Any] = {}
 
 
-def _insert(table: Table):
-    """One INSERT statement per table (compiled once per set of columns)."""
-    stmt = _INSERTS.get(table.name)
+def _insert(table: Table, returning=None):
+    """One INSERT statement per table (with or without RETURNING its key), built once."""
+    key = (table.name, returning is not None)
+    stmt = _INSERTS.get(key)
     if stmt is None:
-        stmt = _INSERTS[table.name] = insert(table)
+        stmt = _INSERTS[key] = (insert(table) if returning is None
+                                else insert(table).returning(returning))
     return stmt
 
 
@@ -256,17 +262,17 @@ def _write_statements(queue, dialect):
             out.append(_insert_run(run, dialect))
             run = []
         if item is not None:
-            sql, convert = _compiled(item[0], dialect, tuple(item[2][0]))
-            out += [(sql, convert(r)) for r in item[2]]
+            sql, convert = _compiled(item[0], dialect, tuple(item[1][0]))
+            out += [(sql, convert(r)) for r in item[1]]
     return out
 
 
 def _insert_run(run, dialect):
-    shape = tuple((id(st), tuple(rows[0]), len(rows)) for st, _, rows in run)
+    shape = tuple((id(st), tuple(rows[0]), len(rows)) for st, rows in run)
     sql = _SHAPES.get(shape)
     if sql is None:
         parts = []
-        for i, (st, _, rows) in enumerate(run):
+        for i, (st, rows) in enumerate(run):
             one, _ = _compiled(st, dialect, tuple(rows[0]))
             head, values = one.split(" VALUES ", 1)
             many = ", ".join(_renamed(values, f"q{i}r{j}_") for j in range(len(rows)))
@@ -276,7 +282,7 @@ def _insert_run(run, dialect):
             + " " + parts[-1])
         _SHAPES[shape] = sql
     params = {}
-    for i, (st, _, rows) in enumerate(run):
+    for i, (st, rows) in enumerate(run):
         _, convert = _compiled(st, dialect, tuple(rows[0]))
         for j, row in enumerate(rows):
             params.update({f"q{i}r{j}_{k}": v for k, v in convert(row).items()})
