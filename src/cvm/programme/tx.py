@@ -47,6 +47,10 @@ class Tx:
         self.dialect = conn.dialect
         self._raw = (conn.connection.driver_connection
                      if batched and conn.dialect.name == "postgresql" else None)
+        # SQLite, batched: the same statements through the sqlite3 driver directly (in the
+        # transaction SQLAlchemy began), without SQLAlchemy's execution overhead
+        self._lite = (conn.connection.driver_connection
+                      if batched and conn.dialect.name == "sqlite" else None)
         self._queue: list[tuple[Any, list[dict]]] = []        # (statement, rows)
         self._reads: list[tuple[Any, dict]] = []              # prefetches not yet sent
         self._fetched: dict[tuple, list] = {}                 # prefetched results
@@ -88,6 +92,8 @@ class Tx:
         prefetches asked for so far sent right behind it)."""
         params = params or {}
         if self._raw is None:
+            if self._lite is not None:
+                return _lite_rows(self._lite, statement, params, self.dialect)
             return self.conn.execute(statement, params).all()
         key = _key(statement, params)
         if key in self._fetched:
@@ -100,6 +106,9 @@ class Tx:
         PostgreSQL (batched), inserted at once with RETURNING elsewhere."""
         pk = next(iter(table.primary_key.columns))
         if self._raw is None:
+            if self._lite is not None:   # an INTEGER PRIMARY KEY is the rowid
+                sql, convert = _lite_compiled(_insert(table), self.dialect, tuple(row))
+                return self._lite.execute(sql, convert(row)).lastrowid
             return self.conn.execute(_insert(table, returning=pk), row).scalar_one()
         ids = self._ids.get(table.name)
         if not ids:
@@ -117,6 +126,10 @@ class Tx:
         if not rows:
             return
         if self._raw is None:
+            if self._lite is not None:
+                sql, convert = _lite_compiled(statement, self.dialect, tuple(rows[0]))
+                self._lite.executemany(sql, [convert(r) for r in rows])
+                return
             self.conn.execute(statement, rows if len(rows) > 1 else rows[0])
             return
         self._queue.append((statement, rows))
@@ -355,6 +368,60 @@ def _chain(parse, proc, dialect):
     if parse is None:
         return lambda v: proc(v, dialect)
     return lambda v: proc(parse(v), dialect)
+
+
+_LITE: dict[tuple, tuple[str, Any]] = {}
+
+
+def _lite_compiled(statement, dialect, names: tuple[str, ...]):
+    """SQLite: (SQL with :name placeholders, a function applying SQLAlchemy's bind
+    processing: UTC datetimes as text, JSON as text, exact decimals as text)."""
+    key = (id(statement), names)
+    hit = _LITE.get(key)
+    if hit is not None:
+        return hit
+    named = type(dialect)(paramstyle="named")
+    compiled = statement.compile(dialect=named, column_keys=list(names),
+                                 for_executemany=isinstance(statement, Insert))
+    defaults = {k: v for k, v in compiled.construct_params(_check=False).items()
+                if v is not None and k not in names}
+    procs = {name: p for name, bind in compiled.binds.items()
+             if (p := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+
+    def convert(params: dict) -> dict:
+        out = dict(defaults)
+        for k, v in params.items():
+            proc = procs.get(k)
+            out[k] = proc(v) if proc is not None and v is not None else v
+        return out
+
+    _KEEP.append(statement)
+    hit = _LITE[key] = (compiled.string, convert)
+    return hit
+
+
+def _lite_rows(lite, statement, params: dict, dialect) -> list:
+    """SQLite: a read's rows as named tuples with SQLAlchemy's result processing."""
+    sql, convert = _lite_compiled(statement, dialect, tuple(params))
+    cur = lite.execute(sql, convert(params))
+    fetched = cur.fetchall()
+    key = ("lite", id(statement))
+    spec = _SHAPES.get(key)
+    if spec is None:
+        names = [d[0] for d in cur.description]
+        procs = [(i, p) for i, c in enumerate(statement.selected_columns)
+                 if (p := c.type.dialect_impl(dialect).result_processor(dialect, None))
+                 is not None]
+        spec = _SHAPES[key] = (namedtuple("Row", names, rename=True), procs)
+    cls, procs = spec
+    out = []
+    for r in fetched:
+        if procs:
+            r = list(r)
+            for i, proc in procs:
+                r[i] = proc(r[i])
+        out.append(cls._make(r))
+    return out
 
 
 def _rows(statement, cur, dialect) -> list:
