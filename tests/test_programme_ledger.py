@@ -253,6 +253,8 @@ def test_reversed_redemption_keeps_its_lots_expiry(programme):
     st = programme.statement("m1")["entries"]
     assert st[-1]["kind"] == "reverse" and st[-1]["expires_at"] == datetime(
         2027, 1, 10, 12, tzinfo=UTC)
+    # as the statement sends them: UTC times, whole points, on every dialect
+    assert all(e["booked_at"].tzinfo is UTC and type(e["points"]) is int for e in st)
     assert bal(programme, now=T0 + 2 * DAY) == {"active": 30, "pending": 0, "spent": 0,
                                                 "expired": 0, "negative": 0}
 

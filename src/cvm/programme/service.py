@@ -327,30 +327,31 @@ class Programme:
     def balance(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
         # one statement reads lots and sums together: consistent without a transaction
         with self.store.query() as conn:
-            open_lots, _, sums = ledger.state(conn, member_id)
+            tx = Tx.reader(conn, self.store.engine.dialect)
+            open_lots, _, sums = ledger.state(tx, member_id)
             if not sums:  # no entries: does the member exist at all?
-                self._check_member(conn, member_id)
+                self._check_member(tx, member_id)
             return {"member_id": member_id, **ledger.balance(
-                conn, member_id, now or ops.utcnow(), open_lots, sums)}
+                tx, member_id, now or ops.utcnow(), open_lots, sums)}
 
     @staticmethod
-    def _check_member(conn: Connection, member_id: str) -> None:
-        if conn.execute(_MEMBER_EXISTS, {"member_id": member_id}).first() is None:
+    def _check_member(tx: Tx, member_id: str) -> None:
+        if not tx.rows(_MEMBER_EXISTS, {"member_id": member_id}):
             raise NotFoundError(f"member {member_id!r} not found")
 
     def statement(self, member_id: str, *, partner_id: str | None = None, limit: int = 100,
                   after: int = 0) -> dict[str, Any]:
         """The member's entries in booking order (a partner sees only its own)."""
         with self.store.query() as conn:   # one statement: consistent in itself
+            tx = Tx.reader(conn, self.store.engine.dialect)
             params = {"member_id": member_id, "after": after, "limit": limit}
             if partner_id is None:
-                rows = conn.execute(_STATEMENT, params).mappings()
+                rows = tx.rows(_STATEMENT, params)
             else:
-                rows = conn.execute(_PARTNER_STATEMENT, {**params, "partner_id": partner_id}
-                                    ).mappings()
-            rows = [dict(r) for r in rows]
+                rows = tx.rows(_PARTNER_STATEMENT, {**params, "partner_id": partner_id})
+            rows = [r._asdict() for r in rows]
             if not rows:  # no entries (after `after`): does the member exist at all?
-                self._check_member(conn, member_id)
+                self._check_member(tx, member_id)
             return {"member_id": member_id, "entries": rows,
                     "next_after": rows[-1]["entry_id"] if len(rows) == limit else None}
 

@@ -42,20 +42,31 @@ class Tx:
     transaction). ``batched`` batches them as above on PostgreSQL (through psycopg, on the
     same connection and transaction); elsewhere it changes nothing."""
 
-    def __init__(self, conn: Connection, *, batched: bool = False):
+    def __init__(self, conn: Connection | None, *, batched: bool = False, raw: Any = None,
+                 dialect: Any = None):
         self.conn = conn
-        self.dialect = conn.dialect
-        self._raw = (conn.connection.driver_connection
-                     if batched and conn.dialect.name == "postgresql" else None)
-        # SQLite, batched: the same statements through the sqlite3 driver directly (in the
-        # transaction SQLAlchemy began), without SQLAlchemy's execution overhead
-        self._lite = (conn.connection.driver_connection
-                      if batched and conn.dialect.name == "sqlite" else None)
+        self.dialect = conn.dialect if conn is not None else dialect
+        # the driver's own connection, in the transaction SQLAlchemy began (batched), or
+        # given (`reader`): psycopg's runs statements batched as above, sqlite3's runs them
+        # at once without SQLAlchemy's execution overhead
+        driver = raw if raw is not None else (
+            conn.connection.driver_connection if batched else None)
+        self._raw = driver if driver is not None and self.dialect.name == "postgresql" else None
+        self._lite = driver if driver is not None and self.dialect.name == "sqlite" else None
         self._queue: list[tuple[Any, list[dict]]] = []        # (statement, rows)
         self._reads: list[tuple[Any, dict]] = []              # prefetches not yet sent
         self._fetched: dict[tuple, list] = {}                 # prefetched results
         self._reserve: dict[str, int] = {}                    # ids to draw with the reads
         self._ids: dict[str, list[int]] = {}                  # ids drawn, not yet used
+
+    @classmethod
+    def reader(cls, conn: Any, dialect) -> Tx:
+        """Reads on what `cvm.store.db.Store.query` gives: psycopg's connection in
+        autocommit (each `rows` one prepared statement through psycopg), or a SQLAlchemy
+        connection."""
+        if isinstance(conn, Connection):
+            return cls(conn)
+        return cls(None, raw=conn, dialect=dialect)
 
     @classmethod
     def of(cls, conn: Connection | Tx) -> Tx:

@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -125,7 +126,6 @@ class Store:
         database = self.engine.url.database if self.dialect == "sqlite" else None
         self._lock_path = (f"{database}-writer.lock" if database and database != ":memory:"
                            and fcntl is not None else None)
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -169,16 +169,31 @@ class Store:
                 yield conn
 
     @contextlib.contextmanager
-    def query(self) -> Iterator[Connection]:
-        """A connection for reads that each need one statement: on PostgreSQL every statement
-        runs on its own (autocommit), consistent in itself, without the BEGIN and COMMIT
-        round trips of `read`; on SQLite the same as `read`."""
-        if self.dialect == "postgresql":
-            with self._autocommit.connect() as conn:
-                yield conn
-        else:
+    def query(self) -> Iterator[Any]:
+        """A connection for reads that each need one statement.
+
+        On PostgreSQL, psycopg's own connection (from the pool) in autocommit: every
+        statement runs on its own, consistent in itself, without the BEGIN and COMMIT round
+        trips of `read` or SQLAlchemy's execution overhead (`cvm.programme.tx.Tx.reader`
+        runs statements on it). On SQLite, the SQLAlchemy connection of `read`.
+        """
+        if self.dialect != "postgresql":
             with self.read() as conn:
                 yield conn
+            return
+        import psycopg
+
+        fairy = self.engine.raw_connection()
+        raw: psycopg.Connection = fairy.driver_connection
+        try:
+            raw.autocommit = True
+            yield raw
+        finally:
+            if raw.broken or raw.closed:
+                fairy.invalidate()   # the pool must not hand a broken connection out again
+            else:
+                raw.autocommit = False   # as the pool's other users expect it
+            fairy.close()
 
     def upgrade(self, revision: str = "head") -> None:
         upgrade(self.engine, revision)
