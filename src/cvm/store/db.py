@@ -107,8 +107,8 @@ class Store:
     --------
     >>> store = Store("sqlite:///programme.db")       # doctest: +SKIP
     >>> store.upgrade()                                # doctest: +SKIP
-    >>> with store.write() as conn:                    # doctest: +SKIP
-    ...     ledger.redeem(conn, "m1", 100, reason="gift card")
+    >>> with store.read() as conn:                     # doctest: +SKIP
+    ...     ledger.audit(conn)                         # [] when the books balance
     """
 
     def __init__(self, url: str, *, busy_timeout_ms: int = 30000, echo: bool = False):
