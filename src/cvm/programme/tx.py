@@ -26,7 +26,7 @@ from collections import namedtuple
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Date, DateTime, Table, insert
+from sqlalchemy import Connection, Date, DateTime, Table, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
@@ -118,7 +118,7 @@ class Tx:
         pk = next(iter(table.primary_key.columns))
         if self._raw is None:
             if self._lite is not None:   # an INTEGER PRIMARY KEY is the rowid
-                sql, convert = _lite_compiled(_insert(table), self.dialect, tuple(row))
+                sql, convert = _compiled(_insert(table), self.dialect, tuple(row))
                 return self._lite.execute(sql, convert(row)).lastrowid
             return self.conn.execute(_insert(table, returning=pk), row).scalar_one()
         ids = self._ids.get(table.name)
@@ -138,7 +138,7 @@ class Tx:
             return
         if self._raw is None:
             if self._lite is not None:
-                sql, convert = _lite_compiled(statement, self.dialect, tuple(rows[0]))
+                sql, convert = _compiled(statement, self.dialect, tuple(rows[0]))
                 self._lite.executemany(sql, [convert(r) for r in rows])
                 return
             self.conn.execute(statement, rows if len(rows) > 1 else rows[0])
@@ -238,31 +238,27 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def _compiled(statement, dialect, names: tuple[str, ...]):
-    """(SQL with %(name)s placeholders, a function that turns values into the driver's)."""
-    key = (id(statement), names)
+    """(the statement's SQL for the driver, with %(name)s placeholders for psycopg and :name
+    for sqlite3; a function applying SQLAlchemy's bind processing to a parameter dict: UTC
+    datetimes, JSON, exact decimals, SQLite's text forms)."""
+    key = (dialect.name, id(statement), names)
     hit = _COMPILED.get(key)
     if hit is not None:
         return hit
+    target = type(dialect)(paramstyle="named") if dialect.name == "sqlite" else dialect
     # for_executemany: no RETURNING of a generated key that nobody reads
-    compiled = statement.compile(dialect=dialect, column_keys=list(names),
+    compiled = statement.compile(dialect=target, column_keys=list(names),
                                  for_executemany=isinstance(statement, Insert))
     defaults = {k: v for k, v in compiled.construct_params(_check=False).items()
                 if v is not None and k not in names}
-    converters = {}
-    for name, bind in compiled.binds.items():
-        typ = bind.type
-        if isinstance(typ, JSON):
-            from psycopg.types.json import Json
-
-            converters[name] = lambda v: None if v is None else Json(v)
-        elif isinstance(typ, TypeDecorator):
-            converters[name] = (lambda proc: lambda v: proc(v, dialect))(typ.process_bind_param)
+    procs = {name: p for name, bind in compiled.binds.items()
+             if (p := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
 
     def convert(params: dict) -> dict:
         out = dict(defaults)
         for k, v in params.items():
-            conv = converters.get(k)
-            out[k] = conv(v) if conv is not None else v
+            proc = procs.get(k)
+            out[k] = proc(v) if proc is not None and v is not None else v
         return out
 
     _KEEP.append(statement)
@@ -381,42 +377,18 @@ def _chain(parse, proc, dialect):
     return lambda v: proc(parse(v), dialect)
 
 
-_LITE: dict[tuple, tuple[str, Any]] = {}
-
-
-def _lite_compiled(statement, dialect, names: tuple[str, ...]):
-    """SQLite: (SQL with :name placeholders, a function applying SQLAlchemy's bind
-    processing: UTC datetimes as text, JSON as text, exact decimals as text)."""
-    key = (id(statement), names)
-    hit = _LITE.get(key)
-    if hit is not None:
-        return hit
-    named = type(dialect)(paramstyle="named")
-    compiled = statement.compile(dialect=named, column_keys=list(names),
-                                 for_executemany=isinstance(statement, Insert))
-    defaults = {k: v for k, v in compiled.construct_params(_check=False).items()
-                if v is not None and k not in names}
-    procs = {name: p for name, bind in compiled.binds.items()
-             if (p := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
-
-    def convert(params: dict) -> dict:
-        out = dict(defaults)
-        for k, v in params.items():
-            proc = procs.get(k)
-            out[k] = proc(v) if proc is not None and v is not None else v
-        return out
-
-    _KEEP.append(statement)
-    hit = _LITE[key] = (compiled.string, convert)
-    return hit
-
-
 def _lite_rows(lite, statement, params: dict, dialect) -> list:
-    """SQLite: a read's rows as named tuples with SQLAlchemy's result processing."""
-    sql, convert = _lite_compiled(statement, dialect, tuple(params))
-    cur = lite.execute(sql, convert(params))
+    """SQLite: a read's rows, run through the sqlite3 driver."""
+    sql, convert = _compiled(statement, dialect, tuple(params))
+    return _rows(statement, lite.execute(sql, convert(params)), dialect)
+
+
+def _rows(statement, cur, dialect) -> list:
+    """A driver cursor's rows as named tuples, with the result processing SQLAlchemy would
+    apply to the statement's columns (UTC datetimes, exact decimals, JSON and datetimes
+    from SQLite's text)."""
     fetched = cur.fetchall()
-    key = ("lite", id(statement))
+    key = (dialect.name, id(statement))
     spec = _SHAPES.get(key)
     if spec is None:
         names = [d[0] for d in cur.description]
@@ -431,28 +403,5 @@ def _lite_rows(lite, statement, params: dict, dialect) -> list:
             r = list(r)
             for i, proc in procs:
                 r[i] = proc(r[i])
-        out.append(cls._make(r))
-    return out
-
-
-def _rows(statement, cur, dialect) -> list:
-    """A read's rows as named tuples, its columns' result types applied (UTC datetimes,
-    exact decimals), like SQLAlchemy's rows."""
-    fetched = cur.fetchall()
-    key = ("rows", id(statement))
-    spec = _SHAPES.get(key)
-    if spec is None:
-        names = [d.name for d in cur.description]
-        procs = [(i, c.type.process_result_value)
-                 for i, c in enumerate(statement.selected_columns)
-                 if isinstance(c.type, TypeDecorator)]
-        spec = _SHAPES[key] = (namedtuple("Row", names, rename=True), procs)
-    cls, procs = spec
-    out = []
-    for r in fetched:
-        if procs:
-            r = list(r)
-            for i, proc in procs:
-                r[i] = proc(r[i], dialect)
         out.append(cls._make(r))
     return out
