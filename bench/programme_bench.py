@@ -119,7 +119,7 @@ def _procs() -> dict[int, tuple[int, str, float]]:
 def _cpu(root: int) -> tuple[float, float]:
     """CPU seconds used so far by the server (`root` and its descendants) and by PostgreSQL's
     processes."""
-    procs, tree, server = _procs(), {root}, 0.0
+    procs, tree = _procs(), {root}
     changed = True
     while changed:
         kids = {pid for pid, (ppid, _, _) in procs.items() if ppid in tree} - tree

@@ -119,9 +119,9 @@ class Programme:
         """One write for a member in one transaction: lock the member (replaying a retry),
         `prepare`, start the operation, book (`body`), store the answer, commit.
 
-        On PostgreSQL the statements go in two round trips (`cvm.programme.tx`): the lock
-        with the member's lots, the `prefetch` reads and the ids the rows will take; then the
-        rows with the COMMIT.
+        On PostgreSQL it takes five statements (`cvm.programme.tx`): BEGIN; the lock; one
+        read of the member's lots, the `prefetch` reads and the ids the rows will take; one
+        write of the rows; COMMIT.
         """
         found = []
 
