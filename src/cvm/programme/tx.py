@@ -14,9 +14,13 @@ one spent most of its time on them (bench/RESULTS.md). `Tx` gives a programme wr
 
 Statements always run in the order the code issued them: a read (`rows`) or any other
 statement (`execute`) first sends what is queued. A prefetched read is answered from
-memory once, so prefetch only what the write reads before it books anything. On SQLite
-(in-process: nothing to save) and on a plain connection (`Tx.of`) every statement runs at
-once through SQLAlchemy, with the same results.
+memory once, so prefetch only what the write reads before it books anything.
+
+On SQLite (in-process: no round trips to save) a batched `Tx` runs each statement at once
+through the sqlite3 driver, and on a plain connection (`Tx.of`) through SQLAlchemy. Reads
+of one statement (`Tx.reader`) run on the driver's connection in autocommit on PostgreSQL.
+Statements run on a driver get SQLAlchemy's own bind and result processing, so every path
+gives the same rows.
 """
 
 from __future__ import annotations
