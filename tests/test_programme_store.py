@@ -89,3 +89,46 @@ def test_workspace_programme_defaults_to_sqlite_file(tmp_path):
     assert (tmp_path / "acme" / "programme.db").is_file()
     assert prog.settings == ws.settings.programme
     prog.close()
+
+
+@pytest.mark.postgres
+def test_a_database_restart_is_survived_by_reads_and_reported_for_writes(pg_schemas):
+    """Every pooled connection dies (as in a PostgreSQL restart): a read is run again on a
+    new connection; a write answers 503 and says to retry with the same key, and that retry
+    books it once."""
+    from uuid import uuid4
+
+    from conftest import make_programme
+    from cvm.errors import StoreUnavailableError
+
+    url = pg_schemas.new()
+    name = f"cvm_{uuid4().hex[:10]}"
+    prog = make_programme(f"{url}&application_name={name}")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+    def kill_all() -> int:
+        with admin.connect() as c:
+            return c.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s", (name,)).scalar_one()
+
+    try:
+        prog.create_member("m1")
+        prog.adjust("m1", 10, "welcome")
+        assert prog.balance("m1")["active"] == 10
+        assert kill_all() >= 1
+        assert prog.balance("m1")["active"] == 10          # read again, on a new connection
+        assert prog.statement("m1")["entries"][0]["points"] == 10
+        prog.balance("m1")
+        assert kill_all() >= 1
+        with pytest.raises(StoreUnavailableError, match="same Idempotency-Key") as lost:
+            prog.redeem("m1", 3, idem_key="k1")
+        assert lost.value.http_status == 503
+        assert prog.redeem("m1", 3, idem_key="k1")["replayed"] is False   # booked now
+        assert prog.redeem("m1", 3, idem_key="k1")["replayed"] is True    # and only once
+        assert prog.balance("m1")["active"] == 7
+        assert prog.audit() == []
+    finally:
+        prog.close()
+        admin.dispose()
+        pg_schemas.drop(url)

@@ -31,6 +31,7 @@ __all__ = [
     "AuthenticationError",
     "PermissionDeniedError",
     "StoreBusyError",
+    "StoreUnavailableError",
 ]
 
 
@@ -220,4 +221,11 @@ class StoreBusyError(CvmError, RuntimeError):
     """The database stayed locked by other writers longer than the configured wait."""
 
     code = "busy"
+    http_status = 503
+
+
+class StoreUnavailableError(CvmError, ConnectionError):
+    """The connection to the database broke or could not be made (a restart, a failover)."""
+
+    code = "unavailable"
     http_status = 503

@@ -107,7 +107,9 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Any:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(500, "internal_error", "internal error; the request was not applied")
+        # a write's COMMIT may have gone through before the failure: say how to find out
+        return _error(500, "internal_error", "internal error; to repeat a write, send it with "
+                      "the same Idempotency-Key: a booked write is replayed, never booked twice")
 
     return app
 

@@ -26,6 +26,7 @@ from cvm.errors import (
     PermissionDeniedError,
     ReplayedError,
     StoreBusyError,
+    StoreUnavailableError,
 )
 from cvm.programme import apikeys, earning, ledger, partners, tiers
 from cvm.programme import operations as ops
@@ -48,6 +49,12 @@ _STATEMENT = (select(E.c.entry_id, E.c.op_id.label("operation_id"), E.c.kind, E.
               .where(E.c.member_id == bindparam("member_id"), E.c.entry_id > bindparam("after"))
               .order_by(E.c.entry_id).limit(bindparam("limit")))
 _PARTNER_STATEMENT = _STATEMENT.where(E.c.partner_id == bindparam("partner_id"))
+
+
+def _connection_lost(exc: OperationalError) -> bool:
+    """Whether the database connection broke (not a busy lock, a deadlock or a timeout), as
+    SQLAlchemy's dialect tells it (`cvm.programme.tx` asks it too)."""
+    return bool(exc.connection_invalidated)
 
 
 class Programme:
@@ -103,6 +110,15 @@ class Programme:
                                         f"{getattr(exc, 'orig', exc)}") from None
             except OperationalError as exc:
                 text = str(exc.orig).lower()
+                if _connection_lost(exc):
+                    self.store.drop_connections()
+                    # the COMMIT may or may not have reached the database: only a retry with
+                    # the same key can tell, and it never books twice
+                    raise StoreUnavailableError(
+                        "the connection to the programme database broke during the write "
+                        f"({exc.orig}); it may or may not have been booked: retry with the "
+                        "same Idempotency-Key, which replays a booked write and books an "
+                        "unbooked one once") from None
                 if "database is locked" in text:
                     raise StoreBusyError(
                         "the programme database stayed locked by other writers for longer "
@@ -146,7 +162,7 @@ class Programme:
 
         try:
             return self._write(work)
-        except (ReplayedError, IdempotencyConflictError, StoreBusyError):
+        except (ReplayedError, IdempotencyConflictError, StoreBusyError, StoreUnavailableError):
             raise
         except CvmError as exc:
             # a refusal for a business reason is the request's answer: a retry with the same
@@ -324,15 +340,32 @@ class Programme:
             lambda conn, m, op: ledger.adjust(conn, op, m.member_id, points,
                                               f"{reason} (by {actor})", self.policy))
 
+    def _query(self, read: Callable[[Tx], Any]) -> Any:
+        """Run a read on `Store.query`; once more on a fresh connection if the first broke
+        (a database restart leaves dead connections in the pool; reads are safe to repeat)."""
+        for attempt in range(2):
+            try:
+                with self.store.query() as conn:
+                    return read(Tx.reader(conn, self.store.engine.dialect))
+            except OperationalError as exc:
+                if not _connection_lost(exc):
+                    raise
+                self.store.drop_connections()
+                if attempt == 1:
+                    raise StoreUnavailableError(
+                        f"the programme database cannot be reached ({exc.orig}); retry "
+                        "later") from None
+        raise AssertionError("unreachable")
+
     def balance(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
         # one statement reads lots and sums together: consistent without a transaction
-        with self.store.query() as conn:
-            tx = Tx.reader(conn, self.store.engine.dialect)
+        def read(tx):
             open_lots, _, sums = ledger.state(tx, member_id)
             if not sums:  # no entries: does the member exist at all?
                 self._check_member(tx, member_id)
             return {"member_id": member_id, **ledger.balance(
                 tx, member_id, now or ops.utcnow(), open_lots, sums)}
+        return self._query(read)
 
     @staticmethod
     def _check_member(tx: Tx, member_id: str) -> None:
@@ -342,8 +375,7 @@ class Programme:
     def statement(self, member_id: str, *, partner_id: str | None = None, limit: int = 100,
                   after: int = 0) -> dict[str, Any]:
         """The member's entries in booking order (a partner sees only its own)."""
-        with self.store.query() as conn:   # one statement: consistent in itself
-            tx = Tx.reader(conn, self.store.engine.dialect)
+        def read(tx):   # one statement: consistent in itself
             params = {"member_id": member_id, "after": after, "limit": limit}
             if partner_id is None:
                 rows = tx.rows(_STATEMENT, params)
@@ -354,6 +386,7 @@ class Programme:
                 self._check_member(tx, member_id)
             return {"member_id": member_id, "entries": rows,
                     "next_after": rows[-1]["entry_id"] if len(rows) == limit else None}
+        return self._query(read)
 
     # ---- jobs -----------------------------------------------------------------------
     def expire(self, now: datetime | None = None) -> dict[str, int]:

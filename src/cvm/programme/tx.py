@@ -25,6 +25,7 @@ gives the same rows.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import namedtuple
 from datetime import date, datetime
@@ -123,7 +124,8 @@ class Tx:
         if self._raw is None:
             if self._lite is not None:   # an INTEGER PRIMARY KEY is the rowid
                 sql, convert = _compiled(_insert(table), self.dialect, tuple(row))
-                return self._lite.execute(sql, convert(row)).lastrowid
+                with _lite_errors(sql, self.dialect, self._lite):
+                    return self._lite.execute(sql, convert(row)).lastrowid
             return self.conn.execute(_insert(table, returning=pk), row).scalar_one()
         ids = self._ids.get(table.name)
         if not ids:
@@ -143,7 +145,8 @@ class Tx:
         if self._raw is None:
             if self._lite is not None:
                 sql, convert = _compiled(statement, self.dialect, tuple(rows[0]))
-                self._lite.executemany(sql, [convert(r) for r in rows])
+                with _lite_errors(sql, self.dialect, self._lite):
+                    self._lite.executemany(sql, [convert(r) for r in rows])
                 return
             self.conn.execute(statement, rows if len(rows) > 1 else rows[0])
             return
@@ -193,9 +196,7 @@ class Tx:
                 statement = "COMMIT"
                 raw.commit()
         except psycopg.Error as exc:
-            # as SQLAlchemy would raise it (IntegrityError, OperationalError...), so that
-            # callers handle it like the failure of any statement
-            raise DBAPIError.instance(statement, None, exc, psycopg.Error) from None
+            raise _as_sqlalchemy(exc, statement, dialect, raw) from None
         if reads or reserve:
             for (st, params), rows in zip(reads, fetched, strict=True):
                 self._fetched[_key(st, params)] = rows
@@ -204,6 +205,24 @@ class Tx:
             for drawn in self._ids.values():
                 drawn.sort()   # used in ascending order: booking order
         return result
+
+
+def _as_sqlalchemy(exc: Exception, statement: str, dialect, raw) -> DBAPIError:
+    """A driver's error as SQLAlchemy raises it (IntegrityError, OperationalError...), so
+    that callers handle it like the failure of any statement; a broken connection flagged
+    ``connection_invalidated`` as the dialect judges it."""
+    lost = bool(dialect.is_disconnect(exc, raw, None))
+    return DBAPIError.instance(statement, None, exc, raw.Error, connection_invalidated=lost)
+
+
+@contextlib.contextmanager
+def _lite_errors(statement: str, dialect, lite):
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _as_sqlalchemy(exc, statement, dialect, lite) from None
 
 
 _PK_NAMES: dict[str, str] = {}
@@ -384,7 +403,8 @@ def _chain(parse, proc, dialect):
 def _lite_rows(lite, statement, params: dict, dialect) -> list:
     """SQLite: a read's rows, run through the sqlite3 driver."""
     sql, convert = _compiled(statement, dialect, tuple(params))
-    return _rows(statement, lite.execute(sql, convert(params)), dialect)
+    with _lite_errors(sql, dialect, lite):
+        return _rows(statement, lite.execute(sql, convert(params)), dialect)
 
 
 def _rows(statement, cur, dialect) -> list:

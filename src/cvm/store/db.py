@@ -195,6 +195,11 @@ class Store:
                 raw.autocommit = False   # as the pool's other users expect it
             fairy.close()
 
+    def drop_connections(self) -> None:
+        """Forget every pooled connection (after one was found broken: a database restart
+        breaks them all); connections in use close when they come back."""
+        self.engine.dispose()
+
     def upgrade(self, revision: str = "head") -> None:
         upgrade(self.engine, revision)
 
