@@ -294,11 +294,12 @@ def _renamed(sql: str, prefix: str) -> str:
 
 
 def _write_statements(queue, dialect):
-    """The queued writes as (SQL, parameters), each run of INSERTs (no RETURNING) as one
-    statement of data-modifying CTEs (their foreign keys are checked at its end)."""
+    """The queued writes as (SQL, parameters), each run of INSERTs as one statement of
+    data-modifying CTEs (their foreign keys are checked at its end). Anything else (an
+    UPDATE of a row queued earlier) goes on its own, after them, so that it sees them."""
     out, run = [], []
     for item in queue + [None]:
-        if item is not None and isinstance(item[0], Insert) and not item[0]._returning:
+        if item is not None and isinstance(item[0], Insert):
             run.append(item)
             continue
         if run:
