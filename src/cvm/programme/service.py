@@ -106,8 +106,7 @@ class Programme:
                 # A unique key (idempotency or natural key, member id) was taken by a
                 # concurrent request that committed first: rerun, which replays or refuses.
                 if attempt == 2:
-                    raise ConflictError("the write clashed with stored data: "
-                                        f"{getattr(exc, 'orig', exc)}") from None
+                    raise ConflictError(f"the write clashed with stored data: {exc.orig}") from None
             except OperationalError as exc:
                 text = str(exc.orig).lower()
                 if _connection_lost(exc):

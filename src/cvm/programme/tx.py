@@ -61,7 +61,7 @@ class Tx:
         self._queue: list[tuple[Any, list[dict]]] = []        # (statement, rows)
         self._reads: list[tuple[Any, dict]] = []              # prefetches not yet sent
         self._fetched: dict[tuple, list] = {}                 # prefetched results
-        self._reserve: dict[str, int] = {}                    # ids to draw with the reads
+        self._reserve: dict[Table, int] = {}                  # ids to draw with the reads
         self._ids: dict[str, list[int]] = {}                  # ids drawn, not yet used
 
     @classmethod
@@ -77,10 +77,6 @@ class Tx:
     def of(cls, conn: Connection | Tx) -> Tx:
         """`conn` itself if it is a `Tx`, else one that runs every statement at once."""
         return conn if isinstance(conn, Tx) else cls(conn)
-
-    @property
-    def batched(self) -> bool:
-        return self._raw is not None
 
     # ---- the Connection interface used by the rest of the ledger -----------------------
     def execute(self, statement, parameters=None):
@@ -101,7 +97,7 @@ class Tx:
     def reserve(self, table: Table, n: int) -> None:
         """Draw `n` ids of `table` with the next read (PostgreSQL, batched only)."""
         if self._raw is not None:
-            self._reserve[table.name] = self._reserve.get(table.name, 0) + n
+            self._reserve[table] = self._reserve.get(table, 0) + n
 
     def rows(self, statement, params: dict | None = None) -> list:
         """The rows of a read: prefetched ones if this read was, else run now (with the
@@ -129,7 +125,7 @@ class Tx:
             return self.conn.execute(_insert(table, returning=pk), row).scalar_one()
         ids = self._ids.get(table.name)
         if not ids:
-            self._reserve[table.name] = ID_BLOCK
+            self._reserve[table] = ID_BLOCK
             self._send()
             ids = self._ids[table.name]
         row[pk.name] = ids.pop(0)
@@ -223,17 +219,6 @@ def _lite_errors(statement: str, dialect, lite):
         yield
     except sqlite3.Error as exc:
         raise _as_sqlalchemy(exc, statement, dialect, lite) from None
-
-
-_PK_NAMES: dict[str, str] = {}
-
-
-def _pk_name(table: str) -> str:
-    if table not in _PK_NAMES:
-        from cvm.store.tables import metadata
-
-        _PK_NAMES[table] = next(iter(metadata.tables[table].primary_key.columns)).name
-    return _PK_NAMES[table]
 
 
 _INSERTS: dict[tuple[str, bool], Any] = {}
@@ -333,7 +318,7 @@ def _insert_run(run, dialect):
     return sql, params
 
 
-def _bundle(reads, reserve: dict[str, int], dialect):
+def _bundle(reads, reserve: dict[Table, int], dialect):
     """The prefetched reads and the id reservations as one statement of one row: each read's
     rows as a JSON array, the ids as (table, id) pairs. Returns (SQL, parameters, decode);
     decode(row) gives ([rows of each read], [(table, id)...])."""
@@ -346,11 +331,12 @@ def _bundle(reads, reserve: dict[str, int], dialect):
             cols.append(f"(SELECT coalesce(json_agg(x), '[]'::json) FROM "
                         f"({_renamed(sql, f'r{i}_')}) AS x) AS r{i}")
         for table in reserve:   # sequence names from the tables' metadata, not from input
-            cols.append(f"array(SELECT nextval('{table}_{_pk_name(table)}_seq') FROM "
-                        f"generate_series(1, %(ids_{table})s::int)) AS ids_{table}")
+            pk = next(iter(table.primary_key.columns)).name
+            cols.append(f"array(SELECT nextval('{table.name}_{pk}_seq') FROM "
+                        f"generate_series(1, %(ids_{table.name})s::int)) AS ids_{table.name}")
         decoders = [_json_rows(st, dialect) for st, _ in reads]
 
-        tables = list(reserve)
+        tables = [table.name for table in reserve]
 
         def decode(row):
             fetched = [dec(value) for dec, value in zip(decoders, row, strict=False)]
@@ -364,7 +350,7 @@ def _bundle(reads, reserve: dict[str, int], dialect):
     for i, (st, p) in enumerate(reads):
         _, convert = _compiled(st, dialect, tuple(p))
         params.update({f"r{i}_{k}": v for k, v in convert(p).items()})
-    params.update({f"ids_{table}": n for table, n in reserve.items()})
+    params.update({f"ids_{table.name}": n for table, n in reserve.items()})
     return sql, params, decode
 
 
