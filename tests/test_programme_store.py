@@ -18,7 +18,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
     store = Store(db_url)
     assert current_revision(store.engine) is None
     store.upgrade()
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
     with store.engine.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
         assert set(metadata.tables) <= names
@@ -31,8 +31,63 @@ def test_upgrade_head_then_downgrade_base(db_url):
         assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
     assert current_revision(store.engine) is None
     store.upgrade()       # and up again on the emptied database
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == "0002"
     store.dispose()
+
+
+def _state_plan(engine, member_id: str) -> str:
+    """PostgreSQL's plan, as run, of the read every write and balance starts with (the
+    member's open lots, uncovered debits and sums). Sequential and bitmap scans are off: with
+    a handful of rows the planner would rather read the table, as it would not for a
+    programme of many members."""
+    from sqlalchemy.dialects import postgresql
+
+    from cvm.programme import ledger
+
+    sql = str(ledger.STATE.params(member_id=member_id).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        conn.exec_driver_sql("SET enable_bitmapscan = off")
+        return "\n".join(conn.exec_driver_sql(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql).scalars())
+
+
+@pytest.mark.postgres
+def test_postgresql_reads_a_members_lots_from_the_indexes_alone(pg_schemas):
+    """Migration 0002: once vacuumed, a member's lots, allocations and sums come from
+    index-only scans without heap fetches (on a real ledger each of a member's entries lies on
+    its own heap page, booked between other members' ones); at 0001 the read visits the heap."""
+    from cvm.config import ProgrammeSettings
+    from cvm.programme import Programme
+
+    url = pg_schemas.new()
+    prog = Programme.from_url(url, ProgrammeSettings())
+    try:
+        prog.init()
+        now = datetime(2025, 1, 1, tzinfo=UTC)
+        for m in ("m1", "m2"):
+            prog.create_member(m, now=now)
+        for i in range(30):       # the members' entries interleaved, as over months
+            for m in ("m1", "m2"):
+                prog.adjust(m, 10, f"lot {i}", now=now)
+            prog.redeem("m1", 5, now=now)
+        with prog.store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.exec_driver_sql("VACUUM ANALYZE")   # marks the pages all-visible
+        text = _state_plan(prog.store.engine, "m1")
+        assert "Index Only Scan using ix_ledger_entries_member_id_entry_id" in text, text
+        assert "Index Only Scan using ix_allocations_member_id" in text, text
+        fetches = [int(line.split(":")[1]) for line in text.splitlines()
+                   if "Heap Fetches" in line]
+        assert fetches and set(fetches) == {0}, text
+        prog.store.downgrade("0001")
+        text = _state_plan(prog.store.engine, "m1")
+        assert "Index Only Scan" not in text and "Index Scan" in text, text
+        prog.store.upgrade()
+        assert current_revision(prog.store.engine) == "0002"
+    finally:
+        prog.close()
+        pg_schemas.drop(url)
 
 
 @pytest.mark.parametrize("table", APPEND_ONLY)

@@ -207,7 +207,9 @@ ledger_entries = Table(
     CheckConstraint("points <> 0 OR clawback_points > 0", name="nonzero"),
     CheckConstraint(
         "kind IN ('earn', 'redeem', 'expire', 'adjust', 'reverse')", name="kind"),
-    Index(None, "member_id", "entry_id"),
+    # PostgreSQL: a member's lots and sums read from the index alone (migration 0002)
+    Index(None, "member_id", "entry_id",
+          postgresql_include=["kind", "points", "booked_at", "matures_at", "expires_at"]),
     Index(None, "op_id"),
     Index(None, "booked_at"),
     Index(None, "partner_id", "booked_at"),
@@ -225,7 +227,7 @@ allocations = Table(
     CheckConstraint("points > 0", name="positive"),
     Index(None, "lot_entry_id"),
     Index(None, "debit_entry_id"),
-    Index(None, "member_id"),
+    Index(None, "member_id", postgresql_include=["lot_entry_id", "debit_entry_id", "points"]),
 )
 
 api_keys = Table(
