@@ -12,9 +12,11 @@ bench/results_programme.md. Parts:
    from 50 connections, on SQLite and PostgreSQL: operations/s, p50/p99 latency, then a
    ledger audit and a count of stored writes against answered ones.
 2. PostgreSQL with ``--members`` members and 20 ledger entries each (16 earn lots, 4
-   redemptions with their allocations), bulk-loaded in SQL (``--keep-large SCHEMA`` keeps
-   it for the next run): balance and statement requests over HTTP from 1 and 50
-   connections, and the tier job over all members.
+   redemptions with their allocations), bulk-loaded in SQL in booking order, all members'
+   first earns, then all their second ones..., so that a member's entries lie on different
+   pages as in a real ledger (``--keep-large SCHEMA`` keeps it for the next run): balance
+   and statement requests over HTTP from 1 and 50 connections, and the tier job over all
+   members.
 """
 
 from __future__ import annotations
@@ -208,15 +210,18 @@ BULK = [
     " matures_at, expires_at, clawback_points) SELECT o.op_id, o.member_id, 'earn', 10,"
     " 'bt' || k, 'bulk earn', now() - (100 - k) * interval '1 day',"
     " now() - (100 - k) * interval '1 day', now() + interval '600 days', 0"
-    " FROM operations o CROSS JOIN generate_series(1, 16) k WHERE o.kind = 'bulk'",
+    " FROM operations o CROSS JOIN generate_series(1, 16) k WHERE o.kind = 'bulk'"
+    " ORDER BY k, o.op_id",
     "INSERT INTO ledger_entries (op_id, member_id, kind, points, source_txn, reason, booked_at,"
     " clawback_points) SELECT o.op_id, o.member_id, 'redeem', -10, 'br' || k, 'bulk redeem',"
     " now() - interval '10 days', 0"
-    " FROM operations o CROSS JOIN generate_series(1, 4) k WHERE o.kind = 'bulk'",
+    " FROM operations o CROSS JOIN generate_series(1, 4) k WHERE o.kind = 'bulk'"
+    " ORDER BY k, o.op_id",
     "INSERT INTO allocations (debit_entry_id, lot_entry_id, member_id, points, booked_at)"
     " SELECT d.entry_id, l.entry_id, d.member_id, 10, now() FROM ledger_entries d"
     " JOIN ledger_entries l ON l.member_id = d.member_id"
-    " AND l.source_txn = 'bt' || substr(d.source_txn, 3) WHERE d.kind = 'redeem'",
+    " AND l.source_txn = 'bt' || substr(d.source_txn, 3) WHERE d.kind = 'redeem'"
+    " ORDER BY d.entry_id",
     "INSERT INTO operations (idem_key, request_hash, kind, member_id, actor, created_at,"
     " amount_cents, result) SELECT 'bulk-spend:' || i, 'bulk', 'earn', 'b' || i, 'bench',"
     " now() - interval '30 days', (i % 2000) * 1000, '{}'::json FROM generate_series(0, :n - 1) i",
