@@ -56,22 +56,30 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def serve(ws: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
-    port = _port()
+def _start(args: list[str], ready) -> subprocess.Popen:
+    """Start a server (`args` after the Python executable, with src/ on the path) and wait
+    until `ready()` stops raising httpx.TransportError."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    proc = subprocess.Popen([sys.executable, "-c", "from cvm.cli import main; main()",
-                             "programme", "serve", "-w", str(ws), "--port", str(port),
-                             "--workers", str(workers)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
-            if httpx.get(url + "/openapi.json", timeout=1).status_code == 200:
-                return proc, url
+            ready()
+            return proc
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")
+
+
+def serve(ws: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """`cvm programme serve` on the workspace: (its process, its base URL)."""
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start(["-c", "from cvm.cli import main; main()", "programme", "serve", "-w",
+                   str(ws), "--port", str(port), "--workers", str(workers)],
+                  lambda: httpx.get(url + "/openapi.json", timeout=1).raise_for_status())
+    return proc, url
 
 
 def pct(values, q):
@@ -131,6 +139,24 @@ def _cpu(root: int) -> tuple[float, float]:
     return server, sum(c for _, name, c in procs.values() if name == "postgres")
 
 
+def _write_load(proc: subprocess.Popen, base: str, key: str, seconds: float) -> dict:
+    """wrk's write load on the server `proc` at `base`, then stop it: the run's row (rates,
+    latencies, CPU per operation of the server's processes and of PostgreSQL's)."""
+    try:
+        before = _cpu(proc.pid)
+        run = wrk(base, "write", key, 1000, "m", seconds)
+        after = _cpu(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait()
+    return {"requests": run["requests"], "seconds": run["seconds"],
+            "ops_per_s": run["requests"] / run["seconds"],
+            "p50_ms": run["p50_us"] / 1000, "p99_ms": run["p99_us"] / 1000,
+            "server_cpu_ms": 1000 * (after[0] - before[0]) / run["requests"],
+            "db_cpu_ms": 1000 * (after[1] - before[1]) / run["requests"],
+            "statuses": run["statuses"], "socket_errors": sum(run["errors"].values())}
+
+
 def throughput(dialect: str, url: str, tmp: Path, seconds: float, workers: int) -> dict:
     ws, prog = workspace(tmp, url)
     prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
@@ -139,28 +165,14 @@ def throughput(dialect: str, url: str, tmp: Path, seconds: float, workers: int) 
         prog.create_member(f"m{i}")
         prog.adjust(f"m{i}", 1000, "bench float")
     proc, base = serve(ws, workers)
-    try:
-        before = _cpu(proc.pid)
-        run = wrk(base, "write", key, 1000, "m", seconds)
-        after = _cpu(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait()
+    out = {"dialect": dialect, "workers": workers, **_write_load(proc, base, key, seconds)}
     with prog.store.read() as conn:
         stored = conn.execute(sa.text(
             "SELECT count(*) FROM operations WHERE kind IN ('earn', 'redeem')")).scalar_one()
-    answered = run["statuses"].get("201", 0)
-    out = {"dialect": dialect, "workers": workers, "requests": run["requests"],
-           "seconds": run["seconds"], "ops_per_s": run["requests"] / run["seconds"],
-           "p50_ms": run["p50_us"] / 1000, "p99_ms": run["p99_us"] / 1000,
-           # CPU per operation (ms): the server's processes, PostgreSQL's (0 on SQLite)
-           "server_cpu_ms": 1000 * (after[0] - before[0]) / run["requests"],
-           "db_cpu_ms": 1000 * (after[1] - before[1]) / run["requests"],
-           "statuses": run["statuses"], "socket_errors": sum(run["errors"].values()),
-           "audit_problems": len(prog.audit()),
-           # wrk stops with up to one request per connection in flight: the server may have
-           # booked it without wrk reading the answer, never the other way round
-           "unanswered_stored": stored - answered}
+    out["audit_problems"] = len(prog.audit())
+    # wrk stops with up to one request per connection in flight: the server may have booked
+    # it without wrk reading the answer, never the other way round
+    out["unanswered_stored"] = stored - out["statuses"].get("201", 0)
     prog.close()
     return out
 
@@ -173,31 +185,13 @@ def floor(kind: str, seconds: float, workers: int) -> dict:
     (uvicorn with a plain ASGI app) or "fastapi" (cvm's earn and redeem signatures, no
     ledger), answering a constant 201."""
     port = _port()
-    proc = subprocess.Popen([sys.executable, str(FLOOR_APPS), kind, str(port), str(workers)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.post(base + "/api/v1/members/m0/earn", timeout=1,
-                           json={"transaction_id": "t", "amount": "1.00"})
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        before = _cpu(proc.pid)
-        run = wrk(base, "write", "none", 1000, "m", seconds)
-        after = _cpu(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait()
-    return {"dialect": {"bare": "none: uvicorn + plain ASGI app",
-                        "fastapi": "none: FastAPI, same routes"}[kind],
-            "workers": workers, "requests": run["requests"], "seconds": run["seconds"],
-            "ops_per_s": run["requests"] / run["seconds"], "p50_ms": run["p50_us"] / 1000,
-            "p99_ms": run["p99_us"] / 1000,
-            "server_cpu_ms": 1000 * (after[0] - before[0]) / run["requests"],
-            "db_cpu_ms": 0.0, "statuses": run["statuses"],
-            "socket_errors": sum(run["errors"].values()), "floor": True}
+    proc = _start([str(FLOOR_APPS), kind, str(port), str(workers)],
+                  lambda: httpx.post(base + "/api/v1/members/m0/earn", timeout=1,
+                                     json={"transaction_id": "t", "amount": "1.00"}))
+    label = {"bare": "none: uvicorn + plain ASGI app", "fastapi": "none: FastAPI, same routes"}
+    return {"dialect": label[kind], "workers": workers,
+            **_write_load(proc, base, "none", seconds), "floor": True}
 
 
 BULK = [
