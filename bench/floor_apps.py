@@ -1,4 +1,4 @@
-"""The HTTP stack without the ledger, for bench/programme_bench.py ``--floor``.
+"""The HTTP stack without the ledger, for bench/programme_bench.py (skip: ``--skip-floor``).
 
 Two apps answer the benchmark's earn and redeem requests (bench/programme_wrk.lua, write
 mode) with a constant 201, so that the same load measured against them and against
@@ -22,19 +22,14 @@ import multiprocessing
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
-
-from fastapi import Header
-from fastapi import Path as PathParam
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+# cvm's own parameter types (module level: the routes' annotations are strings, resolved in
+# this module's namespace)
+from cvm.api.deps import IdemKey  # noqa: E402
+from cvm.api.routes.members import MemberId  # noqa: E402
 from cvm.api.schemas import EarnIn, RedeemIn  # noqa: E402
-
-# as in cvm.api.routes.members and cvm.api.deps (module level: the routes' annotations are
-# strings, resolved in this module's namespace)
-MemberId = Annotated[str, PathParam(min_length=1, max_length=64)]
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 ANSWER = b'{"operation_id":1,"points":12,"replayed":false}'
 
