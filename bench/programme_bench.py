@@ -82,11 +82,6 @@ def serve(ws: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     return proc, url
 
 
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))] * 1000
-
-
 def workspace(tmp: Path, url: str) -> tuple[Path, Programme]:
     ws = Workspace.init(tmp / uuid.uuid4().hex[:8], Settings().updated(**{
         "programme.database_url": url, "programme.return_window_days": 0}))
