@@ -15,8 +15,8 @@ bench/results_programme.md. Parts:
    redemptions with their allocations), bulk-loaded in SQL in booking order, all members'
    first earns, then all their second ones..., so that a member's entries lie on different
    pages as in a real ledger (``--keep-large SCHEMA`` keeps it for the next run): balance
-   and statement requests over HTTP from 1 and 50 connections, and the tier job over all
-   members.
+   and statement requests over HTTP from 1 and 50 connections, the tier job over all
+   members, and the ledger audit.
 """
 
 from __future__ import annotations
@@ -269,9 +269,13 @@ def large(tmp: Path, n: int, workers: list[int], seconds: float, keep: str | Non
         t0 = time.perf_counter()
         changes = prog.run_tiers(datetime.now(UTC).date())
         tier_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        problems = prog.audit()
+        audit_s = time.perf_counter() - t0
         prog.close()
         return {"members": n, "entries": entries, "load_s": load_s, "reads": reads,
-                "tier_job_s": tier_s, "tier_changes": len(changes)}
+                "tier_job_s": tier_s, "tier_changes": len(changes), "audit_s": audit_s,
+                "audit_problems": len(problems)}
     finally:
         if keep is None:
             with admin.connect() as c:
@@ -350,6 +354,8 @@ def report(runs: list[dict], big: dict | None, args) -> str:
                              f"{_ms(r['p50_us'])} | {_ms(r['p99_us'])} | {r['statuses']} |")
         lines += ["", f"Tier job over all {big['members']:,} members: {big['tier_job_s']:.1f} s "
                   f"({big['tier_changes']:,} tier changes).", "",
+                  f"Ledger audit over all of them (`cvm programme report audit`): "
+                  f"{big['audit_s']:.1f} s, {big['audit_problems']} problems.", "",
                   "Target (issue 7): 1M members / 20M entries answering in < 50 ms p99, tier "
                   "job in minutes."]
     return "\n".join(lines) + "\n"

@@ -337,3 +337,65 @@ def test_a_writer_locked_out_past_the_busy_timeout_gets_a_busy_error(tmp_path):
         other.close()
     assert prog.adjust("m1", 5, "welcome", now=T0)["points"] == 5
     prog.close()
+
+
+def test_audit_finds_each_kind_of_damage_a_row_written_outside_the_ledger_can_do(programme):
+    """The ledger's tables refuse UPDATE and DELETE, but a row INSERTed around the ledger
+    (a bad migration, a manual fix) can still break the books: the audit names each kind.
+    m1: a lot of 10 (L1) and a redemption of 4 taking it (D1); m2: a lot of 5 (L2).
+    Hand-computed: with an extra allocation L1 -> D1 of 7, L1 gives 11 of its 10 and D1 is
+    covered 11 of 4; the lot then holds nothing and nothing is owed, against entries of
+    10 - 4 = 6. An allocation of m1 that takes m2's lot, and an entry of m2 under m1's
+    operation, are named as such."""
+    prog = programme
+    prog.create_member("m1")
+    prog.create_member("m2")
+    lot1 = prog.adjust("m1", 10, "welcome", now=T0)["entry_id"]
+    redeemed = prog.redeem("m1", 4, now=T0 + DAY)
+    debit1 = redeemed["entry_id"]
+    assert redeemed["consumed"] == [{"lot_entry_id": lot1, "points": 4}]
+    prog.adjust("m2", 5, "welcome", now=T0)
+    assert prog.audit() == []
+
+    from cvm.store.tables import allocations
+
+    with prog.store.write() as conn:
+        conn.execute(sa.insert(allocations).values(
+            debit_entry_id=debit1, lot_entry_id=lot1, member_id="m1", points=7,
+            booked_at=T0 + 2 * DAY))
+    assert prog.audit() == [
+        {"member_id": "m1", "problem": f"lot {lot1} over-consumed"},
+        {"member_id": "m1", "problem": f"debit {debit1} over-covered"},
+        {"member_id": "m1", "problem": "entries sum to 6, lots hold 0 and 0 is owed"},
+    ]
+
+
+def test_audit_names_allocations_and_entries_that_cross_members(programme):
+    """An allocation of m1 taking 1 point of m2's lot L2 for m1's debit D1 covers D1 by
+    4 + 1 of its 4 points; an entry of m2 booked under m1's operation belongs to neither."""
+    prog = programme
+    prog.create_member("m1")
+    prog.create_member("m2")
+    prog.adjust("m1", 10, "welcome", now=T0)
+    redeemed = prog.redeem("m1", 4, now=T0 + DAY)
+    debit1 = redeemed["entry_id"]
+    lot2 = prog.adjust("m2", 5, "welcome", now=T0)["entry_id"]
+    with prog.store.write() as conn:
+        from cvm.store.tables import allocations, ledger_entries
+
+        alloc = conn.execute(sa.insert(allocations).values(
+            debit_entry_id=debit1, lot_entry_id=lot2, member_id="m1", points=1,
+            booked_at=T0 + 2 * DAY)).inserted_primary_key[0]
+        op1 = conn.execute(sa.select(ledger_entries.c.op_id)
+                           .where(ledger_entries.c.entry_id == debit1)).scalar_one()
+        stray = conn.execute(sa.insert(ledger_entries).values(
+            op_id=op1, member_id="m2", kind="adjust", points=3, reason="stray",
+            booked_at=T0 + 2 * DAY, matures_at=T0 + 2 * DAY, clawback_points=0)
+        ).inserted_primary_key[0]
+    assert prog.audit() == [
+        {"member_id": "m1", "problem": f"debit {debit1} over-covered"},
+        {"member_id": "m1", "problem": f"allocation {alloc} does not take lot {lot2} for "
+                                       f"debit {debit1} of its member"},
+        {"member_id": None, "problem": f"entry {stray} not of its operation's member"},
+    ]
+
