@@ -399,3 +399,60 @@ def test_audit_names_allocations_and_entries_that_cross_members(programme):
         {"member_id": None, "problem": f"entry {stray} not of its operation's member"},
     ]
 
+
+def test_a_write_reads_only_the_lots_it_needs(programme):
+    """A daily buyer holds hundreds of open lots: a write reads the ones due to expire and
+    the oldest spendable ones holding the points it takes, plus the totals of all of them.
+    100 lots of 10 points, one an hour from T0 (adjustments: active at once, expiring 24
+    months on). Hand-computed: 25 points need the 3 oldest (10 + 10 + 5); 6 lots have
+    expired 24 months + 5.5 hours on, and the 3 after them pay a redemption of 25 then."""
+    from cvm.programme import ledger
+
+    prog = programme
+    prog.create_member("m1")
+    lots = [prog.adjust("m1", 10, f"lot {i}", now=T0 + i * timedelta(hours=1))["entry_id"]
+            for i in range(100)]
+    later = T0 + 10 * DAY
+    with prog.store.read() as conn:
+        for need, expected in ((25, lots[:3]), (30, lots[:3]), (31, lots[:4]), (0, []),
+                               (None, lots)):
+            got, debts, sums, held = ledger.state(conn, "m1", later, need)
+            assert [lot.entry_id for lot in got] == expected, need
+            assert (debts, sums, held) == ([], {"adjust+": 1000},
+                                           {"active": 1000, "pending": 0})
+        lapse = datetime(2027, 1, 10, 17, 30, tzinfo=UTC)          # T0 + 24 months + 5.5 h
+        got, _, _, held = ledger.state(conn, "m1", lapse, 25)
+        assert [lot.entry_id for lot in got] == lots[:9]            # 6 due + 3 spendable
+        assert held == {"active": 1000, "pending": 0}               # not yet booked expired
+    r = prog.redeem("m1", 25, now=lapse)
+    assert r["consumed"] == [{"lot_entry_id": lots[6], "points": 10},
+                             {"lot_entry_id": lots[7], "points": 10},
+                             {"lot_entry_id": lots[8], "points": 5}]
+    assert r["balance"] == {"active": 915, "pending": 0, "spent": 25, "expired": 60,
+                            "negative": 0, "total": 915}
+    assert bal(prog, now=lapse) == {"active": 915, "pending": 0, "spent": 25, "expired": 60,
+                                    "negative": 0}
+    with pytest.raises(InsufficientPointsError, match="has 915 active points"):
+        prog.redeem("m1", 916, now=lapse)
+    assert prog.audit() == []
+
+
+def test_owed_points_are_paid_before_a_redemption_from_the_lots_after_them(programme):
+    """A refund of spent points leaves 10 owed (policy "negative"); three purchases of 100
+    then earn lots of 10, pending for 30 days. Once they are active, a redemption of 15 first
+    pays the 10 owed from the oldest lot, then takes 10 + 5 from the next two: the write
+    must read lots for 25 points, not 15. Hand-computed balance: 30 - 10 - 15 = 5."""
+    prog = programme
+    prog.create_member("m1")
+    prog.earn("m1", "s1", "100", now=T0)
+    prog.redeem("m1", 10, now=T0 + 31 * DAY)
+    r = prog.refund("m1", "s1", now=T0 + 32 * DAY)
+    assert r["owed_points"] == 10 and r["balance"]["negative"] == 10
+    lots = [prog.earn("m1", f"s{i}", "100", now=T0 + (32 + i) * DAY)["entries"][0]["entry_id"]
+            for i in (2, 3, 4)]
+    r = prog.redeem("m1", 15, now=T0 + 70 * DAY)
+    assert r["consumed"] == [{"lot_entry_id": lots[1], "points": 10},
+                             {"lot_entry_id": lots[2], "points": 5}]
+    assert r["balance"] == {"active": 5, "pending": 0, "spent": 25, "expired": 0,
+                            "negative": 0, "total": 5}
+    assert prog.audit() == []

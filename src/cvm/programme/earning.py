@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from cvm.errors import InputError
-from cvm.programme.ledger import Lot, Policy, balance, book_credit, housekeep
+from cvm.programme.ledger import Policy, balance, book_credit, housekeep
 from cvm.programme.operations import Operation
 from cvm.programme.tx import Tx
 from cvm.store.tables import ledger_entries as E
@@ -134,7 +134,7 @@ def earn(conn: Connection, op: Operation, member: Any, transaction_id: str, amou
     """Book the points a purchase earns by the rules, pending for the return window."""
     from datetime import timedelta
 
-    open_lots = housekeep(conn, op, member.member_id)
+    housekeep(conn, op, member.member_id)
     multiplier = Decimal(1)
     if member.tier_code is not None:
         multiplier = dict(Tx.of(conn).rows(TIER_MULTIPLIERS))[member.tier_code]
@@ -171,9 +171,8 @@ def earn(conn: Connection, op: Operation, member: Any, transaction_id: str, amou
             source_txn=transaction_id, partner_id=partner_id)
         entries.append({"entry_id": entry_id, "rule": r.code, "points": pts,
                         "matures_at": matures, "expires_at": expires})
-        open_lots.append(Lot(entry_id, "earn", pts, pts, op.now, matures, expires))
     return {"member_id": member.member_id, "transaction_id": transaction_id,
             "amount": f"{amount_cents / 100:.2f}", "points": sum(e["points"] for e in entries),
             "entries": entries,
-            "balance": balance(conn, member.member_id, op.now, open_lots,
+            "balance": balance(conn, member.member_id, op.now, op.held_of(member.member_id),
                                op.sums_of(member.member_id))}

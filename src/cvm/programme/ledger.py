@@ -35,12 +35,14 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Integer,
     and_,
     bindparam,
     case,
     func,
     insert,
     literal,
+    not_,
     null,
     or_,
     select,
@@ -53,7 +55,8 @@ from cvm.programme.tx import Tx
 from cvm.store.tables import allocations, ledger_entries, operations
 
 __all__ = ["Policy", "Lot", "lots", "state", "balance", "book_credit", "book_debit", "housekeep",
-           "redeem", "adjust", "refund", "reverse_redemption", "audit", "CREDIT_KINDS", "STATE"]
+           "redeem", "adjust", "refund", "reverse_redemption", "audit", "CREDIT_KINDS", "STATE",
+           "STATE_ALL"]
 
 E = ledger_entries
 CREDIT_KINDS = ("earn", "adjust", "reverse")
@@ -114,17 +117,46 @@ _OPEN_DEBITS = (select(E.c.entry_id, _UNCOVERED.label("open"))
 _POSITIVE = case((E.c.points > 0, 1), else_=0)
 _SUMS = (select(E.c.kind, _POSITIVE.label("positive"), func.sum(E.c.points).label("points"))
          .where(E.c.member_id == _MEMBER).group_by(E.c.kind, _POSITIVE))
-# housekeeping's one read, the three above as one statement: open lots (tag 0), uncovered
-# debits (tag 1) and entry sums (tag 2, the sign in the entry_id column: 1 for +, 0 for -)
-_LOTS_DEBTS_SUMS = union_all(
-    _OPEN_LOTS.with_only_columns(literal(0).label("tag"), *_LOT_COLUMNS, _USED.label("n"))
-    .order_by(None),
-    _OPEN_DEBITS.with_only_columns(literal(1), *_LOT_COLUMNS, _UNCOVERED).order_by(None),
-    _SUMS.with_only_columns(literal(2), _POSITIVE, E.c.kind, func.sum(E.c.points), null(),
-                            null(), null(), literal(0)),
-).order_by("tag", "entry_id")
-#: what every write reads first (`state`): `Tx.prefetch` it with the member's lock
-STATE = _LOTS_DEBTS_SUMS
+# A write's lots, bounded by what it needs: each open lot with whether it is mature (active)
+# and due to expire at `now`, and the spendable points of the older lots before it (FIFO).
+_NOW = bindparam("now", type_=E.c.booked_at.type)
+_NEED = bindparam("need", type_=Integer)
+_MATURE = func.coalesce(E.c.matures_at, E.c.booked_at) <= _NOW
+_DUE = and_(E.c.expires_at.is_not(None), E.c.expires_at <= _NOW)
+_SPENDABLE = case((and_(_MATURE, not_(_DUE)), E.c.points - _USED), else_=0)
+_OPEN = (select(*_LOT_COLUMNS, _USED.label("used"),
+                case((_MATURE, 1), else_=0).label("mature"),
+                case((_DUE, 1), else_=0).label("due"),
+                (func.sum(_SPENDABLE).over(order_by=E.c.entry_id, rows=(None, 0))
+                 - _SPENDABLE).label("before"))
+         .outerjoin(_LOT_USE, _LOT_USE.c.lot_entry_id == E.c.entry_id)
+         .where(E.c.member_id == _MEMBER, E.c.points > 0, E.c.points > _USED)
+         .cte("open_lots"))
+_O = _OPEN.c
+_LOT_ROWS = select(literal(0).label("tag"), _O.entry_id, _O.kind, _O.points, _O.booked_at,
+                   _O.matures_at, _O.expires_at, _O.used.label("n"))
+_LEFT = _O.points - _O.used
+_HELD = select(literal(3), null(), null(), func.sum(case((_O.mature == 1, _LEFT), else_=0)),
+               null(), null(), null(), func.sum(case((_O.mature == 0, _LEFT), else_=0)))
+
+
+def _state(lot_rows):
+    return union_all(
+        lot_rows,
+        _OPEN_DEBITS.with_only_columns(literal(1), *_LOT_COLUMNS, _UNCOVERED).order_by(None),
+        _SUMS.with_only_columns(literal(2), _POSITIVE, E.c.kind, func.sum(E.c.points), null(),
+                                null(), null(), literal(0)),
+        _HELD,
+    ).order_by("tag", "entry_id")
+
+
+#: what every write reads first (`state`), `Tx.prefetch`ed with the member's lock: the lots
+#: due to expire at `now` and the oldest spendable ones holding `need` points (tag 0),
+#: uncovered debits (tag 1), entry sums (tag 2, the sign in the entry_id column: 1 for +,
+#: 0 for -) and the points held in all open lots, active and pending at `now` (tag 3)
+STATE = _state(_LOT_ROWS.where(or_(_O.due == 1, and_(_O.mature == 1, _O.before < _NEED))))
+#: the same with every open lot (a refund may take a pending one)
+STATE_ALL = _state(_LOT_ROWS)
 _INSERT_ALLOCATIONS = insert(allocations)
 
 
@@ -142,7 +174,7 @@ def _sums(conn: Connection, member_id: str) -> dict[str, int]:
 
 
 def balance(conn: Connection, member_id: str, now: datetime,
-            open_lots: list[Lot] | None = None,
+            held: dict[str, int] | None = None,
             sums: dict[str, int] | None = None) -> dict[str, int]:
     """The member's balance derived from the ledger at `now`.
 
@@ -150,20 +182,15 @@ def balance(conn: Connection, member_id: str, now: datetime,
     net of cancelled redemptions; ``expired`` has lapsed; ``negative`` is owed (refunded
     points already spent); ``total`` is the plain sum of the member's entries. ``negative``
     is read off the identity total = active + pending - negative; `audit` recomputes it
-    from the uncovered debits, independently. `open_lots` (current, e.g. just consumed in
-    this transaction) saves re-reading the lots, and `sums` (an operation's, kept current
-    as it books) the entry sums.
+    from the uncovered debits, independently. `held` (the points left in open lots, active
+    and pending) and `sums` (the entry sums), as an operation keeps them current while it
+    books (`Operation.held_of`, `Operation.sums_of`), save reading them again.
     """
-    if open_lots is None:
-        open_lots = lots(conn, member_id)
-    active = pending = 0
-    for lot in open_lots:
-        if lot.matures_at <= now:
-            active += max(lot.remaining, 0)
-        else:
-            pending += max(lot.remaining, 0)
-    if sums is None:
-        sums = _sums(conn, member_id)
+    if held is None or sums is None:
+        _, _, read_sums, read_held = state(conn, member_id, now)
+        held = read_held if held is None else held
+        sums = read_sums if sums is None else sums
+    active, pending = held["active"], held["pending"]
     total = sum(sums.values())
     return {"active": active, "pending": pending,
             "spent": -sums.get("redeem-", 0) - sums.get("reverse+", 0),
@@ -194,6 +221,7 @@ def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, poin
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
         clawback_points=0, **cols))
     op.booked(member_id, kind, points)
+    op.moved(member_id, (matures_at or op.now) <= op.now, points)
     return entry_id
 
 
@@ -230,6 +258,7 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
     allocs = []
     for lot, take in plan:
         lot.remaining -= take
+        op.moved(member_id, lot.matures_at <= op.now, -take)
         allocs.append({"debit_entry_id": entry_id, "lot_entry_id": lot.entry_id,
                        "member_id": member_id, "points": take, "booked_at": op.now})
     tx.queue(_INSERT_ALLOCATIONS, allocs)
@@ -237,13 +266,23 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
                       for a in allocs], 0 if clawback else left
 
 
-def state(conn: Connection, member_id: str
-          ) -> tuple[list[Lot], list[tuple[int, int]], dict[str, int]]:
-    """The member's open lots (oldest first), uncovered debits (entry id, points owed) and
-    entry sums by kind and sign, in one query. All empty for a member with no entries (or
-    none at all)."""
-    open_lots, debts, sums = [], [], {}
-    for r in Tx.of(conn).rows(STATE, {"member_id": member_id}):
+def state(conn: Connection, member_id: str, now: datetime, need: int | None = 0
+          ) -> tuple[list[Lot], list[tuple[int, int]], dict[str, int], dict[str, int]]:
+    """What a write for the member reads first, in one query: its open lots (oldest first),
+    uncovered debits (entry id, points owed), entry sums by kind and sign, and the points
+    held in all its open lots, ``{"active": ..., "pending": ...}`` at `now`.
+
+    The lots are those due to expire at `now` and the oldest spendable ones holding `need`
+    points (all spendable lots if they hold fewer), so that a write's work does not grow
+    with a member's history; every open lot when `need` is None. All empty (and zero) for
+    a member with no entries, or none at all.
+    """
+    if need is None:
+        rows = Tx.of(conn).rows(STATE_ALL, {"member_id": member_id, "now": now})
+    else:
+        rows = Tx.of(conn).rows(STATE, {"member_id": member_id, "now": now, "need": need})
+    open_lots, debts, sums, held = [], [], {}, {"active": 0, "pending": 0}
+    for r in rows:
         if r.tag == 0:
             # int(): the union's points column is numeric on PostgreSQL (the sums' type)
             points = int(r.points)
@@ -251,21 +290,30 @@ def state(conn: Connection, member_id: str
                                  r.booked_at, r.matures_at or r.booked_at, r.expires_at))
         elif r.tag == 1:
             debts.append((r.entry_id, int(r.n)))
-        else:
+        elif r.tag == 2:
             sums[r.kind + ("+" if r.entry_id else "-")] = int(r.points or 0)
-    return open_lots, debts, sums
+        else:
+            held = {"active": int(r.points or 0), "pending": int(r.n or 0)}
+    return open_lots, debts, sums, held
 
 
 def housekeep(conn: Connection, op: Operation, member_id: str,
-              done: dict[str, int] | None = None) -> list[Lot]:
+              done: dict[str, int] | None = None, need: int | None = 0) -> list[Lot]:
     """Expire the member's lots past their date, then pay owed points from active lots.
 
     Runs at the start of every write for the member (under its lock) and in the expiry job.
-    Returns the member's lots with points left (as now consumed); counts go to `done`.
+    Returns the member's lots with points left (as now consumed): those `state` reads for
+    `need`, the points the write will then take from them (None: every open lot). Counts go
+    to `done`; the member's entry sums and held points, kept current from here on, to `op`.
     """
     expired = 0
-    open_lots, debts, sums = state(conn, member_id)
-    op.sums, op.sums_member = sums, member_id
+    open_lots, debts, sums, held = state(conn, member_id, op.now, need)
+    owed = sum(n for _, n in debts)
+    if owed and need is not None:
+        # owed points are paid first, from the oldest active lots: read enough for both
+        # (only a refund of spent points under the "negative" policy leaves a debt)
+        open_lots, debts, sums, held = state(conn, member_id, op.now, need + owed)
+    op.sums, op.held, op.sums_member = sums, held, member_id
     for lot in open_lots:
         if lot.expires_at is not None and lot.expires_at <= op.now and lot.remaining > 0:
             n = lot.remaining
@@ -286,6 +334,7 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
                     rows.append({"debit_entry_id": debit_id, "lot_entry_id": lot.entry_id,
                                  "member_id": member_id, "points": take, "booked_at": op.now})
                     lot.remaining -= take
+                    op.moved(member_id, True, -take)
                     owed -= take
                     settled += take
                 if owed == 0:
@@ -305,9 +354,9 @@ def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason:
     """Spend `points` from the member's active lots, oldest first; 409 when short."""
     if points <= 0:
         raise InputError(f"points to redeem must be a positive whole number, got {points}")
-    open_lots = housekeep(conn, op, member_id)
-    sources = _spendable(open_lots, op.now)
-    have = sum(lot.remaining for lot in sources)
+    open_lots = housekeep(conn, op, member_id, need=points)
+    sources = _spendable(open_lots, op.now)   # the oldest, holding `points` if `have` does
+    have = op.held_of(member_id)["active"]
     if points > have:
         raise InsufficientPointsError(
             f"member {member_id!r} has {have} active points; redeeming {points} needs "
@@ -316,7 +365,8 @@ def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason:
                                        partner_id=partner_id, source_txn=source_txn)
     return {"member_id": member_id, "points": points, "entry_id": entry_id,
             "consumed": consumed,
-            "balance": balance(conn, member_id, op.now, open_lots, op.sums_of(member_id))}
+            "balance": balance(conn, member_id, op.now, op.held_of(member_id),
+                               op.sums_of(member_id))}
 
 
 def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason: str,
@@ -326,7 +376,7 @@ def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason:
         raise InputError("an adjustment of 0 points books nothing; give a non-zero number")
     if not reason.strip():
         raise InputError("an adjustment needs a reason (who asked and why)")
-    open_lots = housekeep(conn, op, member_id)
+    open_lots = housekeep(conn, op, member_id, need=max(-points, 0))
     if points > 0:
         entry_id = book_credit(conn, op, member_id, "adjust", points, reason,
                                expires_at=policy.expires(op.now))
@@ -358,7 +408,7 @@ def refund(conn: Connection, op: Operation, member_id: str, earn_op: Any, refund
     """
     original = int(earn_op.amount_cents)
     cumulative = refunded_before + refund_cents
-    open_lots = housekeep(conn, op, member_id)
+    open_lots = housekeep(conn, op, member_id, need=None)   # its own lot may be pending
     earned = conn.execute(select(E).where(E.c.op_id == earn_op.op_id, E.c.kind == "earn",
                                           E.c.member_id == member_id)
                           .order_by(E.c.entry_id)).all()

@@ -68,6 +68,9 @@ class Operation:
     now: datetime
     sums: dict[str, int] | None = None
     sums_member: str | None = None
+    #: the member's points left in open lots, ``{"active": ..., "pending": ...}`` at `now`,
+    #: read and kept current like `sums`
+    held: dict[str, int] | None = None
     #: the operations row as queued (`Tx.insert`), completed in place by `finish` if unsent
     row: dict[str, Any] | None = None
 
@@ -76,6 +79,16 @@ class Operation:
         if self.sums is not None and self.sums_member == member_id:
             key = kind + ("+" if points > 0 else "-")
             self.sums[key] = self.sums.get(key, 0) + points
+
+    def moved(self, member_id: str, active: bool, points: int) -> None:
+        """Count points this operation put into (+) or took from (-) an open lot, active
+        or pending at `now`, into `held`."""
+        if self.held is not None and self.sums_member == member_id:
+            self.held["active" if active else "pending"] += points
+
+    def held_of(self, member_id: str) -> dict[str, int] | None:
+        return dict(self.held) if self.held is not None and self.sums_member == member_id \
+            else None
 
     def sums_of(self, member_id: str) -> dict[str, int] | None:
         return dict(self.sums) if self.sums is not None and self.sums_member == member_id \

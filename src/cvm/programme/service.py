@@ -130,19 +130,26 @@ class Programme:
     def _member_op(self, kind: str, member_id: str, request: dict[str, Any], idem_key, actor,
                    now, body: Callable[[Tx, Any, ops.Operation], dict],
                    prepare: Callable[[Tx, Any], dict] | None = None,
-                   prefetch: tuple[tuple[Any, dict], ...] = (), **op_cols):
+                   prefetch: tuple[tuple[Any, dict], ...] = (), need: int | None = 0,
+                   **op_cols):
         """One write for a member in one transaction: lock the member (replaying a retry),
         `prepare`, start the operation, book (`body`), store the answer, commit.
 
         On PostgreSQL it takes five statements (`cvm.programme.tx`): BEGIN; the lock; one
         read of the member's lots, the `prefetch` reads and the ids the rows will take; one
-        write of the rows; COMMIT.
+        write of the rows; COMMIT. `need`: the points the write will take from the member's
+        lots, when known before `prepare` (`cvm.programme.ledger.state`).
         """
         found = []
+        now = now or ops.utcnow()
 
         def work(conn):
             tx = Tx(conn, batched=True)
-            tx.prefetch(ledger.STATE, {"member_id": member_id})
+            # what the ledger's housekeeping will read first, for `need` points (as it asks)
+            if need is None:
+                tx.prefetch(ledger.STATE_ALL, {"member_id": member_id, "now": now})
+            else:
+                tx.prefetch(ledger.STATE, {"member_id": member_id, "now": now, "need": need})
             for statement, params in prefetch:
                 tx.prefetch(statement, params)
             tx.reserve(operations, 1)
@@ -264,7 +271,8 @@ class Programme:
             "redeem", member_id, request, idem_key, actor, now,
             lambda conn, m, op, points, why: ledger.redeem(conn, op, m.member_id, points, why,
                                                            partner_id=partner_id),
-            partner_id=partner_id, prepare=prepare)
+            partner_id=partner_id, prepare=prepare,
+            need=points if item is None and isinstance(points, int) else 0)
 
     def refund(self, member_id: str, transaction_id: str, amount: Any = None, *,
                refund_id: str | None = None, partner_id: str | None = None,
@@ -304,7 +312,7 @@ class Programme:
             "refund", member_id, request, idem_key, actor, now,
             lambda conn, m, op, earn_op, cents, before: ledger.refund(
                 conn, op, m.member_id, earn_op, cents, before, self.policy),
-            partner_id=partner_id, source_txn=transaction_id, prepare=prepare)
+            partner_id=partner_id, source_txn=transaction_id, prepare=prepare, need=None)
 
     def reverse(self, member_id: str, operation_id: int, reason: str = "cancelled", *,
                 partner_id: str | None = None, idem_key: str | None = None,
@@ -337,7 +345,8 @@ class Programme:
         return self._member_op(
             "adjust", member_id, request, idem_key, actor, now,
             lambda conn, m, op: ledger.adjust(conn, op, m.member_id, points,
-                                              f"{reason} (by {actor})", self.policy))
+                                              f"{reason} (by {actor})", self.policy),
+            need=max(-points, 0) if isinstance(points, int) else 0)
 
     def _query(self, read: Callable[[Tx], Any]) -> Any:
         """Run a read on `Store.query`; once more on a fresh connection if the first broke
@@ -358,12 +367,13 @@ class Programme:
 
     def balance(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
         # one statement reads lots and sums together: consistent without a transaction
+        at = now or ops.utcnow()
+
         def read(tx):
-            open_lots, _, sums = ledger.state(tx, member_id)
+            _, _, sums, held = ledger.state(tx, member_id, at)
             if not sums:  # no entries: does the member exist at all?
                 self._check_member(tx, member_id)
-            return {"member_id": member_id, **ledger.balance(
-                tx, member_id, now or ops.utcnow(), open_lots, sums)}
+            return {"member_id": member_id, **ledger.balance(tx, member_id, at, held, sums)}
         return self._query(read)
 
     @staticmethod
