@@ -17,6 +17,8 @@ bench/results_programme.md. Parts:
    pages as in a real ledger (``--keep-large SCHEMA`` keeps it for the next run): balance
    and statement requests over HTTP from 1 and 50 connections, the tier job over all
    members, and the ledger audit.
+3. Earn + redeem through the Python API for a member holding 730 open lots (a purchase a
+   day for 24 months) beside one holding a few, on SQLite and PostgreSQL: CPU per operation.
 """
 
 from __future__ import annotations
@@ -206,6 +208,9 @@ BULK = [
     " now() - interval '10 days', 0"
     " FROM operations o CROSS JOIN generate_series(1, 4) k WHERE o.kind = 'bulk'"
     " ORDER BY k, o.op_id",
+    # statistics of the rows loaded so far (ANALYZE sees this transaction's own rows): the
+    # join below is planned as a nested loop over 4M debits without them (30+ minutes)
+    "ANALYZE ledger_entries",
     "INSERT INTO allocations (debit_entry_id, lot_entry_id, member_id, points, booked_at)"
     " SELECT d.entry_id, l.entry_id, d.member_id, 10, now() FROM ledger_entries d"
     " JOIN ledger_entries l ON l.member_id = d.member_id"
@@ -283,11 +288,47 @@ def large(tmp: Path, n: int, workers: list[int], seconds: float, keep: str | Non
         admin.dispose()
 
 
+HEAVY_LOTS = 730   # a purchase a day for the 24 months points live
+
+
+def heavy(tmp: Path, dialect: str, url: str, lots: int = HEAVY_LOTS, ops: int = 400) -> dict:
+    """Earn + redeem through the Python API (no HTTP) for a member holding `lots` open lots
+    (one earn an hour before; each earn adds one) and for members holding one or two (a new
+    member for each earn + redeem): CPU ms per operation of this process and of
+    PostgreSQL's."""
+    from datetime import timedelta
+
+    ws, prog = workspace(tmp, url)
+    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    prog.create_member("heavy")
+    for i in range(ops // 2):                            # one member per earn + redeem
+        prog.create_member(f"light{i}")
+        prog.adjust(f"light{i}", 1000, "float", now=t0)
+    for d in range(lots):
+        prog.earn("heavy", f"h{d}", "250", now=t0 + timedelta(hours=d))
+    now = t0 + timedelta(hours=lots + 1)
+    out = {"dialect": dialect, "lots": lots}
+    for m in ("light", "heavy"):
+        cpu, pg, wall = time.process_time(), _cpu(os.getpid())[1], time.perf_counter()
+        for i in range(ops // 2):
+            member = f"light{i}" if m == "light" else m
+            prog.earn(member, f"{m}-{i}", "250", now=now)    # +25 points, a new lot
+            prog.redeem(member, 10, now=now)                 # from the oldest lot
+        out[m] = {"py_ms": 1000 * (time.process_time() - cpu) / ops,
+                  "db_ms": 1000 * (_cpu(os.getpid())[1] - pg) / ops,
+                  "wall_ms": 1000 * (time.perf_counter() - wall) / ops}
+    out["audit_problems"] = len(prog.audit())
+    prog.close()
+    return out
+
+
 def _ms(us: float) -> str:
     return f"{us / 1000:.1f}"
 
 
-def report(runs: list[dict], big: dict | None, args) -> str:
+def report(runs: list[dict], big: dict | None, args,
+           heavies: list[dict] = ()) -> str:
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split(
         "[")[0].strip() or "wrk"
     lines = ["# Loyalty programme benchmark", "",
@@ -339,6 +380,21 @@ def report(runs: list[dict], big: dict | None, args) -> str:
                   f"{sum(r['audit_problems'] for r in ledgers)} audit problems in all. At 50 "
                   "closed-loop clients latency is mostly queueing: p50 is about "
                   "50 / (ops/s)."]
+    if heavies:
+        lines += ["", f"## A member with many open lots ({heavies[0]['lots']} lots: a purchase "
+                  "a day for 24 months)", "",
+                  "Earn + redeem through the Python API, no HTTP, one client: CPU ms per "
+                  "operation of the process (with SQLite's work, which runs in it) and of "
+                  "PostgreSQL's processes, for that member and for members with one or two "
+                  "lots.", "",
+                  "| store | member | CPU ms/op Python + db | wall ms/op | audit problems |",
+                  "|---|---|---|---|---|"]
+        for h in heavies:
+            for m, label in (("light", "1-2 lots"), ("heavy", f"{h['lots']} lots")):
+                r = h[m]
+                db = f"{r['db_ms']:.2f}" if h["dialect"].startswith("PostgreSQL") else "-"
+                lines.append(f"| {h['dialect']} | {label} | {r['py_ms']:.2f} + {db} | "
+                             f"{r['wall_ms']:.2f} | {h['audit_problems']} |")
     if big:
         load = ("reused from an earlier run" if big["load_s"] is None
                 else f"{big['load_s']:.1f} s (SQL, incl. ANALYZE)")
@@ -367,6 +423,8 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=100_000)
     ap.add_argument("--workers", default="1,2", help="server processes to try, e.g. 1,2")
     ap.add_argument("--skip-large", action="store_true")
+    ap.add_argument("--skip-heavy", action="store_true",
+                    help="skip the writes for a member with many open lots")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-floor", action="store_true",
                     help="skip the same load against the HTTP stack without the ledger")
@@ -397,11 +455,25 @@ def main() -> None:
             finally:
                 with admin.connect() as c:
                     c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        heavies = []
+        if not args.skip_heavy:
+            heavies.append(heavy(tmp, "SQLite (WAL)", ""))
+            print(heavies[-1])
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as c:
+                c.exec_driver_sql(f"CREATE SCHEMA {schema}")
+            try:
+                heavies.append(heavy(tmp, "PostgreSQL 15",
+                                     f"{PG}?options=-csearch_path%3D{schema}"))
+                print(heavies[-1])
+            finally:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
         big = None if args.skip_large else large(tmp, args.members, workers, args.seconds,
                                                   args.keep_large)
         print(big)
-    text = report(runs, big, args)
+    text = report(runs, big, args, heavies)
     (ROOT / "bench" / "results_programme.md").write_text(text)
     print(text)
 
