@@ -37,14 +37,15 @@ def test_upgrade_head_then_downgrade_base(db_url):
 
 def _state_plan(engine, member_id: str) -> str:
     """PostgreSQL's plan, as run, of the read every write and balance starts with (the
-    member's open lots, uncovered debits and sums). Sequential and bitmap scans are off: with
+    member's open lots, uncovered debits, sums and totals; all spendable lots asked for). Sequential and bitmap scans are off: with
     a handful of rows the planner would rather read the table, as it would not for a
     programme of many members."""
     from sqlalchemy.dialects import postgresql
 
     from cvm.programme import ledger
 
-    sql = str(ledger.STATE.params(member_id=member_id).compile(
+    sql = str(ledger.STATE.params(member_id=member_id, now=datetime(2025, 6, 1, tzinfo=UTC),
+                                  need=10**9).compile(
         dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         conn.exec_driver_sql("SET enable_seqscan = off")
