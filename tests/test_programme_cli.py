@@ -91,3 +91,36 @@ def test_init_demo_enrols_the_demo_company_and_books_its_purchases_by_the_rules(
     code, out = run("programme", "init", "--demo", "--members", "40", "-w", str(ws.path))
     assert code == 0 and entries() == before
     prog.close()
+
+
+def test_audit_says_the_books_balance_or_fails_with_the_problems(tmp_path):
+    """A scheduled `cvm programme report audit` exits 0 with a plain sentence on a sound
+    ledger, and 1 with the problems listed once a row written around the ledger breaks it
+    (an allocation taking 7 more points of a 10-point lot already 4 spent)."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from cvm.store.tables import allocations
+
+    ws = Workspace.init(tmp_path / "acme")
+    assert run("programme", "init", "-w", str(ws.path))[0] == 0
+    prog = Programme.from_workspace(ws)
+    prog.create_member("m1")
+    lot = prog.adjust("m1", 10, "welcome")["entry_id"]
+    debit = prog.redeem("m1", 4)["entry_id"]
+    code, out = run("programme", "report", "audit", "-w", str(ws.path))
+    assert (code, out.strip()) == (0, "The books balance: no problems found.")
+    with prog.store.write() as conn:
+        conn.execute(sa.insert(allocations).values(
+            debit_entry_id=debit, lot_entry_id=lot, member_id="m1", points=7,
+            booked_at=datetime.now(UTC)))
+    code, out = run("programme", "report", "audit", "-f", "json", "-w", str(ws.path))
+    assert code == 1
+    assert json.loads(out) == [
+        {"member_id": "m1", "problem": f"lot {lot} over-consumed"},
+        {"member_id": "m1", "problem": f"debit {debit} over-covered"},
+        {"member_id": "m1", "problem": "entries sum to 6, lots hold 0 and 0 is owed"}]
+    code, out = run("programme", "report", "audit", "-w", str(ws.path))
+    assert code == 1 and f"lot {lot} over-consumed" in out
+    prog.close()

@@ -37,9 +37,9 @@ def test_upgrade_head_then_downgrade_base(db_url):
 
 def _state_plan(engine, member_id: str) -> str:
     """PostgreSQL's plan, as run, of the read every write and balance starts with (the
-    member's open lots, uncovered debits, sums and totals; all spendable lots asked for). Sequential and bitmap scans are off: with
-    a handful of rows the planner would rather read the table, as it would not for a
-    programme of many members."""
+    member's open lots, uncovered debits, sums and totals; all spendable lots asked for).
+    Sequential and bitmap scans are off: with a handful of rows the planner would rather
+    read the table, as it would not for a programme of many members."""
     from sqlalchemy.dialects import postgresql
 
     from cvm.programme import ledger

@@ -137,7 +137,8 @@ def report(kind: Annotated[Report, typer.Argument(help="Which report.")],
            end: Annotated[str | None, typer.Option(help="earn-burn: day after the last.")]
            = None,
            workspace: WorkspaceOpt = None, fmt: FormatOpt = "table", out: OutOpt = None) -> None:
-    """Finance reports: liability by expiry month, breakage, earn/burn; or a ledger audit."""
+    """Finance reports: liability by expiry month, breakage, earn/burn; or a ledger audit
+    (exit code 1 when it finds problems)."""
     from cvm.programme import reports
 
     prog = _programme(workspace)
@@ -155,7 +156,13 @@ def report(kind: Annotated[Report, typer.Argument(help="Which report.")],
         cols = ["tier", "partner_id", "earned", "burned"]
     else:
         rows, cols = prog.audit(), ["member_id", "problem"]
+        if not rows and fmt == "table" and out is None:
+            console.print("[green]The books balance: no problems found.[/green]")
+            return
     emit(_frame(rows, cols), fmt, out, title=kind.value)
+    if kind is Report.audit and rows:
+        # a scheduled audit fails, so that whoever runs it hears of the problems
+        raise typer.Exit(1)
 
 
 def _day(text: str, opt: str) -> date:
