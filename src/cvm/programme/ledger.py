@@ -167,12 +167,6 @@ def lots(conn: Connection, member_id: str, *, open_only: bool = True) -> list[Lo
                 r.matures_at or r.booked_at, r.expires_at) for r in rows]
 
 
-def _sums(conn: Connection, member_id: str) -> dict[str, int]:
-    """Sums of the member's entry points by kind and sign (one query)."""
-    return {r.kind + ("+" if r.positive else "-"): int(r.points or 0)
-            for r in conn.execute(_SUMS, {"member_id": member_id})}
-
-
 def balance(conn: Connection, member_id: str, now: datetime,
             held: dict[str, int] | None = None,
             sums: dict[str, int] | None = None) -> dict[str, int]:
