@@ -328,21 +328,8 @@ def _ms(us: float) -> str:
     return f"{us / 1000:.1f}"
 
 
-def report(runs: list[dict], big: dict | None, args,
-           heavies: list[dict] = ()) -> str:
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split(
-        "[")[0].strip() or "wrk"
-    lines = ["# Loyalty programme benchmark", "",
-             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {platform.platform()}, "
-             f"{os.cpu_count()} CPUs (shared with other jobs), Python "
-             f"{platform.python_version()}; server: `cvm programme serve` (uvicorn with "
-             "httptools and uvloop, programme.threads = 4, server processes as listed); "
-             f"load: {wrk_version} (C) with bench/programme_wrk.lua on the same machine. "
-             "Command: `PYTHONPATH=src python bench/programme_bench.py "
-             f"--seconds {args.seconds:g} --members {args.members} --workers {args.workers}"
-             + (f" --keep-large {args.keep_large}" if args.keep_large else "") + "`.",
-             "",
-             f"## Sustained earn + redeem over HTTP, {CLIENTS} connections", "",
+def _throughput_lines(runs: list[dict]) -> list[str]:
+    lines = ["", f"## Sustained earn + redeem over HTTP, {CLIENTS} connections", "",
              "Each connection alternates an earn and a redemption on one of 1,000 members, every "
              "write with its own Idempotency-Key; 'unanswered but stored' counts writes the server "
              "booked while wrk, stopping, no longer read their answers (at most one per "
@@ -381,6 +368,26 @@ def report(runs: list[dict], big: dict | None, args,
                   f"{sum(r['audit_problems'] for r in ledgers)} audit problems in all. At 50 "
                   "closed-loop clients latency is mostly queueing: p50 is about "
                   "50 / (ops/s)."]
+    return lines
+
+
+def report(runs: list[dict], big: dict | None, args,
+           heavies: list[dict] = ()) -> str:
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split(
+        "[")[0].strip() or "wrk"
+    lines = ["# Loyalty programme benchmark", "",
+             f"Run {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {platform.platform()}, "
+             f"{os.cpu_count()} CPUs (shared with other jobs), Python "
+             f"{platform.python_version()}; server: `cvm programme serve` (uvicorn with "
+             "httptools and uvloop, programme.threads = 4, server processes as listed); "
+             f"load: {wrk_version} (C) with bench/programme_wrk.lua on the same machine. "
+             "Command: `PYTHONPATH=src python bench/programme_bench.py "
+             f"--seconds {args.seconds:g} --members {args.members} --workers {args.workers}"
+             + (f" --keep-large {args.keep_large}" if args.keep_large else "")
+             + "".join(f" --skip-{part}" for part in ("throughput", "floor", "heavy", "large")
+                       if getattr(args, f"skip_{part}")) + "`."]
+    if runs:
+        lines += _throughput_lines(runs)
     if heavies:
         lines += ["", f"## A member with many open lots ({heavies[0]['lots']} lots: a purchase "
                   "a day for 24 months)", "",
