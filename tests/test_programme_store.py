@@ -188,3 +188,42 @@ def test_a_database_restart_is_survived_by_reads_and_reported_for_writes(pg_sche
         prog.close()
         admin.dispose()
         pg_schemas.drop(url)
+
+
+@pytest.mark.postgres
+def test_a_write_sends_three_statements_and_commits(pg_schemas, monkeypatch):
+    """A member's write on PostgreSQL is the member's lock, one read (its lots for the points
+    it takes, sums, rules, ids) and one write, then COMMIT (`cvm.programme.tx`): a read the
+    write did not prefetch, e.g. lots asked for another number of points than prefetched,
+    would be a fourth statement and a round trip more."""
+    import psycopg
+
+    from conftest import make_programme
+    from cvm.programme import earning
+
+    prog = make_programme(pg_schemas.new())
+    try:
+        prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+        prog.create_member("m1")
+        prog.adjust("m1", 100, "welcome")
+        sent: list[str] = []
+        execute = psycopg.Cursor.execute
+
+        def counted(self, query, *args, **kwargs):
+            sent.append(str(query).split()[0].upper())
+            return execute(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        for write in (lambda: prog.earn("m1", "s1", "250.00", idem_key="e1"),
+                      lambda: prog.redeem("m1", 30, idem_key="r1"),
+                      lambda: prog.adjust("m1", -5, "goodwill reversed", idem_key="a1"),
+                      lambda: prog.adjust("m1", 5, "goodwill", idem_key="a2")):
+            sent.clear()
+            write()
+            assert len(sent) == 3, sent       # lock, read, write (COMMIT is the driver's)
+            assert sent[0] == "SELECT" and sent[1] == "SELECT", sent
+        monkeypatch.undo()
+        b = prog.balance("m1")                  # 250.00 earns 20, pending for 30 days
+        assert (b["active"], b["pending"]) == (100 - 30 - 5 + 5, 20)
+    finally:
+        prog.close()

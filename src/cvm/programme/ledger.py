@@ -375,12 +375,26 @@ def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason:
         entry_id = book_credit(conn, op, member_id, "adjust", points, reason,
                                expires_at=policy.expires(op.now))
         consumed = []
-        housekeep(conn, op, member_id)
+        _pay_owed(conn, op, member_id)
     else:
         entry_id, consumed, _ = book_debit(conn, op, member_id, "adjust", -points, reason,
                                            _spendable(open_lots, op.now))
     return {"member_id": member_id, "points": points, "entry_id": entry_id,
-            "consumed": consumed, "balance": balance(conn, member_id, op.now)}
+            "consumed": consumed, "balance": _current(conn, op, member_id)}
+
+
+def _current(conn: Connection, op: Operation, member_id: str) -> dict[str, int]:
+    """The member's balance as the operation leaves it, from what its housekeeping read and
+    what it booked since (no read)."""
+    return balance(conn, member_id, op.now, op.held_of(member_id), op.sums_of(member_id))
+
+
+def _pay_owed(conn: Connection, op: Operation, member_id: str) -> None:
+    """After a credit that is not yet due to expire: if the member owes points, pay them
+    now, the new lot included (housekeeping again); otherwise there is nothing to do and
+    nothing to read."""
+    if _current(conn, op, member_id)["negative"] > 0:
+        housekeep(conn, op, member_id)
 
 
 def _reversed(conn: Connection, entry_id: int) -> int:
@@ -435,7 +449,7 @@ def refund(conn: Connection, op: Operation, member_id: str, earn_op: Any, refund
             "clawback_points": clawback,
             "clawback_amount": f"{clawback * policy.point_value:.2f}",
             "owed_points": negative, "entries": entries,
-            "balance": balance(conn, member_id, op.now)}
+            "balance": _current(conn, op, member_id)}
 
 
 def reverse_redemption(conn: Connection, op: Operation, member_id: str, redeem_op_id: int,
@@ -460,9 +474,11 @@ def reverse_redemption(conn: Connection, op: Operation, member_id: str, redeem_o
                            f"{reason}: cancels redemption entry {found.entry_id}",
                            expires_at=min(dated) if dated else None,
                            reverses_entry_id=found.entry_id, partner_id=found.partner_id)
+    # the new lot may be past its date already (its sources' expiry): expire it, and pay
+    # what the member owes from it
     housekeep(conn, op, member_id)
     return {"member_id": member_id, "points": -found.points, "entry_id": entry_id,
-            "reverses_entry_id": found.entry_id, "balance": balance(conn, member_id, op.now)}
+            "reverses_entry_id": found.entry_id, "balance": _current(conn, op, member_id)}
 
 
 def audit(conn: Connection) -> list[dict[str, Any]]:
