@@ -245,8 +245,10 @@ def _tiered(prog):
 
 
 # Edges the random search may miss: the last pending day (day 29 of 30), the day before
-# and after the 24-month expiry (day 700 and 731 after 2025-01-01), a refund of spent points.
+# and after the 24-month expiry (day 700 and 731 after 2025-01-01), a refund of spent points,
+# a redemption reversed after its lots' expiry (the new lot is due at once).
 EDGES = [
+    [("earn", 60_000), ("advance", 31), ("redeem", 50), ("advance", 731), ("reverse", 0)],
     [("earn", 10_000), ("advance", 29), ("redeem", 5), ("advance", 1), ("redeem", 5)],
     [("earn", 20_000), ("advance", 700), ("expire",), ("advance", 31), ("expire",),
      ("redeem", 1)],
