@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_programme
-from cvm.errors import ConflictError, InsufficientPointsError
+from cvm.errors import ConflictError, InputError, InsufficientPointsError
 from cvm.programme import earning, tiers
 from cvm.programme.operations import add_months
 
@@ -85,8 +85,10 @@ class Model:
     def refund(self, t, txn, cents):
         sale = self.sales[txn]
         left = sale["cents"] - sale["refunded"]
-        if left <= 0 or (cents is not None and cents > left):
+        if left <= 0:
             raise ConflictError("model: nothing left to refund")
+        if cents is not None and cents > left:
+            raise InputError("model: more than is left to refund")
         cents = left if cents is None else cents
         self.housekeep(t)
         sale["refunded"] += cents
@@ -219,14 +221,14 @@ def _try_answer(fn, *args, **kwargs):
     """(error or None, the answer's balance or None)."""
     try:
         return None, fn(*args, **kwargs).get("balance")
-    except (InsufficientPointsError, ConflictError) as exc:
+    except (InsufficientPointsError, ConflictError, InputError) as exc:
         return exc, None
 
 
 def _try(fn, *args, **kwargs):
     try:
         fn(*args, **kwargs)
-    except (InsufficientPointsError, ConflictError) as exc:
+    except (InsufficientPointsError, ConflictError, InputError) as exc:
         return exc
     return None
 
