@@ -419,17 +419,17 @@ def test_a_write_reads_only_the_lots_it_needs(programme):
             got, debts, sums, held = ledger.state(conn, "m1", later, need)
             assert [lot.entry_id for lot in got] == expected, need
             assert (debts, sums, held) == ([], {"adjust+": 1000},
-                                           {"active": 1000, "pending": 0})
+                                           {"active": 1000, "pending": 0, "lapsed": 0})
         lapse = datetime(2027, 1, 10, 17, 30, tzinfo=UTC)          # T0 + 24 months + 5.5 h
         got, _, _, held = ledger.state(conn, "m1", lapse, 25)
         assert [lot.entry_id for lot in got] == lots[:9]            # 6 due + 3 spendable
-        assert held == {"active": 1000, "pending": 0}               # not yet booked expired
+        assert held == {"active": 940, "pending": 0, "lapsed": 60}  # not yet booked expired
     r = prog.redeem("m1", 25, now=lapse)
     assert r["consumed"] == [{"lot_entry_id": lots[6], "points": 10},
                              {"lot_entry_id": lots[7], "points": 10},
                              {"lot_entry_id": lots[8], "points": 5}]
     assert r["balance"] == {"active": 915, "pending": 0, "spent": 25, "expired": 60,
-                            "negative": 0, "total": 915}
+                            "lapsed": 0, "negative": 0, "total": 915}
     assert bal(prog, now=lapse) == {"active": 915, "pending": 0, "spent": 25, "expired": 60,
                                     "negative": 0}
     with pytest.raises(InsufficientPointsError, match="has 915 active points"):
@@ -454,5 +454,28 @@ def test_owed_points_are_paid_before_a_redemption_from_the_lots_after_them(progr
     assert r["consumed"] == [{"lot_entry_id": lots[1], "points": 10},
                              {"lot_entry_id": lots[2], "points": 5}]
     assert r["balance"] == {"active": 5, "pending": 0, "spent": 25, "expired": 0,
-                            "negative": 0, "total": 5}
+                            "lapsed": 0, "negative": 0, "total": 5}
+    assert prog.audit() == []
+
+
+def test_points_past_their_expiry_date_read_as_lapsed_not_active(programme):
+    """100 points adjusted on T0 expire 24 months on. Read 800 days later, before the expiry
+    job has run, they are lapsed, not active: the balance agrees with the refusal a
+    redemption gets then (which books nothing, the expiry included). The job books them as
+    expired."""
+    prog = programme
+    prog.create_member("m1", now=T0)
+    prog.adjust("m1", 100, "welcome", now=T0)
+    prog.adjust("m1", 30, "later", now=T0 + 400 * DAY)
+    later = T0 + 800 * DAY
+    shown = prog.balance("m1", now=later)
+    assert {k: shown[k] for k in ("active", "lapsed", "expired", "negative", "total")} == {
+        "active": 30, "lapsed": 100, "expired": 0, "negative": 0, "total": 130}
+    with pytest.raises(InsufficientPointsError, match="has 30 active points"):
+        prog.redeem("m1", 50, now=later)
+    assert prog.balance("m1", now=later) == shown
+    assert prog.expire(now=later) == {"members": 1, "points_expired": 100}
+    after = prog.balance("m1", now=later)
+    assert {k: after[k] for k in ("active", "lapsed", "expired", "negative", "total")} == {
+        "active": 30, "lapsed": 0, "expired": 100, "negative": 0, "total": 30}
     assert prog.audit() == []

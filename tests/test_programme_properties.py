@@ -130,10 +130,13 @@ class Model:
             self.housekeep(t)
 
     def balance(self, t):
-        active = sum(lot["left"] for lot in self.lots if lot["matures"] <= t)
-        pending = sum(lot["left"] for lot in self.lots if lot["matures"] > t)
+        # points past their expiry date, not booked as expired yet, are lapsed: never active
+        live = [lot for lot in self.lots if lot["expires"] > t]
+        active = sum(lot["left"] for lot in live if lot["matures"] <= t)
+        pending = sum(lot["left"] for lot in live if lot["matures"] > t)
+        lapsed = sum(lot["left"] for lot in self.lots if lot["expires"] <= t)
         return {"active": active, "pending": pending, "spent": self.spent,
-                "expired": self.expired, "negative": sum(self.debts)}
+                "expired": self.expired, "lapsed": lapsed, "negative": sum(self.debts)}
 
 
 # Day steps around the 30-day window and the 24-month expiry, so both edges are crossed.
@@ -208,11 +211,11 @@ def _run(prog, policy, ops):
             if failed is not None:
                 model = snapshot       # the failed write rolled back, housekeeping included
         got = prog.balance(member, now=t)
-        assert {k: got[k] for k in ("active", "pending", "spent", "expired", "negative")} == \
-            model.balance(t), (kind, step)
+        assert {k: got[k] for k in ("active", "pending", "spent", "expired", "lapsed",
+                                    "negative")} == model.balance(t), (kind, step)
         if answered is not None:  # what the write answered is what the ledger now says
             assert answered == {k: v for k, v in got.items() if k != "member_id"}, (kind, step)
-        assert got["total"] == got["active"] + got["pending"] - got["negative"]
+        assert got["total"] == got["active"] + got["pending"] + got["lapsed"] - got["negative"]
         if policy == "clawback":
             assert got["negative"] == 0 and got["total"] >= 0
 

@@ -136,8 +136,10 @@ _O = _OPEN.c
 _LOT_ROWS = select(literal(0).label("tag"), _O.entry_id, _O.kind, _O.points, _O.booked_at,
                    _O.matures_at, _O.expires_at, _O.used.label("n"))
 _LEFT = _O.points - _O.used
-_HELD = select(literal(3), null(), null(), func.sum(case((_O.mature == 1, _LEFT), else_=0)),
-               null(), null(), null(), func.sum(case((_O.mature == 0, _LEFT), else_=0)))
+_HELD = select(literal(3), null(), null(),
+               func.sum(case((and_(_O.mature == 1, _O.due == 0), _LEFT), else_=0)),
+               null(), null(), null(),
+               func.sum(case((and_(_O.mature == 0, _O.due == 0), _LEFT), else_=0)))
 
 
 def _state(lot_rows):
@@ -153,7 +155,8 @@ def _state(lot_rows):
 #: what every write reads first (`state`), `Tx.prefetch`ed with the member's lock: the lots
 #: due to expire at `now` and the oldest spendable ones holding `need` points (tag 0),
 #: uncovered debits (tag 1), entry sums (tag 2, the sign in the entry_id column: 1 for +,
-#: 0 for -) and the points held in all open lots, active and pending at `now` (tag 3)
+#: 0 for -) and the points held in the open lots not due to expire, active and pending at
+#: `now` (tag 3)
 STATE = _state(_LOT_ROWS.where(or_(_O.due == 1, and_(_O.mature == 1, _O.before < _NEED))))
 #: the same with every open lot (a refund may take a pending one)
 STATE_ALL = _state(_LOT_ROWS)
@@ -173,10 +176,12 @@ def balance(conn: Connection, member_id: str, now: datetime,
     """The member's balance derived from the ledger at `now`.
 
     ``active`` can be spent; ``pending`` waits for its return window; ``spent`` is redeemed
-    net of cancelled redemptions; ``expired`` has lapsed; ``negative`` is owed (refunded
-    points already spent); ``total`` is the plain sum of the member's entries. ``negative``
-    is read off the identity total = active + pending - negative; `audit` recomputes it
-    from the uncovered debits, independently. `held` (the points left in open lots, active
+    net of cancelled redemptions; ``expired`` has been booked as expired; ``lapsed`` is past
+    its expiry date but not booked yet (the expiry job, or the member's next write, books
+    it as expired: it is never spent); ``negative`` is owed (refunded points already
+    spent); ``total`` is the plain sum of the member's entries. ``negative`` is read off the
+    identity total = active + pending + lapsed - negative; `audit` recomputes it from the
+    uncovered debits, independently. `held` (the points left in open lots, active
     and pending) and `sums` (the entry sums), as an operation keeps them current while it
     books (`Operation.held_of`, `Operation.sums_of`), save reading them again.
     """
@@ -184,12 +189,12 @@ def balance(conn: Connection, member_id: str, now: datetime,
         _, _, read_sums, read_held = state(conn, member_id, now)
         held = read_held if held is None else held
         sums = read_sums if sums is None else sums
-    active, pending = held["active"], held["pending"]
+    active, pending, lapsed = held["active"], held["pending"], held["lapsed"]
     total = sum(sums.values())
     return {"active": active, "pending": pending,
             "spent": -sums.get("redeem-", 0) - sums.get("reverse+", 0),
-            "expired": -sums.get("expire-", 0), "negative": active + pending - total,
-            "total": total}
+            "expired": -sums.get("expire-", 0), "lapsed": lapsed,
+            "negative": active + pending + lapsed - total, "total": total}
 
 
 _ENTRY_COLUMNS = tuple(c.name for c in E.columns if c.name != "entry_id")
@@ -215,7 +220,8 @@ def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, poin
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
         clawback_points=0, **cols))
     op.booked(member_id, kind, points)
-    op.moved(member_id, (matures_at or op.now) <= op.now, points)
+    op.moved(member_id, _bucket(Lot(entry_id, kind, points, points, op.now,
+                                    matures_at or op.now, expires_at), op.now), points)
     return entry_id
 
 
@@ -252,7 +258,7 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
     allocs = []
     for lot, take in plan:
         lot.remaining -= take
-        op.moved(member_id, lot.matures_at <= op.now, -take)
+        op.moved(member_id, _bucket(lot, op.now), -take)
         allocs.append({"debit_entry_id": entry_id, "lot_entry_id": lot.entry_id,
                        "member_id": member_id, "points": take, "booked_at": op.now})
     tx.queue(_INSERT_ALLOCATIONS, allocs)
@@ -264,7 +270,8 @@ def state(conn: Connection, member_id: str, now: datetime, need: int | None = 0
           ) -> tuple[list[Lot], list[tuple[int, int]], dict[str, int], dict[str, int]]:
     """What a write for the member reads first, in one query: its open lots (oldest first),
     uncovered debits (entry id, points owed), entry sums by kind and sign, and the points
-    held in all its open lots, ``{"active": ..., "pending": ...}`` at `now`.
+    held in all its open lots at `now`, ``{"active": ..., "pending": ..., "lapsed": ...}``
+    (`_bucket`).
 
     The lots are those due to expire at `now` and the oldest spendable ones holding `need`
     points (all spendable lots if they hold fewer), so that a write's work does not grow
@@ -275,7 +282,7 @@ def state(conn: Connection, member_id: str, now: datetime, need: int | None = 0
         rows = Tx.of(conn).rows(STATE_ALL, {"member_id": member_id, "now": now})
     else:
         rows = Tx.of(conn).rows(STATE, {"member_id": member_id, "now": now, "need": need})
-    open_lots, debts, sums, held = [], [], {}, {"active": 0, "pending": 0}
+    open_lots, debts, sums, held = [], [], {}, {"active": 0, "pending": 0, "lapsed": 0}
     for r in rows:
         if r.tag == 0:
             # int(): the union's points column is numeric on PostgreSQL (the sums' type)
@@ -287,8 +294,18 @@ def state(conn: Connection, member_id: str, now: datetime, need: int | None = 0
         elif r.tag == 2:
             sums[r.kind + ("+" if r.entry_id else "-")] = int(r.points or 0)
         else:
-            held = {"active": int(r.points or 0), "pending": int(r.n or 0)}
+            held["active"], held["pending"] = int(r.points or 0), int(r.n or 0)
+    held["lapsed"] = sum(lot.remaining for lot in open_lots if _bucket(lot, now) == "lapsed")
     return open_lots, debts, sums, held
+
+
+def _bucket(lot: Lot, now: datetime) -> str:
+    """Where a lot's points count in a balance at `now`: ``lapsed`` once past its expiry
+    date (until an expiry is booked for them), else ``active`` once mature, else
+    ``pending``."""
+    if lot.expires_at is not None and lot.expires_at <= now:
+        return "lapsed"
+    return "active" if lot.matures_at <= now else "pending"
 
 
 def housekeep(conn: Connection, op: Operation, member_id: str,
@@ -328,7 +345,7 @@ def housekeep(conn: Connection, op: Operation, member_id: str,
                     rows.append({"debit_entry_id": debit_id, "lot_entry_id": lot.entry_id,
                                  "member_id": member_id, "points": take, "booked_at": op.now})
                     lot.remaining -= take
-                    op.moved(member_id, True, -take)
+                    op.moved(member_id, "active", -take)
                     owed -= take
                     settled += take
                 if owed == 0:

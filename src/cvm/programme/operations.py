@@ -68,8 +68,8 @@ class Operation:
     now: datetime
     sums: dict[str, int] | None = None
     sums_member: str | None = None
-    #: the member's points left in open lots, ``{"active": ..., "pending": ...}`` at `now`,
-    #: read and kept current like `sums`
+    #: the member's points left in open lots at `now`, ``{"active": ..., "pending": ...,
+    #: "lapsed": ...}`` (`cvm.programme.ledger.state`), read and kept current like `sums`
     held: dict[str, int] | None = None
     #: the operations row as queued (`Tx.insert`), completed in place by `finish` if unsent
     row: dict[str, Any] | None = None
@@ -80,11 +80,11 @@ class Operation:
             key = kind + ("+" if points > 0 else "-")
             self.sums[key] = self.sums.get(key, 0) + points
 
-    def moved(self, member_id: str, active: bool, points: int) -> None:
-        """Count points this operation put into (+) or took from (-) an open lot, active
-        or pending at `now`, into `held`."""
+    def moved(self, member_id: str, bucket: str, points: int) -> None:
+        """Count points this operation put into (+) or took from (-) an open lot, in its
+        `bucket` of `held` at `now`."""
         if self.held is not None and self.sums_member == member_id:
-            self.held["active" if active else "pending"] += points
+            self.held[bucket] += points
 
     def held_of(self, member_id: str) -> dict[str, int] | None:
         return dict(self.held) if self.held is not None and self.sums_member == member_id \

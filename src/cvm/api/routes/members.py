@@ -75,7 +75,8 @@ def get_member(member_id: MemberId, prog: Prog, who: StaffKey) -> dict:
 
 @router.get("/{member_id}/balance")
 def get_balance(member_id: MemberId, prog: Prog, who: AnyKey) -> dict:
-    """Active, pending, spent, expired and negative points, from the ledger."""
+    """Active, pending, spent, expired, lapsed (past expiry, not yet booked as expired) and
+    negative points, from the ledger."""
     return _Json(prog.balance(member_id))
 
 
