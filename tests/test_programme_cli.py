@@ -40,7 +40,8 @@ def test_init_demo_key_jobs_and_reports(tmp_path):
                                 "breakage_rate": 0.0, "expired_share_of_issued": 0.0}]
     code, out = run("programme", "report", "liability", "-f", "csv", "-w", str(ws.path))
     assert code == 0 and out.splitlines()[0] == (
-        "\"expiry_month\",\"active_points\",\"pending_points\",\"points\",\"value\"")
+        "\"expiry_month\",\"active_points\",\"pending_points\",\"points\",\"value\","
+        "\"lapsed_points\"")
     code, out = run("programme", "report", "audit", "-f", "json", "-w", str(ws.path))
     assert (code, json.loads(out)) == (0, [])
     code, out = run("programme", "expire", "-f", "json", "-w", str(ws.path))

@@ -74,7 +74,11 @@ def test_reports_liability_breakage_and_earn_burn(prog):
     prog.adjust("m1", 25, "goodwill", now=at(3, 1))                 # expires 2027-03
     liab = prog.read(reports.liability, at(3, 2), 0.01)
     assert liab == [{"expiry_month": "2027-03", "active_points": 25, "pending_points": 0,
-                     "points": 25, "value": 0.25}]
+                     "points": 25, "value": 0.25, "lapsed_points": 0}]
+    # a day after its expiry, before the job has run, the 25 have lapsed: no liability
+    liab = prog.read(reports.liability, datetime(2027, 3, 2, 12, tzinfo=UTC), 0.01)
+    assert liab == [{"expiry_month": "2027-03", "active_points": 0, "pending_points": 0,
+                     "points": 0, "value": 0.0, "lapsed_points": 25}]
     # issued 30 + 50 + 25 = 105; spent 40; expired 40: breakage 40 / (40 + 40) = 0.5
     assert prog.read(reports.breakage) == {
         "issued": 105, "refunded": 0, "spent": 40, "expired": 40, "breakage_rate": 0.5,

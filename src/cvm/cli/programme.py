@@ -145,7 +145,8 @@ def report(kind: Annotated[Report, typer.Argument(help="Which report.")],
     now = datetime.now(UTC)
     if kind is Report.liability:
         rows = prog.read(reports.liability, now, prog.settings.point_value)
-        cols = ["expiry_month", "active_points", "pending_points", "points", "value"]
+        cols = ["expiry_month", "active_points", "pending_points", "points", "value",
+                "lapsed_points"]
     elif kind is Report.breakage:
         rows, cols = [prog.read(reports.breakage)], None
     elif kind is Report.earn_burn:

@@ -1,7 +1,9 @@
 """Finance reports: outstanding liability by expiry month, breakage, earn and burn.
 
 * **Liability**: points still held (active and pending lots' remaining points) grouped by
-  the month they expire, valued at ``point_value`` money per point.
+  the month they expire, valued at ``point_value`` money per point. Points past their
+  expiry date that no expiry has booked yet are shown as ``lapsed_points`` and left out of
+  the liability: they can no longer be spent (the expiry job books them as expired).
 * **Breakage**: of the points that have left the books, the share that expired unused,
   :math:`b = E / (E + S)` with :math:`E` expired and :math:`S` spent (net of cancelled
   redemptions); also expired over issued.
@@ -29,16 +31,20 @@ def liability(conn: Connection, now: datetime, point_value: float) -> list[dict[
     rows = conn.execute(
         select(E.c.points - func.coalesce(used.c.used, 0), E.c.matures_at, E.c.expires_at)
         .outerjoin(used, used.c.lot_entry_id == E.c.entry_id).where(E.c.points > 0))
-    out: dict[str, dict[str, int]] = defaultdict(lambda: {"active": 0, "pending": 0})
+    out: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"active": 0, "pending": 0, "lapsed": 0})
     for remaining, matures, expires in rows:
         remaining = int(remaining)
         if remaining <= 0:
             continue
         month = f"{expires:%Y-%m}" if expires is not None else "never"
-        out[month]["active" if (matures or now) <= now else "pending"] += remaining
+        bucket = ("lapsed" if expires is not None and expires <= now
+                  else "active" if (matures or now) <= now else "pending")
+        out[month][bucket] += remaining
     return [{"expiry_month": m, "active_points": v["active"], "pending_points": v["pending"],
              "points": v["active"] + v["pending"],
-             "value": round((v["active"] + v["pending"]) * point_value, 2)}
+             "value": round((v["active"] + v["pending"]) * point_value, 2),
+             "lapsed_points": v["lapsed"]}
             for m, v in sorted(out.items())]
 
 
