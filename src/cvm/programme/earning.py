@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from cvm.errors import InputError
-from cvm.programme.ledger import Policy, balance, book_credit, housekeep
+from cvm.programme.ledger import Policy, book_credit, current_balance, housekeep
 from cvm.programme.operations import Operation
 from cvm.programme.tx import Tx
 from cvm.store.tables import ledger_entries as E
@@ -174,5 +174,4 @@ def earn(conn: Connection, op: Operation, member: Any, transaction_id: str, amou
     return {"member_id": member.member_id, "transaction_id": transaction_id,
             "amount": f"{amount_cents / 100:.2f}", "points": sum(e["points"] for e in entries),
             "entries": entries,
-            "balance": balance(conn, member.member_id, op.now, op.held_of(member.member_id),
-                               op.sums_of(member.member_id))}
+            "balance": current_balance(conn, op, member.member_id)}

@@ -55,8 +55,8 @@ from cvm.programme.tx import Tx
 from cvm.store.tables import allocations, ledger_entries, operations
 
 __all__ = ["Policy", "Lot", "lots", "state", "balance", "book_credit", "book_debit", "housekeep",
-           "redeem", "adjust", "refund", "reverse_redemption", "audit", "CREDIT_KINDS", "STATE",
-           "STATE_ALL"]
+           "current_balance", "redeem", "adjust", "refund", "reverse_redemption", "audit",
+           "CREDIT_KINDS", "STATE", "STATE_ALL"]
 
 E = ledger_entries
 CREDIT_KINDS = ("earn", "adjust", "reverse")
@@ -220,8 +220,7 @@ def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, poin
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
         clawback_points=0, **cols))
     op.booked(member_id, kind, points)
-    op.moved(member_id, _bucket(Lot(entry_id, kind, points, points, op.now,
-                                    matures_at or op.now, expires_at), op.now), points)
+    op.moved(member_id, _bucket_of(matures_at or op.now, expires_at, op.now), points)
     return entry_id
 
 
@@ -300,12 +299,16 @@ def state(conn: Connection, member_id: str, now: datetime, need: int | None = 0
 
 
 def _bucket(lot: Lot, now: datetime) -> str:
+    return _bucket_of(lot.matures_at, lot.expires_at, now)
+
+
+def _bucket_of(matures_at: datetime, expires_at: datetime | None, now: datetime) -> str:
     """Where a lot's points count in a balance at `now`: ``lapsed`` once past its expiry
     date (until an expiry is booked for them), else ``active`` once mature, else
     ``pending``."""
-    if lot.expires_at is not None and lot.expires_at <= now:
+    if expires_at is not None and expires_at <= now:
         return "lapsed"
-    return "active" if lot.matures_at <= now else "pending"
+    return "active" if matures_at <= now else "pending"
 
 
 def housekeep(conn: Connection, op: Operation, member_id: str,
@@ -375,9 +378,7 @@ def redeem(conn: Connection, op: Operation, member_id: str, points: int, reason:
     entry_id, consumed, _ = book_debit(conn, op, member_id, "redeem", points, reason, sources,
                                        partner_id=partner_id, source_txn=source_txn)
     return {"member_id": member_id, "points": points, "entry_id": entry_id,
-            "consumed": consumed,
-            "balance": balance(conn, member_id, op.now, op.held_of(member_id),
-                               op.sums_of(member_id))}
+            "consumed": consumed, "balance": current_balance(conn, op, member_id)}
 
 
 def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason: str,
@@ -397,10 +398,10 @@ def adjust(conn: Connection, op: Operation, member_id: str, points: int, reason:
         entry_id, consumed, _ = book_debit(conn, op, member_id, "adjust", -points, reason,
                                            _spendable(open_lots, op.now))
     return {"member_id": member_id, "points": points, "entry_id": entry_id,
-            "consumed": consumed, "balance": _current(conn, op, member_id)}
+            "consumed": consumed, "balance": current_balance(conn, op, member_id)}
 
 
-def _current(conn: Connection, op: Operation, member_id: str) -> dict[str, int]:
+def current_balance(conn: Connection, op: Operation, member_id: str) -> dict[str, int]:
     """The member's balance as the operation leaves it, from what its housekeeping read and
     what it booked since (no read)."""
     return balance(conn, member_id, op.now, op.held_of(member_id), op.sums_of(member_id))
@@ -410,7 +411,7 @@ def _pay_owed(conn: Connection, op: Operation, member_id: str) -> None:
     """After a credit that is not yet due to expire: if the member owes points, pay them
     now, the new lot included (housekeeping again); otherwise there is nothing to do and
     nothing to read."""
-    if _current(conn, op, member_id)["negative"] > 0:
+    if current_balance(conn, op, member_id)["negative"] > 0:
         housekeep(conn, op, member_id)
 
 
@@ -466,7 +467,7 @@ def refund(conn: Connection, op: Operation, member_id: str, earn_op: Any, refund
             "clawback_points": clawback,
             "clawback_amount": f"{clawback * policy.point_value:.2f}",
             "owed_points": negative, "entries": entries,
-            "balance": _current(conn, op, member_id)}
+            "balance": current_balance(conn, op, member_id)}
 
 
 def reverse_redemption(conn: Connection, op: Operation, member_id: str, redeem_op_id: int,
@@ -495,7 +496,7 @@ def reverse_redemption(conn: Connection, op: Operation, member_id: str, redeem_o
     # what the member owes from it
     housekeep(conn, op, member_id)
     return {"member_id": member_id, "points": -found.points, "entry_id": entry_id,
-            "reverses_entry_id": found.entry_id, "balance": _current(conn, op, member_id)}
+            "reverses_entry_id": found.entry_id, "balance": current_balance(conn, op, member_id)}
 
 
 def audit(conn: Connection) -> list[dict[str, Any]]:
