@@ -55,7 +55,7 @@ from cvm.programme.tx import Tx
 from cvm.store.tables import allocations, ledger_entries, operations
 
 __all__ = ["Policy", "Lot", "lots", "state", "balance", "book_credit", "book_debit", "housekeep",
-           "current_balance", "redeem", "adjust", "refund", "reverse_redemption", "audit",
+           "bucket", "current_balance", "redeem", "adjust", "refund", "reverse_redemption", "audit",
            "CREDIT_KINDS", "STATE", "STATE_ALL"]
 
 E = ledger_entries
@@ -220,7 +220,7 @@ def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, poin
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
         clawback_points=0, **cols))
     op.booked(member_id, kind, points)
-    op.moved(member_id, _bucket_of(matures_at or op.now, expires_at, op.now), points)
+    op.moved(member_id, bucket(matures_at or op.now, expires_at, op.now), points)
     return entry_id
 
 
@@ -299,10 +299,10 @@ def state(conn: Connection, member_id: str, now: datetime, need: int | None = 0
 
 
 def _bucket(lot: Lot, now: datetime) -> str:
-    return _bucket_of(lot.matures_at, lot.expires_at, now)
+    return bucket(lot.matures_at, lot.expires_at, now)
 
 
-def _bucket_of(matures_at: datetime, expires_at: datetime | None, now: datetime) -> str:
+def bucket(matures_at: datetime, expires_at: datetime | None, now: datetime) -> str:
     """Where a lot's points count in a balance at `now`: ``lapsed`` once past its expiry
     date (until an expiry is booked for them), else ``active`` once mature, else
     ``pending``."""

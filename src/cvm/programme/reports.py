@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from cvm.programme.ledger import bucket
 from cvm.store.tables import allocations, members
 from cvm.store.tables import ledger_entries as E
 
@@ -38,9 +39,7 @@ def liability(conn: Connection, now: datetime, point_value: float) -> list[dict[
         if remaining <= 0:
             continue
         month = f"{expires:%Y-%m}" if expires is not None else "never"
-        bucket = ("lapsed" if expires is not None and expires <= now
-                  else "active" if (matures or now) <= now else "pending")
-        out[month][bucket] += remaining
+        out[month][bucket(matures or now, expires, now)] += remaining
     return [{"expiry_month": m, "active_points": v["active"], "pending_points": v["pending"],
              "points": v["active"] + v["pending"],
              "value": round((v["active"] + v["pending"]) * point_value, 2),
