@@ -12,7 +12,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_readme_starts_with_install_demo_and_test_commands():
     head = "\n".join(README.splitlines()[:15])
-    assert "pip install -e '.[dev,spark]' && cvm demo" in head
+    assert "pip install -c constraints.txt -e '.[dev,spark]' && cvm demo" in head
     assert "python -m pytest" in head
     ci = (ROOT / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == "python -m pytest"
