@@ -46,8 +46,8 @@ def run_cvm(data: Path, engine: str = "duckdb") -> dict:
 
     ws = Workspace.open(data / "ws").with_settings(engine=engine)
     t0 = time.perf_counter()
-    summary = ws.summary()
-    tiers = ws.value_tiers()
+    summary = ws.value.summary()
+    tiers = ws.value.tiers()
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "check": _check_arrow(summary, tiers)}
 

@@ -36,10 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cvm.models import BetaGeoModel, ParetoNBDModel
-from cvm.models._inputs import compress_rows
-from cvm.models.simulate import simulate_bgnbd as _sim_bgnbd
-from cvm.models.simulate import simulate_paretonbd as _sim_pnbd
+from cvm.clv import BetaGeoModel, ParetoNBDModel
+from cvm.clv._inputs import compress_rows
+from cvm.clv.simulate import simulate_bgnbd as _sim_bgnbd
+from cvm.clv.simulate import simulate_paretonbd as _sim_pnbd
 
 BG_TRUE = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PNBD_TRUE = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}

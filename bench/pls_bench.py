@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cvm.loyalty import PLSPathModel
+from cvm.survey import PLSPathModel
 
 HERE = Path(__file__).resolve().parent
 DATA = next(p for p in (HERE.parents[1] / "shared" / "data", Path("/work/shared/data"))

@@ -78,8 +78,8 @@ def write_csv(path: Path, text: str) -> Path:
 
 def warehouse_state(ws: Workspace) -> tuple[str, list[str]]:
     """The manifest text and every stored file: equal before and after means unchanged."""
-    manifest = (ws.warehouse_dir / "_manifest.json").read_text()
-    files = sorted(str(p.relative_to(ws.warehouse_dir)) for p in ws.warehouse_dir.rglob("*")
+    manifest = (ws.warehouse.dir / "_manifest.json").read_text()
+    files = sorted(str(p.relative_to(ws.warehouse.dir)) for p in ws.warehouse.dir.rglob("*")
                    if p.is_file())
     return manifest, files
 

@@ -4,6 +4,7 @@ The public Python API. Start with `Workspace`: ``Workspace.init(dir)``, then
 ``ws.import_file(table, file)`` and the analytics methods.
 """
 
+from cvm._version import __version__
 from cvm.config import Settings
 from cvm.errors import (
     ConfigError,
@@ -11,6 +12,7 @@ from cvm.errors import (
     CvmError,
     EngineUnavailableError,
     InputError,
+    InvalidParameterError,
     NotFittedError,
     NotFoundError,
     Problem,
@@ -20,8 +22,6 @@ from cvm.errors import (
 from cvm.schema import CHURN_REASONS, TABLES
 from cvm.workspace import Workspace
 
-__version__ = "0.1.0"
-
 __all__ = [
     "CHURN_REASONS",
     "ConfigError",
@@ -29,6 +29,7 @@ __all__ = [
     "CvmError",
     "EngineUnavailableError",
     "InputError",
+    "InvalidParameterError",
     "NotFittedError",
     "NotFoundError",
     "Problem",

@@ -7,7 +7,6 @@ Sections group the options of one area (``[value]``, ``[costs]``, ...).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -201,14 +200,9 @@ class Settings(_Section):
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such settings file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, str(path))
+        from cvm._toml import load_toml
+
+        return cls.from_dict(load_toml(path, "settings file", ConfigError), str(path))
 
     def updated(self, **changes: Any) -> Settings:
         """A copy with dotted keys changed, e.g. ``updated(**{"value.ordinary_share": 0.3})``."""

@@ -16,6 +16,7 @@ __all__ = [
     "WorkspaceError",
     "NotFoundError",
     "InputError",
+    "InvalidParameterError",
     "Problem",
     "ValidationError",
     "EngineUnavailableError",
@@ -70,6 +71,12 @@ class InputError(CvmError, ValueError):
     """An argument or input file is unusable as a whole (unknown table, bad --map, bad file)."""
 
     code = "input_error"
+
+
+class InvalidParameterError(InputError):
+    """A model's setting is out of its range: "The 'x' parameter of Y must be ... Got ..."."""
+
+    code = "invalid_parameter"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import datetime as dt
 import ibis
 from ibis import _
 
-from cvm.analytics.cohorts import _spans
+from cvm.churn.cohorts import _spans
 from cvm.errors import InputError
 
 __all__ = ["churn_features", "churn_labels", "training_table", "FEATURES"]

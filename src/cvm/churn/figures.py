@@ -81,7 +81,7 @@ def survival_figure(curves: pd.DataFrame, title: str = "Survival of tenure") -> 
 
 def cohort_heatmap(cohorts: pd.DataFrame, value: str = "rate",
                    title: str = "Retention by cohort") -> go.Figure:
-    """Heatmap of a cohort table (`cvm.analytics.cohorts`): one row per cohort, one column
+    """Heatmap of a cohort table (`cvm.churn.cohorts`): one row per cohort, one column
     per period since start, coloured by ``value`` (rate, active or revenue)."""
     need = {"cohort", "k", value}
     if not need <= set(cohorts.columns):
@@ -100,7 +100,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, value: str = "rate",
 def reasons_figure(by_reason: pd.DataFrame, value: str = "churned",
                    title: str = "Churn by reason") -> go.Figure:
     """Stacked bars of churn per period by reason, from
-    `cvm.analytics.reasons.churn_by_reason` (``value``: churned, share or revenue_lost)."""
+    `cvm.churn.churned.churn_by_reason` (``value``: churned, share or revenue_lost)."""
     need = {"period_start", "reason", value}
     if not need <= set(by_reason.columns):
         raise InputError(f"the table needs the columns {sorted(need)}; got "

@@ -1,8 +1,8 @@
 """Retention views of a workspace: rates by period, cohorts, survival and churn by reason.
 
 Each function takes a `cvm.workspace.Workspace` and returns tables, computed on the
-workspace's engine (DuckDB or Spark) by the Ibis expressions of `cvm.analytics.cohorts` and
-`cvm.analytics.reasons`; only the survival estimates run in Python (lifelines), on one row
+workspace's engine (DuckDB or Spark) by the Ibis expressions of `cvm.churn.cohorts` and
+`cvm.churn.churned`; only the survival estimates run in Python (lifelines), on one row
 per customer. ``cvm retention`` prints them.
 
 The as-of date defaults to the workspace's latest known day (see `as_of_date`). Groups
@@ -22,14 +22,14 @@ import pandas as pd
 import pyarrow as pa
 from ibis import _
 
-from cvm.analytics.cohorts import (
+from cvm.churn.churned import churn_by_reason, churned_customers
+from cvm.churn.cohorts import (
     contract_cohorts,
     contract_retention,
     customer_tenure,
     purchase_cohorts,
     purchase_retention,
 )
-from cvm.analytics.reasons import churn_by_reason, churned_customers
 from cvm.churn.reasons import CHURN_RESPONSES
 from cvm.churn.survival import DAYS_PER_UNIT, cox, kaplan_meier, logrank
 from cvm.errors import InputError, NotFoundError, WorkspaceError
@@ -91,7 +91,7 @@ def customer_groups(ws, by: str, as_of=None) -> ibis.Table:
         raise InputError(f"by must be one of {', '.join(GROUPINGS)}, got {by!r}")
     as_of = as_of_date(ws, as_of)
     if by == "tier":
-        t = ws.customer_tiers(as_of)
+        t = ws.value.customer_tiers(as_of)
         g = t.select("customer_id", group=t.tier)
     elif by == "plan":
         c = _contracts(ws)

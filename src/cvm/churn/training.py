@@ -141,7 +141,7 @@ def fit_snapshot(df: pd.DataFrame, label: str, id: str, positive: str | None = N
         ``metrics["model"]`` and ``metrics["baseline"]`` hold the cross-validated metrics of
         the boosted model and the logistic baseline; ``report`` the data report.
     """
-    from cvm import __version__
+    from cvm._version import __version__
 
     schema, excluded = SnapshotSchema.infer(df, label, id)
     ids = _text(df[id])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from enum import StrEnum
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cvm._json import dumps
 from cvm.errors import InputError
 
 __all__ = ["Format", "FormatOpt", "OutOpt", "WorkspaceOpt", "console", "err_console",
@@ -66,17 +66,9 @@ def write_table(data: Any, out: Path) -> None:
         raise InputError(f"--out {out}: unknown extension '{suffix}'; use .csv or .parquet")
 
 
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    return v
-
-
 def emit_json(obj: Any) -> None:
     """Print a JSON document (NaN and infinities as null, dates as ISO strings)."""
-    sys.stdout.write(json.dumps(obj, default=_json_safe, indent=2, allow_nan=False) + "\n")
+    sys.stdout.write(dumps(obj) + "\n")
 
 
 def _cell(v: Any) -> str:
@@ -102,8 +94,7 @@ def emit(data: Any, fmt: Format = Format.table, out: Path | None = None,
         pacsv.write_csv(table, buf)
         sys.stdout.write(buf.getvalue().to_pybytes().decode())
     elif fmt is Format.json:
-        rows = [{k: _json_safe(v) for k, v in r.items()} for r in table.to_pylist()]
-        emit_json(rows)
+        emit_json(table.to_pylist())
     else:
         shown = table.slice(0, TABLE_HEAD_ROWS)
         rich_table = Table(title=title, show_lines=False)

@@ -100,7 +100,7 @@ def _indexed(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 def _fit_model(model: ModelName, path: Path, weights: str | None, cohort: str | None,
                calibration_periods: int | None, covariates: list[str] | None = None
                ) -> tuple[Any, dict[str, Any]]:
-    from cvm import models as m
+    from cvm import clv as m
 
     df = _indexed(_read(path), path)
     extra: dict[str, Any] = {}
@@ -230,7 +230,7 @@ def fit(
 
 def _fit_workspace(model: ModelName, workspace: Path | None, calibration_end, holdout_end, unit,
                    fmt: Format) -> None:
-    from cvm.models.workspace import PURCHASE_MODELS, fit_purchase_model, holdout_check
+    from cvm.clv.workspace import PURCHASE_MODELS, fit_purchase_model, holdout_check
 
     if model.value not in PURCHASE_MODELS:
         raise InputError(f"--model {model.value} needs --summary FILE; on the workspace's "
@@ -280,7 +280,7 @@ def score(
 ) -> None:
     """Score every customer (P(alive), expected purchases and spend, discounted CLV) and store
     the scores in the workspace as the result clv_scores."""
-    from cvm.models.workspace import score_workspace
+    from cvm.clv.workspace import score_workspace
 
     ws = open_workspace(workspace)
     table = score_workspace(ws, model.value, margin)

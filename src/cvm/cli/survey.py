@@ -104,7 +104,7 @@ def index_cmd(
     out: OutOpt = None,
 ) -> None:
     """Satisfaction index by PLS path modelling: paths, R², loadings, weights, GoF, 0-100 index."""
-    from cvm.loyalty import PathModel, PLSPathModel
+    from cvm.survey import PathModel, PLSPathModel
 
     options = dict(scheme=scheme.value, standardize=not raw, n_bootstrap=bootstrap,
                    random_state=seed, drop_incomplete=drop_incomplete)
@@ -112,7 +112,7 @@ def index_cmd(
         if file is not None:
             raise InputError("give a FILE or --workspace, not both")
         from cvm.cli._common import open_workspace
-        from cvm.loyalty.workspace import index_scores_table, workspace_index
+        from cvm.survey.workspace import index_scores_table, workspace_index
 
         ws = open_workspace(workspace)
         with _warnings_to_stderr():
@@ -134,8 +134,8 @@ def index_cmd(
         err_console.print(f"left out {fit.n_dropped_} respondent(s) with an empty answer; "
                           f"{fit.n_} used", markup=False, highlight=False)
     if figure is not None:
-        from cvm.loyalty.drivers import ipma
-        from cvm.loyalty.plots import importance_performance_figure
+        from cvm.survey.drivers import ipma
+        from cvm.survey.figures import importance_performance_figure
 
         _write_figure(importance_performance_figure(
             ipma(fit, target), title=f"Importance-performance map: {target}"), figure)
@@ -199,7 +199,7 @@ def drivers_cmd(
     out: OutOpt = None,
 ) -> None:
     """Key drivers of an outcome: share of R² per driver, 95% interval, IPA quadrant."""
-    from cvm.loyalty import key_drivers
+    from cvm.survey import key_drivers
 
     if (scale_min is None) != (scale_max is None):
         raise InputError("give both --scale-min and --scale-max, or neither")
@@ -211,7 +211,7 @@ def drivers_cmd(
             raise InputError("with --workspace give no FILE and no --scale-min/--scale-max "
                              "(scales come from survey_items)")
         from cvm.cli._common import open_workspace
-        from cvm.loyalty.workspace import workspace_drivers
+        from cvm.survey.workspace import workspace_drivers
 
         table = workspace_drivers(open_workspace(workspace), survey, outcome, driver,
                                   **options)
@@ -223,7 +223,7 @@ def drivers_cmd(
     if figure is not None:
         if scale is None:
             raise InputError("--figure needs --scale-min and --scale-max for performance")
-        from cvm.loyalty.plots import importance_performance_figure
+        from cvm.survey.figures import importance_performance_figure
 
         _write_figure(importance_performance_figure(
             table, title=f"Key drivers of {outcome}"), figure)
@@ -265,7 +265,7 @@ def nps_cmd(
     out: OutOpt = None,
 ) -> None:
     """Net Promoter Score with standard error and 95% interval, overall, per group or month."""
-    from cvm.loyalty import nps_by, nps_trend
+    from cvm.survey import nps_by, nps_trend
 
     if compare is not None and len(compare) != 2:
         raise InputError(f"--compare takes exactly two groups or months, got {len(compare)}")
@@ -295,7 +295,7 @@ def nps_cmd(
                 table["group"] = table["group"].astype(str)
         title = f"NPS of {column}"
     if figure is not None:
-        from cvm.loyalty.plots import nps_figure
+        from cvm.survey.figures import nps_figure
 
         _write_figure(nps_figure(table, title=title), figure)
     if compare is not None:
@@ -306,7 +306,7 @@ def nps_cmd(
 
 def _workspace_nps(path: Path, survey, item, by, month: bool, min_n):
     from cvm.cli._common import open_workspace
-    from cvm.loyalty.workspace import workspace_nps
+    from cvm.survey.workspace import workspace_nps
 
     ws = open_workspace(path)
     with _warnings_to_stderr():
@@ -315,7 +315,7 @@ def _workspace_nps(path: Path, survey, item, by, month: bool, min_n):
 
 
 def _emit_compare(table: pd.DataFrame, compare: list[str], fmt: Format, out) -> None:
-    from cvm.loyalty.workspace import workspace_nps_compare
+    from cvm.survey.workspace import workspace_nps_compare
 
     res = workspace_nps_compare(table, *compare)
     if fmt is Format.json:
@@ -340,7 +340,7 @@ def ahp_cmd(
     out: OutOpt = None,
 ) -> None:
     """AHP weights with lambda_max, CI and CR (Saaty's random index); missing cells completed."""
-    from cvm.loyalty import ahp, read_matrix
+    from cvm.survey import ahp, read_matrix
 
     with _warnings_to_stderr():
         res = ahp(read_matrix(matrix), method=method.value, max_cr=max_cr, source=str(matrix))

@@ -79,7 +79,7 @@ def fuzzy_cmd(
     out: OutOpt = None,
 ) -> None:
     """Fuzzy comprehensive evaluation: membership, grade and score under each operator."""
-    from cvm.loyalty.fuzzy import OPERATORS, fuzzy_evaluation, membership_matrix
+    from cvm.survey.fuzzy import OPERATORS, fuzzy_evaluation, membership_matrix
 
     w, c = _fuzzy_inputs(counts, weights)
     scores = None
@@ -124,7 +124,7 @@ def servqual_cmd(
     out: OutOpt = None,
 ) -> None:
     """SERVQUAL gap 5 (perceived - expected) per item and dimension, and the weighted score."""
-    from cvm.loyalty.servqual import servqual
+    from cvm.survey.servqual import servqual
 
     table = _read_csv(items, dtype=str)
     res = servqual(_read_csv(data), table, _pairs(importance, "importance"))

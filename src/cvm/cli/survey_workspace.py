@@ -46,15 +46,15 @@ def saysdoes_cmd(
 ) -> None:
     """Says vs does: repeat purchase, spend and churn per NPS class or satisfaction quintile.
 
-    Each with its 95% interval (Wilson for rates, t for spend); see cvm.loyalty.outcomes.
+    Each with its 95% interval (Wilson for rates, t for spend); see cvm.survey.outcomes.
     """
-    from cvm.loyalty.outcomes import workspace_says_vs_does
+    from cvm.survey.outcomes import workspace_says_vs_does
 
     ws = open_workspace(workspace)
     table = workspace_says_vs_does(ws, survey, by.value, item)
     if figure is not None:
         from cvm.cli.survey import _write_figure
-        from cvm.loyalty.plots import says_vs_does_figure
+        from cvm.survey.figures import says_vs_does_figure
 
         _write_figure(says_vs_does_figure(table, f"Says vs does by {by.value}"), figure)
     emit(table, fmt, out, title=f"Says vs does by {by.value}")
@@ -83,7 +83,7 @@ def classes_cmd(
 
     Thresholds are the survey settings (loyal_intention, drifting_recency_days, ...).
     """
-    from cvm.loyalty.outcomes import class_summary, workspace_loyalty_classes
+    from cvm.survey.outcomes import class_summary, workspace_loyalty_classes
 
     ws = open_workspace(workspace)
     classes = workspace_loyalty_classes(ws, survey, recommend=recommend or None,
@@ -108,7 +108,7 @@ def levels_cmd(
     Each level is the survey construct of that name; a level is attained when its 0-100
     score and every earlier one's reach the survey setting level_threshold.
     """
-    from cvm.loyalty.outcomes import workspace_loyalty_levels
+    from cvm.survey.outcomes import workspace_loyalty_levels
 
     ws = open_workspace(workspace)
     emit(workspace_loyalty_levels(ws, survey), fmt, out, title="Loyalty levels")
@@ -130,7 +130,7 @@ def indicators_cmd(
     import datetime as dt
 
     from cvm.errors import InputError
-    from cvm.loyalty.indicators import customer_indicators
+    from cvm.survey.indicators import customer_indicators
 
     day = None
     if as_of is not None:

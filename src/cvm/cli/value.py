@@ -38,11 +38,7 @@ def tiers(until: UntilOpt = None, customers: Annotated[bool, typer.Option(
           workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table,
           out: OutOpt = None) -> None:
     """Pareto value tiers: VIP, major, ordinary, small, with revenue and profit shares."""
-    ws = open_workspace(workspace)
-    if customers:
-        table = ws.customer_tiers(_until(until)).order_by("rank").to_pyarrow()
-    else:
-        table = ws.value_tiers(_until(until))
+    table = open_workspace(workspace).value.tiers(_until(until), customers=customers)
     emit(table, fmt, out, title="Pareto value tiers")
 
 
@@ -52,12 +48,8 @@ def rfm(until: UntilOpt = None, segments: Annotated[bool, typer.Option(
         = False, workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table,
         out: OutOpt = None) -> None:
     """RFM quintile scores (5 = best) and named segments (champions, at_risk, ...)."""
-    ws = open_workspace(workspace)
-    table = ws.rfm(_until(until))
-    if segments:
-        table = table.group_by("segment").aggregate(
-            [("customer_id", "count"), ("monetary", "sum")]).rename_columns(
-            ["segment", "customers", "revenue"]).sort_by([("customers", "descending")])
+    value = open_workspace(workspace).value
+    table = value.rfm_segments(_until(until)) if segments else value.rfm(_until(until))
     emit(table, fmt, out, title="RFM")
 
 
@@ -65,8 +57,7 @@ def rfm(until: UntilOpt = None, segments: Annotated[bool, typer.Option(
 def concentration(until: UntilOpt = None, workspace: WorkspaceOpt = None,
                   fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
     """Share of revenue of the top 1/5/10/20%, Gini and the Lorenz curve."""
-    ws = open_workspace(workspace)
-    stats, lorenz = ws.concentration(_until(until))
+    stats, lorenz = open_workspace(workspace).value.concentration(_until(until))
     if fmt is Format.json:
         emit_json({"statistics": stats, "lorenz": lorenz.to_pylist()})
         return
@@ -85,5 +76,5 @@ def breakdown(by: Annotated[str, typer.Option(
               until: UntilOpt = None, workspace: WorkspaceOpt = None,
               fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
     """Customer value = number of customers x mean value, per group."""
-    ws = open_workspace(workspace)
-    emit(ws.breakdown(by, _until(until)), fmt, out, title=f"Customer value by {by}")
+    emit(open_workspace(workspace).value.breakdown(by, _until(until)), fmt, out,
+         title=f"Customer value by {by}")

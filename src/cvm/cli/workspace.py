@@ -105,20 +105,18 @@ def demo(
     ws, _ = build_demo(directory, DemoParams(customers=customers, seed=seed),
                        on_table=lambda r: console.print(
                            f"  imported {r.rows_added:>10,} {r.table}"))
-    window = ws.value_window()
+    window = ws.value.window()
     console.print(f"\nValue over {window.start} .. {window.end} "
                   f"({ws.settings.currency}, by {ws.settings.value.tier_by}):")
-    emit(ws.value_tiers().select(["tier", "customers", "revenue", "profit", "revenue_share",
+    emit(ws.value.tiers().select(["tier", "customers", "revenue", "profit", "revenue_share",
                                   "profit_share"]), title="Pareto value tiers")
-    stats, _ = ws.concentration()
+    stats, _ = ws.value.concentration()
     console.print(f"Top 1% of customers bring {stats['top_1pct_share']:.1%} of revenue, "
                   f"top 20% bring {stats['top_20pct_share']:.1%}; Gini {stats['gini']:.3f}.")
-    emit(ws.breakdown("relationship_type").select(
+    emit(ws.value.breakdown("relationship_type").select(
         ["relationship_type", "customers", "mean_value", "customer_value", "revenue_share"]),
          title="Customer value = customers x mean value, by relationship type")
-    segments = ws.rfm().group_by("segment").aggregate([("customer_id", "count")])
-    emit(segments.rename_columns(["segment", "customers"]).sort_by([("customers", "descending")]),
-         title="RFM segments")
+    emit(ws.value.rfm_segments().select(["segment", "customers"]), title="RFM segments")
     console.print(f"Done in {time.perf_counter() - start:.1f} s. Next, with "
                   f"--workspace {directory}:\n"
                   "  cvm value tiers            who the valuable customers are\n"
@@ -139,7 +137,7 @@ def summary(
     """Per-customer repeat-purchase summary: frequency, recency, T, monetary value."""
     ws = open_workspace(workspace)
     end = calibration_end.date() if calibration_end else None
-    emit(ws.summary(end, unit), fmt, out, title="Repeat-purchase summary")
+    emit(ws.value.summary(end, unit), fmt, out, title="Repeat-purchase summary")
 
 
 def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table) -> None:
@@ -151,8 +149,8 @@ def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table) -> Non
     ws = open_workspace(workspace)
     rows = []
     for name in TABLES:
-        entries = ws.imports(name)
-        rows.append({"table": name, "rows": ws.row_count(name), "imports": len(entries),
+        entries = ws.warehouse.imports(name)
+        rows.append({"table": name, "rows": ws.warehouse.row_count(name), "imports": len(entries),
                      "last_import": entries[-1]["imported_at"] if entries else None,
                      "last_file": entries[-1]["file"] if entries else None})
     if fmt is Format.table:

@@ -116,7 +116,7 @@ class _Importer:
         self.max_examples = max_examples
         self.con = duckdb.connect(config={
             "memory_limit": ws.settings.duckdb_memory_limit,
-            "temp_directory": str(ws.scratch_dir),
+            "temp_directory": str(ws.warehouse.scratch_dir),
             "preserve_insertion_order": False,
             "autoinstall_known_extensions": False,  # never download at run time
         })
@@ -289,7 +289,7 @@ class _Importer:
         ws, spec = self.ws, self.spec
         if (spec.references_customers and "customer_id" in self.mapping
                 and ws.settings.imports.check_customers and ws.has_rows("customers")):
-            self._view("known_customers", ws.parts("customers"))
+            self._view("known_customers", ws.warehouse.parts("customers"))
             required = self.spec.field("customer_id").required
             cond = "customer_id NOT IN (SELECT customer_id FROM known_customers)"
             if not required:
@@ -298,7 +298,7 @@ class _Importer:
                        f"'a customer_id present in the customers table' AS expected "
                        f"FROM staged WHERE {cond}")
         if spec.name == "survey_responses" and ws.has_rows("survey_items"):
-            self._view("items", ws.parts("survey_items"))
+            self._view("items", ws.warehouse.parts("survey_items"))
             out.append(
                 f"SELECT s.{ROW} AS row, 'answer' AS field, CAST(s.answer AS VARCHAR) AS value, "
                 f"'an answer between ' || i.scale_min || ' and ' || i.scale_max || ' (the scale "
@@ -320,7 +320,7 @@ class _Importer:
     # -- run --------------------------------------------------------------------------------
     def run(self, report: ImportReport, reject_file: Path | None,
             on_rows: Callable[[int], None] | None) -> ImportReport:
-        self.stored_parts = self.ws.parts(self.spec.name)
+        self.stored_parts = self.ws.warehouse.parts(self.spec.name)
         if self.stored_parts:
             self._view("stored", self.stored_parts)
         report.rows_read = self.stage(on_rows)
@@ -366,7 +366,7 @@ class _Importer:
         cols += [f"NULL::{_SQL_TYPES[f.kind]} AS {_q(f.name)}" for f in self.spec.fields
                  if f.name not in self.mapping]
         cols += [f"{_q('x_' + c)} AS {_q(c)}" for c in self.extras]
-        staged = self.ws.scratch_dir / f"staged-{self.spec.name}-{id(self)}.parquet"
+        staged = self.ws.warehouse.scratch_dir / f"staged-{self.spec.name}-{id(self)}.parquet"
         self.con.execute(
             f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}) "
             f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
@@ -374,7 +374,7 @@ class _Importer:
         if self.spec.name == "transactions":  # lets the workspace know its latest day cheaply
             latest = self._scalar(f"SELECT max(timestamp) FROM staged WHERE {good}")
             entry["max_timestamp"] = latest.isoformat()
-        self.ws.add_part(self.spec.name, staged, entry)
+        self.ws.warehouse.add_part(self.spec.name, staged, entry)
 
 
 def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None = None, *,
@@ -397,8 +397,8 @@ def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None
     else:
         report.ignored_columns = [c for c in source.columns if c not in resolved.values()]
     sha = file_sha256(source.path)
-    with ws.write_lock():
-        previous = [e for e in ws.imports(table) if e.get("sha256") == sha]
+    with ws.warehouse.write_lock():
+        previous = [e for e in ws.warehouse.imports(table) if e.get("sha256") == sha]
         if previous:
             report.skipped_same_file = True
             report.notes.append(f"this file was already imported on "

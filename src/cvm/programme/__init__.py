@@ -1,6 +1,6 @@
 """The loyalty programme: points ledger, earning rules, tiers, partners, API keys."""
 
+from cvm.programme.facade import Programme
 from cvm.programme.ledger import Policy
-from cvm.programme.service import Programme
 
 __all__ = ["Policy", "Programme"]

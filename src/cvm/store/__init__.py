@@ -1,5 +1,6 @@
-"""Operational store of the loyalty programme: SQLAlchemy 2 engine, tables, migrations."""
+"""Storage: the Parquet warehouse (`cvm.store.warehouse`), the analytics engines over it
+(`cvm.store.engines`, the one module naming DuckDB or Spark), and the operational database
+(`cvm.store.db`, `cvm.store.tables`: SQLAlchemy 2, migrated by Alembic).
 
-from cvm.store.db import Store, current_revision, downgrade, make_engine, sqlite_url, upgrade
-
-__all__ = ["Store", "current_revision", "downgrade", "make_engine", "sqlite_url", "upgrade"]
+Nothing is imported here, so reading the warehouse does not load SQLAlchemy.
+"""

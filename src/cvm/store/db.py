@@ -32,7 +32,7 @@ except ImportError:  # Windows: SQLite's busy handler alone
 __all__ = ["Store", "make_engine", "upgrade", "downgrade", "current_revision",
            "sqlite_url"]
 
-_MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def sqlite_url(path: str | Path) -> str:

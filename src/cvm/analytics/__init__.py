@@ -1,1 +1,0 @@
-"""Engine-neutral analytics: Ibis expressions over the workspace's tables."""

@@ -1,0 +1,197 @@
+"""The warehouse: a folder of Parquet parts per table, listed in ``_manifest.json``.
+
+A part is visible only once the manifest names it, and the manifest is replaced atomically,
+so an import or a saved result either adds all its rows or none. Writers take one lock per
+workspace (`Warehouse.write_lock`, re-entrant within a process), and every write path takes
+it itself. Both analytics engines read the same files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cvm.errors import NotFoundError, WorkspaceError
+from cvm.schema import TABLES, table_spec
+
+__all__ = ["RESULTS", "Warehouse", "canonical_schema"]
+
+_MANIFEST = "_manifest.json"
+_ARROW_TYPES = {"string": pa.string(), "timestamp": pa.timestamp("us"), "date": pa.date32(),
+                "float": pa.float64()}
+
+#: Every table cvm derives and stores, with what it holds. A result must be registered here.
+RESULTS: dict[str, str] = {
+    "clv_scores": "P(alive), expected purchases and spend and CLV per customer (cvm clv score)",
+    "churn_scores": "likelihood to cancel per active customer, with top reasons (cvm churn "
+                    "score)",
+    "satisfaction_index": "0-100 satisfaction index scores per respondent (cvm survey index)",
+    "loyalty_classes": "loyalty class by stated intention and the behavioural check per "
+                       "respondent (cvm survey classes)",
+}
+
+
+def canonical_schema(name: str) -> pa.Schema:
+    """The Arrow schema a canonical table is stored with."""
+    spec = table_spec(name)
+    return pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in spec.fields])
+
+
+def _lock_file(fh, exclusive: bool) -> None:
+    """Lock or unlock an open file for the whole process: flock on POSIX, msvcrt on Windows."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_LOCK if exclusive else msvcrt.LK_UNLCK, 1)
+    else:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_UN)
+
+
+class Warehouse:
+    """The Parquet warehouse of the workspace at ``root``: manifest, lock, parts, results."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.dir = self.root / "warehouse"
+        self._lock_depth = 0
+        self._thread_lock = threading.RLock()
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where staged files and the engines' spill files go (``.cvm/tmp``)."""
+        d = self.root / ".cvm" / "tmp"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def create(self) -> None:
+        """Make the folder and an empty manifest."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._write_manifest({"version": 1, "tables": {}})
+
+    # ---- manifest ------------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.dir / _MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"version": 1, "tables": {}}
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        tmp = self.dir / f".{_MANIFEST}.{uuid.uuid4().hex}"
+        tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        os.replace(tmp, self.dir / _MANIFEST)
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise writers to the warehouse across processes; re-entrant in this object."""
+        with self._thread_lock:
+            if self._lock_depth:
+                self._lock_depth += 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth -= 1
+                return
+            lock_path = self.root / ".cvm" / "lock"
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock_path, "a+") as fh:
+                _lock_file(fh, True)
+                self._lock_depth = 1
+                try:
+                    yield
+                finally:
+                    self._lock_depth = 0
+                    _lock_file(fh, False)
+
+    def _new_part(self, folder: str) -> Path:
+        """A fresh part file name under ``folder`` (made if needed): time-ordered, unique."""
+        part_dir = self.dir / folder
+        part_dir.mkdir(parents=True, exist_ok=True)
+        return part_dir / f"part-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.parquet"
+
+    # ---- canonical tables ------------------------------------------------------------------
+    def parts(self, table: str) -> list[Path]:
+        """The Parquet files that make up a table, in import order."""
+        table_spec(table)
+        entries = self.manifest()["tables"].get(table, [])
+        return [self.dir / e["part"] for e in entries]
+
+    def imports(self, table: str | None = None) -> list[dict[str, Any]]:
+        """The import log: one entry per stored part (file, sha256, rows, time)."""
+        tables = self.manifest()["tables"]
+        names = [table] if table else list(tables)
+        return [dict(e, table=t) for t in names for e in tables.get(t, [])]
+
+    def row_count(self, table: str) -> int:
+        return sum(e["rows"] for e in self.manifest()["tables"].get(table, []))
+
+    def add_part(self, table: str, staged: Path, entry: dict[str, Any]) -> Path:
+        """Move a staged Parquet file into the warehouse and list it in the manifest."""
+        table_spec(table)
+        with self.write_lock():
+            final = self._new_part(table)
+            os.replace(staged, final)
+            manifest = self.manifest()
+            manifest["tables"].setdefault(table, []).append(
+                dict(entry, part=str(final.relative_to(self.dir)),
+                     imported_at=datetime.now(UTC).isoformat(timespec="seconds")))
+            self._write_manifest(manifest)
+        return final
+
+    # ---- results: tables cvm derives (scores, forecasts), replaced or kept as history ------
+    def save_result(self, name: str, table: pa.Table, mode: str = "replace",
+                    note: str | None = None) -> Path:
+        """Store a derived table (one of `RESULTS`) as Parquet.
+
+        ``mode="replace"`` makes it the result's only part (the old parts are removed once the
+        manifest no longer lists them); ``mode="append"`` adds a further part, so a monthly
+        run keeps its history (give the rows a column saying which run they are).
+        """
+        import pyarrow.parquet as pq
+
+        if name not in RESULTS:
+            raise WorkspaceError(f"unknown result name '{name}'; registered results: "
+                                 f"{', '.join(sorted(RESULTS))} (cvm.store.warehouse.RESULTS)")
+        if mode not in ("replace", "append"):
+            raise WorkspaceError(f"mode must be 'replace' or 'append', got {mode!r}")
+        staged = self.scratch_dir / f"result-{name}-{uuid.uuid4().hex}.parquet"
+        pq.write_table(table, staged, compression="zstd")
+        with self.write_lock():
+            final = self._new_part(f"results/{name}")
+            os.replace(staged, final)
+            manifest = self.manifest()
+            results = manifest.setdefault("results", {})
+            old = results.get(name, []) if mode == "replace" else []
+            entry = {"part": str(final.relative_to(self.dir)), "rows": table.num_rows,
+                     "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "note": note}
+            results[name] = ([] if mode == "replace" else results.get(name, [])) + [entry]
+            self._write_manifest(manifest)
+            for e in old:
+                (self.dir / e["part"]).unlink(missing_ok=True)
+        return final
+
+    def result_names(self) -> list[str]:
+        return sorted(self.manifest().get("results", {}))
+
+    def result_parts(self, name: str) -> list[Path]:
+        """The Parquet files of a stored result; `NotFoundError` when none is stored."""
+        entries = self.manifest().get("results", {}).get(name)
+        if not entries:
+            raise NotFoundError(f"no result named '{name}' in {self.root}; stored results: "
+                                f"{', '.join(self.result_names()) or 'none'}")
+        return [self.dir / e["part"] for e in entries]
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{t}={self.row_count(t):,}" for t in TABLES if self.row_count(t))
+        return f"Warehouse({str(self.dir)!r}, {counts or 'empty'})"
