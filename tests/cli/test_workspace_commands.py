@@ -95,3 +95,33 @@ def test_status_lists_tables_and_imports(loaded):
     assert rows["transactions"]["last_file"].endswith("tx.csv")
     assert rows["customers"] == {"table": "customers", "rows": 0, "imports": 0,
                                  "last_import": None, "last_file": None}
+
+
+def test_json_writes_nan_as_null(tmp_path):
+    """Revenue all zero: the Gini coefficient and the top shares are 0/0, NaN in Python;
+    --format json prints them as null (json.dumps would refuse NaN)."""
+    ws = tmp_path / "ws"
+    run("init", str(ws))
+    tx = write_csv(tmp_path / "tx.csv", "transaction_id,customer_id,timestamp,amount\n"
+                   "t1,a,2024-01-05,0\nt2,b,2024-01-06,0\n")
+    assert run("import", "transactions", str(tx), "-w", str(ws)).exit_code == 0
+    result = run("value", "concentration", "-w", str(ws), "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)  # strict: Python's json refuses NaN only when asked,
+    assert "NaN" not in result.stdout  # so check the token is absent too
+    assert doc["statistics"]["gini"] is None
+    assert doc["statistics"]["top_20pct_share"] is None
+    assert doc["statistics"]["customers"] == 2 and doc["statistics"]["total"] == 0
+
+
+def test_json_of_numpy_values_and_dates():
+    import numpy as np
+    import pandas as pd
+
+    from cvm._json import dumps
+
+    text = dumps({"a": np.float64("nan"), "b": [np.int64(3), pd.NaT, float("-inf")],
+                  "c": pd.Timestamp("2024-01-31 10:15"), "d": np.array([1.5, np.inf])},
+                 indent=None)
+    assert text == ('{"a": null, "b": [3, null, null], "c": "2024-01-31T10:15:00", '
+                    '"d": [1.5, null]}')
