@@ -107,7 +107,7 @@ def test_table_and_csv_formats():
     csv = runner.invoke(app, ["clv", "fit", "--summary", path, "--format", "csv"])
     assert csv.exit_code == 0
     frame = pd.read_csv(io.StringIO(csv.stdout))
-    assert list(frame.columns) == ["parameter", "estimate", "std_err", "lower_95", "upper_95"]
+    assert list(frame.columns) == ["parameter", "estimate", "std_err", "ci_low", "ci_high"]
     assert frame.set_index("parameter").loc["b", "estimate"] == pytest.approx(2.426, abs=5e-4)
 
 

@@ -16,7 +16,7 @@ from cvm.clv import (
     ParetoNBDModel,
     ShiftedBetaGeoModel,
 )
-from cvm.errors import ConvergenceError, InputError, NotFittedError
+from cvm.errors import ConvergenceError, InputError, InvalidParameterError, NotFittedError
 
 ALL = [BetaGeoModel, ParetoNBDModel, ModifiedBetaGeoModel, BetaGeoBetaBinomModel,
        ShiftedBetaGeoModel, GammaGammaModel]
@@ -49,8 +49,8 @@ def test_unidentified_fit_raises_convergence_error_with_a_checklist():
 
 def test_hyper_parameters_are_checked_at_fit():
     cd = cdnow_summary()
-    with pytest.raises(InputError, match="The 'tol' parameter of BetaGeoModel must be a float "
-                                         r"in \(0, 1e-3\]. Got 5 instead."):
+    with pytest.raises(InvalidParameterError, match="The 'tol' parameter of BetaGeoModel must "
+                       r"be a float in the range \(0, 0.001\]. Got 5 instead."):
         BetaGeoModel(tol=5).fit(cd.frequency, cd.recency, cd["T"])
 
 
@@ -59,7 +59,12 @@ def test_summary_to_dict_and_initial_params():
     m = BetaGeoModel().fit(cd.frequency, cd.recency, cd["T"],
                            initial_params={"r": 0.3, "alpha": 5, "a": 1, "b": 2})
     s = m.summary()
-    np.testing.assert_allclose(s["upper_95"] - s["estimate"], 1.959964 * s["std_err"],
+    np.testing.assert_allclose(s["ci_high"] - s["estimate"], 1.959964 * s["std_err"],
+                               rtol=1e-6)
+    np.testing.assert_allclose(s["estimate"] - s["ci_low"], 1.959964 * s["std_err"],
+                               rtol=1e-6)
+    s90 = m.summary(level=0.9)
+    np.testing.assert_allclose(s90["ci_high"] - s90["estimate"], 1.644854 * s90["std_err"],
                                rtol=1e-6)
     d = m.to_dict()
     assert d["model"] == "BetaGeoModel"

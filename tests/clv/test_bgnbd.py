@@ -40,7 +40,7 @@ def test_cdnow_parameters_and_log_likelihood_match_the_paper(fitted):
 
 def test_standard_errors_come_from_the_hessian(fitted, cdnow):
     summary = fitted.summary()
-    assert list(summary.columns) == ["estimate", "std_err", "lower_95", "upper_95"]
+    assert list(summary.columns) == ["estimate", "std_err", "ci_low", "ci_high"]
     assert list(summary.index) == ["r", "alpha", "a", "b"]
     # the inverse Hessian's diagonal: a second finite-difference Hessian of the log-likelihood
     # itself (not of the gradient) gives the same standard errors to 1%

@@ -15,23 +15,25 @@ class then
 * takes standard errors from the inverse of the observed information (the Hessian of the negative
   log-likelihood in the natural parameters: the model's analytic one, else central differences
   of the analytic gradient),
-* reports ``log_likelihood_``, ``aic_``, ``bic_`` and ``summary()``.
+* reports ``log_likelihood_``, ``aic_``, ``bic_`` and ``summary(level)``.
 
 The pattern follows lifelines' fitters (base class does the MLE and the Hessian, a model adds its
-likelihood) and scikit-learn's estimator contract (``__init__`` stores keyword hyper-parameters
-only, ``fit`` validates and returns ``self``, learned attributes end in ``_``).
+likelihood); the settings follow cvm's one estimator contract (`cvm._estimator.Estimator`,
+after scikit-learn's: ``__init__`` stores keyword settings only, ``fit`` checks them against
+``_parameter_constraints`` and returns ``self``, learned attributes end in ``_``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 from threadpoolctl import ThreadpoolController
 
+from cvm._estimator import Estimator, Interval, normal_interval
 from cvm.clv._inputs import (
     as_float,
     check_rfm,
@@ -58,7 +60,7 @@ def _threadpools() -> ThreadpoolController:
     return _CONTROLLER[0]
 
 
-class MaximumLikelihoodModel:
+class MaximumLikelihoodModel(Estimator):
     """Base class: maximum likelihood over positive parameters with an analytic gradient.
 
     Parameters
@@ -69,6 +71,8 @@ class MaximumLikelihoodModel:
         Target for the largest gradient component (log-likelihood per customer, in
         log-parameters) of the Newton steps that finish each fit, in (0, 1e-3]; a fit whose
         gradient stays above ``1000 * tol`` raises `ConvergenceError`.
+
+    Both are checked at ``fit``; an out-of-range value raises `InvalidParameterError`.
 
     Attributes
     ----------
@@ -90,6 +94,10 @@ class MaximumLikelihoodModel:
 
     _param_names: tuple[str, ...] = ()
     _start_points_extra: tuple[tuple[float, ...], ...] = ()
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "max_iter": [Interval(int, 1, None)],
+        "tol": [Interval(float, 0, 1e-3, closed="right")],
+    }
 
     def __init__(self, *, max_iter: int = 2000, tol: float = 1e-9):
         self.max_iter = max_iter
@@ -148,14 +156,6 @@ class MaximumLikelihoodModel:
         return hess
 
     # -- fitting -----------------------------------------------------------------------------
-    def _check_hyper(self) -> None:
-        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
-            raise InputError(f"The 'max_iter' parameter of {type(self).__name__} must be an int "
-                             f">= 1. Got {self.max_iter!r} instead.")
-        if not (isinstance(self.tol, (int, float)) and 0 < self.tol <= 1e-3):
-            raise InputError(f"The 'tol' parameter of {type(self).__name__} must be a float in "
-                             f"(0, 1e-3]. Got {self.tol!r} instead.")
-
     def _fit(self, data: Sequence[np.ndarray], weights: np.ndarray | None,
              initial_params: dict[str, float] | Sequence[float] | None = None,
              compressed: bool = False):
@@ -165,7 +165,7 @@ class MaximumLikelihoodModel:
             return self._fit_single_threaded(data, weights, initial_params, compressed)
 
     def _fit_single_threaded(self, data, weights, initial_params, compressed):
-        self._check_hyper()
+        self._validate_params()
         if compressed:  # distinct rows with their summed weights already
             cols, w = list(data), np.asarray(weights, dtype=float)
         else:
@@ -472,17 +472,14 @@ class MaximumLikelihoodModel:
         self._check_fitted()
         return self._theta
 
-    def summary(self) -> pd.DataFrame:
-        """Estimates with standard errors and 95% Wald intervals, one row per parameter."""
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Estimates with standard errors and two-sided ``level`` Wald intervals (estimate -/+
+        z * std_err), one row per parameter: columns estimate, std_err, ci_low, ci_high."""
         self._check_fitted()
-        z = stats.norm.ppf(0.975)
         se = self.standard_errors_
-        return pd.DataFrame({
-            "estimate": self.params_,
-            "std_err": se,
-            "lower_95": self.params_ - z * se,
-            "upper_95": self.params_ + z * se,
-        })
+        low, high = normal_interval(self.params_, se, level)
+        return pd.DataFrame({"estimate": self.params_, "std_err": se, "ci_low": low,
+                             "ci_high": high})
 
     def to_dict(self) -> dict[str, Any]:
         """Model name, parameters, standard errors, log-likelihood, AIC and BIC (JSON-ready)."""
@@ -498,21 +495,12 @@ class MaximumLikelihoodModel:
             "n_unique_rows": int(self.n_unique_rows_),
         }
 
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"max_iter": self.max_iter, "tol": self.tol}
-
-    def set_params(self, **params: Any):
-        for key, value in params.items():
-            if key not in ("max_iter", "tol"):
-                raise InputError(f"{type(self).__name__} has no parameter {key!r}")
-            setattr(self, key, value)
-        return self
-
     def __repr__(self) -> str:
+        """The fitted parameters once fitted, else the settings that differ from the defaults."""
         if hasattr(self, "params_"):
             inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
             return f"{type(self).__name__}({inner})"
-        return f"{type(self).__name__}()"
+        return super().__repr__()
 
 
 class RepeatPurchaseModel(MaximumLikelihoodModel):
