@@ -18,11 +18,10 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["repeat_purchase_summary", "calibration_holdout", "rfm_scores", "RFM_SEGMENTS",
-           "UNIT_DAYS", "within_days"]
+from cvm._time import UNIT_DAYS
 
-#: Length of one time unit in days; a month is the mean Gregorian month.
-UNIT_DAYS = {"days": 1.0, "weeks": 7.0, "months": 365.2425 / 12}
+__all__ = ["repeat_purchase_summary", "calibration_holdout", "rfm_scores", "RFM_SEGMENTS",
+           "within_days"]
 
 #: Named RFM segments on the (R, F) score grid, first match wins: (name, R range, F range).
 RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
@@ -62,8 +61,8 @@ def repeat_purchase_summary(transactions: ir.Table, calibration_end: dt.date | N
     transactions : ibis Table with customer_id, timestamp, amount
     calibration_end : last day of the calibration period (inclusive); default the day of
         the latest transaction.
-    unit : {"days", "weeks", "months"}
-        Unit of recency and T; a month is 365.2425/12 days.
+    unit : {"days", "weeks", "months", "years"}
+        Unit of recency and T (`cvm._time.UNIT_DAYS`); a month is 365.2425/12 days.
 
     Returns
     -------
