@@ -26,23 +26,42 @@ def test_classes_says_vs_does():
                           repeat_rate="repeat", tenure_months="tenure", recency_days="recency")
     # intention: (100 + 100)/2, (90 + 90)/2, (50 + 50)/2, (90 + 100)/2, (20 + 20)/2, missing
     assert out.intention.iloc[:5].tolist() == pytest.approx([100, 90, 50, 95, 20])
-    assert out["class"].iloc[:5].tolist() == ["loyal", "general", "general", "drifting",
-                                              "drifting"]
+    # source 000's classes from what they say alone: 100, 90, 95 >= 75 loyal; 20 < 40 drifting
+    assert out["intention_class"].iloc[:5].tolist() == ["loyal", "loyal", "general", "loyal",
+                                                        "drifting"]
+    # checked against behaviour: the second repeats 0.2 < 0.5, the fourth last bought 400 > 180
+    # days ago
+    assert out["checked_class"].iloc[:5].tolist() == ["loyal", "general", "general",
+                                                      "drifting", "drifting"]
     assert out.says_vs_does.iloc[:5].tolist() == [
         "consistent", "says loyal, does general", "consistent", "says loyal, does drifting",
         "consistent"]
-    assert pd.isna(out["class"].iloc[5]) and out.says_vs_does.iloc[5] is None
+    assert pd.isna(out["checked_class"].iloc[5]) and out.says_vs_does.iloc[5] is None
+    assert pd.isna(out["intention_class"].iloc[5])
 
 
 def test_classes_from_intention_alone_and_settings():
     out = loyalty_classes(PEOPLE, recommend=["recommend"])
-    assert out["class"].iloc[:5].tolist() == ["loyal", "loyal", "general", "loyal", "drifting"]
+    assert out["checked_class"].iloc[:5].tolist() == ["loyal", "loyal", "general", "loyal",
+                                                      "drifting"]
+    # without behaviour the check has nothing to add
+    pd.testing.assert_series_equal(out["intention_class"], out["checked_class"],
+                                   check_names=False)
     strict = SurveySettings(loyal_intention=95)
     out = loyalty_classes(PEOPLE, recommend=["recommend"], settings=strict)
-    assert out["class"].iloc[:5].tolist() == ["loyal", "general", "general", "general",
-                                              "drifting"]
+    assert out["checked_class"].iloc[:5].tolist() == ["loyal", "general", "general",
+                                                      "general", "drifting"]
     with pytest.raises(InputError, match="row 1, item 'recommend': 11"):
         loyalty_classes(pd.DataFrame({"recommend": [11]}), recommend=["recommend"])
+
+
+def test_use_more_counts_as_intention():
+    # 0-10: "will use more" 8 and 2 join recommend 10 and 4: (100 + 80) / 2 = 90 -> loyal,
+    # (40 + 20) / 2 = 30 -> drifting
+    df = pd.DataFrame({"recommend": [10, 4], "more": [8, 2]})
+    out = loyalty_classes(df, recommend=["recommend"], use_more=["more"])
+    assert out["intention"].tolist() == pytest.approx([90, 30])
+    assert out["intention_class"].tolist() == ["loyal", "drifting"]
 
 
 def test_levels_are_sequential():

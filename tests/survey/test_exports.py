@@ -1,4 +1,4 @@
-"""The loyalty package's public API is complete and its settings are documented."""
+"""The survey package's public API is complete and its settings are documented."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import importlib
 import cvm.survey as loyalty
 from cvm.config import Settings, SurveySettings
 
-MODULES = ["ahp", "behaviour", "classes", "drivers", "fuzzy", "indicators", "nps", "outcomes",
-           "pathmodel", "pls", "servqual", "workspace"]
+MODULES = ["ahp", "answers", "behaviour", "classes", "drivers", "fuzzy", "indicators", "nps",
+           "nps_groups", "outcomes", "pls", "pls.estimator", "pls.spec", "satisfaction_index",
+           "servqual"]
 
 
 def test_every_public_name_is_exported():

@@ -13,7 +13,7 @@ from cvm import Workspace
 from cvm.cli import app
 from cvm.errors import InputError
 from cvm.survey import PathModel, PLSPathModel
-from cvm.survey.workspace import workspace_index, workspace_model
+from cvm.survey.satisfaction_index import workspace_index, workspace_model
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_cli_index_workspace_json_and_saved_scores(mobi_ws):
 def test_key_drivers_on_workspace(ws, tmp_path):
     import numpy as np
 
-    from cvm.survey.workspace import workspace_drivers
+    from cvm.survey.drivers import workspace_drivers
 
     y = [10, 9, 3, 7, 8, 2, 6, 9]          # nps, 0-10
     a = [5, 4, 1, 3, 4, 2, 3, 5]           # driver on 1-5

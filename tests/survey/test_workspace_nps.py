@@ -12,12 +12,9 @@ from typer.testing import CliRunner
 from conftest import write_csv
 from cvm.cli import app
 from cvm.errors import InputError, SmallSampleWarning
-from cvm.survey.workspace import (
-    survey_definition,
-    wide_answers,
-    workspace_nps,
-    workspace_nps_compare,
-)
+from cvm.survey.answers import survey_definition, wide_answers
+from cvm.survey.nps import nps_compare
+from cvm.survey.nps_groups import workspace_nps
 
 # Ten customers answer "nps" (0-10) once each; r1-r5 in January, r6-r10 in February.
 #   consumer c1..c6: 10 9 8 3 10 6  -> promoters 3, passive 1, detractors 2, n 6
@@ -93,10 +90,14 @@ def test_nps_by_relationship_type_warns_about_small_groups(small_ws):
     assert "business (n=4), consumer (n=6)" in str(caught[0].message)
     _by_relationship_checks(t)
     # z = (16.667 + 25) / sqrt(36.641^2 + 41.458^2) = 41.667 / 55.328 = 0.7531
-    test = workspace_nps_compare(t, "consumer", "business")
+    test = nps_compare(t, "consumer", "business")
     assert test["difference"] == pytest.approx(41.6667, abs=1e-4)
     assert test["z"] == pytest.approx(0.75309, abs=1e-4)
     assert test["p_value"] == pytest.approx(0.45139, abs=1e-4)
+    # the same through the facade, which builds the table itself
+    same = small_ws.survey.nps_compare("consumer", "business", by="relationship_type",
+                                       min_n=1)
+    assert same == test
 
 
 @pytest.mark.slow  # the Spark run starts a local JVM (~40 s); DuckDB takes under a second
@@ -138,7 +139,7 @@ def test_item_and_survey_errors(small_ws):
     with pytest.raises(InputError, match="cannot group NPS by 'colour'"):
         workspace_nps(small_ws, by="colour")
     with pytest.raises(InputError, match="no group 'vip' to compare"):
-        workspace_nps_compare(workspace_nps(small_ws, by="region", min_n=1), "vip", "north")
+        nps_compare(workspace_nps(small_ws, by="region", min_n=1), "vip", "north")
 
 
 def test_wide_answers_pivot(small_ws):

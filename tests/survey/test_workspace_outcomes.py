@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -109,15 +110,26 @@ def test_loyalty_classes_hand_computed_and_stored(behaviour_ws):
     # intention = mean of recommend, repurchase, 100 - switch on 0-100 (1-5 -> 0, 25, ..., 100)
     assert c["intention"].round(2).to_dict() == {
         "c1": 100.0, "c2": 83.33, "c3": 50.0, "c4": 8.33, "c5": 75.0, "c6": 25.0}
-    assert c["class"].to_dict() == {"c1": "loyal", "c2": "general", "c3": "general",
-                                    "c4": "drifting", "c5": "drifting", "c6": "drifting"}
+    # by what they say (source 000): >= 75 loyal, < 40 drifting
+    assert c["intention_class"].to_dict() == {"c1": "loyal", "c2": "loyal", "c3": "general",
+                                              "c4": "drifting", "c5": "loyal",
+                                              "c6": "drifting"}
+    assert c["checked_class"].to_dict() == {"c1": "loyal", "c2": "general", "c3": "general",
+                                            "c4": "drifting", "c5": "drifting",
+                                            "c6": "drifting"}
     assert c.loc["c2", "says_vs_does"] == "says loyal, does general"  # bought 1 month of 6
     assert c.loc["c5", "says_vs_does"] == "says loyal, does drifting"  # 211 days > 180
     stored = ws.result("loyalty_classes").to_pandas().set_index("customer_id")
-    assert stored["class"].to_dict() == c["class"].to_dict()
+    for view in ("intention_class", "checked_class", "says_vs_does"):
+        assert stored[view].to_dict() == c[view].to_dict()
     s = class_summary(c.reset_index()).set_index("class")
     assert s["customers"].to_dict() == {"loyal": 1, "general": 2, "drifting": 3}
+    assert s["intention_customers"].to_dict() == {"loyal": 3, "general": 1, "drifting": 2}
     assert s.loc["general", "consistent"] == 0.5
+    # the facade's summary is the same table, and says how many respondents it stored
+    f = ws.survey.classes(summary=True)
+    pd.testing.assert_frame_equal(f, s.reset_index())
+    assert (f.attrs["survey"], f.attrs["respondents"]) == ("rel", 6)
 
 
 def test_named_intention_items_and_errors(behaviour_ws):
@@ -165,12 +177,16 @@ def test_demo_classes_follow_the_thresholds(demo_ws):
     c = workspace_loyalty_classes(demo_ws, save=True)
     s = demo_ws.settings.survey
     assert len(c) == demo_ws.result("loyalty_classes").count().execute() > 300
-    loyal = c[c["class"] == "loyal"]
+    loyal = c[c["checked_class"] == "loyal"]
     assert (loyal["intention"] >= s.loyal_intention).all()
     assert (loyal["recency_days"] <= s.drifting_recency_days).all()
-    drifting = c[c["class"] == "drifting"]
+    drifting = c[c["checked_class"] == "drifting"]
     assert ((drifting["intention"] < s.drifting_intention)
             | (drifting["recency_days"] > s.drifting_recency_days)).all()
+    # the intention class depends on what they say only
+    said = c["intention_class"]
+    assert ((said == "loyal") == (c["intention"] >= s.loyal_intention)).all()
+    assert ((said == "drifting") == (c["intention"] < s.drifting_intention)).all()
 
 
 def test_loyalty_levels_from_constructs(ws, tmp_path):
@@ -196,7 +212,7 @@ def test_loyalty_levels_from_constructs(ws, tmp_path):
 
 
 def test_nps_by_touchpoint_without_interactions(behaviour_ws):
-    from cvm.survey.workspace import workspace_nps
+    from cvm.survey.nps_groups import workspace_nps
 
     # no interactions imported: all six answers (10 9 7 3 5 0) in "(none)", 100 (2 - 3) / 6
     t = workspace_nps(behaviour_ws, by="touchpoint", min_n=1)

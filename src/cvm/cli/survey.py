@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +9,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from cvm._tables import read_table
+from cvm.cli import survey_scores, survey_workspace
 from cvm.cli._common import (
     Format,
     FormatOpt,
@@ -19,10 +19,12 @@ from cvm.cli._common import (
     emit,
     emit_json,
     err_console,
+    open_workspace,
     write_table,
 )
+from cvm.cli.survey_common import warnings_to_stderr, write_figure
 from cvm.config import SurveySettings
-from cvm.errors import CvmWarning, InputError
+from cvm.errors import InputError
 
 app = typer.Typer(help="Survey measures: satisfaction index, key drivers, NPS, AHP weights.",
                   no_args_is_help=True)
@@ -44,31 +46,6 @@ class DriverMethod(StrEnum):
 class AhpMethod(StrEnum):
     eigenvector = "eigenvector"
     geometric = "geometric"
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """A respondents table from .csv or .parquet."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    raise InputError(f"{path}: unknown extension '{suffix}'; use .csv or .parquet")
-
-
-@contextmanager
-def _warnings_to_stderr():
-    """Show cvm's warnings (small groups, inconsistent judgements) on stderr, then go on."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CvmWarning)
-        yield
-    for w in caught:
-        if issubclass(w.category, CvmWarning):
-            err_console.print(f"warning: {w.message}", markup=False, highlight=False)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 @app.command("index")
@@ -104,32 +81,25 @@ def index_cmd(
     out: OutOpt = None,
 ) -> None:
     """Satisfaction index by PLS path modelling: paths, R², loadings, weights, GoF, 0-100 index."""
-    from cvm.survey import PathModel, PLSPathModel
+    from cvm.survey.satisfaction_index import fit_index
 
     options = dict(scheme=scheme.value, standardize=not raw, n_bootstrap=bootstrap,
                    random_state=seed, drop_incomplete=drop_incomplete)
     if workspace is not None:
         if file is not None:
             raise InputError("give a FILE or --workspace, not both")
-        from cvm.cli._common import open_workspace
-        from cvm.survey.workspace import index_scores_table, workspace_index
-
-        ws = open_workspace(workspace)
-        with _warnings_to_stderr():
-            fit, wide = workspace_index(ws, survey, model, **options)
+        with warnings_to_stderr():
+            fit = open_workspace(workspace).survey.index(survey, model, save=save, **options)
         if save:
-            scores = index_scores_table(fit, wide)
-            ws.save_result("satisfaction_index", scores, note=f"survey {wide.attrs['survey']}")
-            err_console.print(f"stored {scores.num_rows:,} respondents' scores as the result "
+            err_console.print(f"stored {fit.n_:,} respondents' scores as the result "
                               "satisfaction_index", markup=False, highlight=False)
     else:
         if file is None:
             raise InputError("give a FILE (one row per respondent) or --workspace DIR")
         if survey is not None or save:
             raise InputError("--survey and --save need --workspace")
-        spec = PathModel.from_toml(model) if model is not None else PathModel.ecsi()
-        with _warnings_to_stderr():
-            fit = PLSPathModel(model=spec, **options).fit(read_table(file), source=str(file))
+        with warnings_to_stderr():
+            fit = fit_index(read_table(file), model, source=str(file), **options)
     if fit.n_dropped_:
         err_console.print(f"left out {fit.n_dropped_} respondent(s) with an empty answer; "
                           f"{fit.n_} used", markup=False, highlight=False)
@@ -137,33 +107,15 @@ def index_cmd(
         from cvm.survey.drivers import ipma
         from cvm.survey.figures import importance_performance_figure
 
-        _write_figure(importance_performance_figure(
+        write_figure(importance_performance_figure(
             ipma(fit, target), title=f"Importance-performance map: {target}"), figure)
-    rows = [("path", f"{r['from']} -> {r['to']}", r["coefficient"])
-            for r in fit.paths_.to_dict(orient="records")]
-    rows += [("r2", c, v) for c, v in fit.r2_.items()]
-    rows += [("loading", i, v) for i, v in fit.loadings_.items()]
-    rows += [("weight", i, v) for i, v in fit.weights_.items()]
-    rows += [("gof", "", fit.gof_)]
-    if fit.index_ is not None:
-        rows += [("index", c, v) for c, v in fit.index_.items()]
-    table = pd.DataFrame(rows, columns=["kind", "name", "estimate"])
-    if fit.bootstrap_ is not None:
-        table = table.merge(fit.bootstrap_[["kind", "name", "se", "ci_low", "ci_high"]],
-                            on=["kind", "name"], how="left")
+    table = fit.to_frame()
     if fmt is Format.json:  # the nested document; --out still gets the long table
         if out is not None:
             write_table(table, out)
         emit_json(fit.to_dict())
         return
     emit(table, fmt, out, title=f"PLS path model ({scheme.value} scheme)")
-
-
-def _write_figure(fig, path: Path) -> None:
-    if path.suffix.lower() != ".html":
-        raise InputError(f"--figure {path}: use an .html file")
-    fig.write_html(path, include_plotlyjs=True)  # self-contained: opens offline
-    err_console.print(f"wrote {path}", markup=False, highlight=False)
 
 
 @app.command("drivers")
@@ -210,11 +162,7 @@ def drivers_cmd(
         if file is not None or scale is not None:
             raise InputError("with --workspace give no FILE and no --scale-min/--scale-max "
                              "(scales come from survey_items)")
-        from cvm.cli._common import open_workspace
-        from cvm.survey.workspace import workspace_drivers
-
-        table = workspace_drivers(open_workspace(workspace), survey, outcome, driver,
-                                  **options)
+        table = open_workspace(workspace).survey.drivers(survey, outcome, driver, **options)
         outcome, scale = table.attrs["outcome"], (0, 1)
     else:
         if file is None or outcome is None or not driver:
@@ -225,7 +173,7 @@ def drivers_cmd(
             raise InputError("--figure needs --scale-min and --scale-max for performance")
         from cvm.survey.figures import importance_performance_figure
 
-        _write_figure(importance_performance_figure(
+        write_figure(importance_performance_figure(
             table, title=f"Key drivers of {outcome}"), figure)
     emit(table, fmt, out, title=f"Key drivers of {outcome} (R² {table.attrs['r2']:.3f}, "
          f"n {table.attrs['n']})")
@@ -265,7 +213,7 @@ def nps_cmd(
     out: OutOpt = None,
 ) -> None:
     """Net Promoter Score with standard error and 95% interval, overall, per group or month."""
-    from cvm.survey import nps_by, nps_trend
+    from cvm.survey.nps import nps_by, nps_compare, nps_trend
 
     if compare is not None and len(compare) != 2:
         raise InputError(f"--compare takes exactly two groups or months, got {len(compare)}")
@@ -277,7 +225,10 @@ def nps_cmd(
                              "of the answers' timestamp")
         if by == "month":
             by, trend = None, True
-        table, title = _workspace_nps(workspace, survey, item, by, trend, min_n)
+        with warnings_to_stderr():
+            table = open_workspace(workspace).survey.nps(by, survey=survey, item=item,
+                                                         month=trend, min_n=min_n)
+        title = f"NPS of {table.attrs['item']} ({table.attrs['survey']})"
     else:
         if file is None or column is None:
             raise InputError("give a FILE and --column COL, or --workspace DIR")
@@ -286,7 +237,7 @@ def nps_cmd(
         data = read_table(file)
         if by is not None and month is not None:
             raise InputError("use --by or --month, not both")
-        with _warnings_to_stderr():
+        with warnings_to_stderr():
             mn = _DEFAULTS.nps_min_sample if min_n is None else min_n
             if month is not None:
                 table = nps_trend(data, column, month, min_n=mn)
@@ -297,27 +248,11 @@ def nps_cmd(
     if figure is not None:
         from cvm.survey.figures import nps_figure
 
-        _write_figure(nps_figure(table, title=title), figure)
-    if compare is not None:
-        _emit_compare(table, compare, fmt, out)
+        write_figure(nps_figure(table, title=title), figure)
+    if compare is None:
+        emit(table, fmt, out, title=title)
         return
-    emit(table, fmt, out, title=title)
-
-
-def _workspace_nps(path: Path, survey, item, by, month: bool, min_n):
-    from cvm.cli._common import open_workspace
-    from cvm.survey.workspace import workspace_nps
-
-    ws = open_workspace(path)
-    with _warnings_to_stderr():
-        table = workspace_nps(ws, survey, item, by, month, min_n=min_n)
-    return table, f"NPS of {table.attrs['item']} ({table.attrs['survey']})"
-
-
-def _emit_compare(table: pd.DataFrame, compare: list[str], fmt: Format, out) -> None:
-    from cvm.survey.workspace import workspace_nps_compare
-
-    res = workspace_nps_compare(table, *compare)
+    res = nps_compare(table, *compare)  # the z test between two rows of the table shown
     if fmt is Format.json:
         if out is not None:
             write_table(pd.DataFrame([res]), out)
@@ -342,7 +277,7 @@ def ahp_cmd(
     """AHP weights with lambda_max, CI and CR (Saaty's random index); missing cells completed."""
     from cvm.survey import ahp, read_matrix
 
-    with _warnings_to_stderr():
+    with warnings_to_stderr():
         res = ahp(read_matrix(matrix), method=method.value, max_cr=max_cr, source=str(matrix))
     table = pd.DataFrame({"criterion": res.weights.index, "weight": res.weights.to_numpy()})
     if fmt is Format.json:
@@ -357,16 +292,9 @@ def ahp_cmd(
                       f"CR {res.cr:.4f} ({verdict})")
 
 
-def _register_more_commands() -> None:
-    from cvm.cli import survey_scores as _scores
-    from cvm.cli import survey_workspace as _ws
-
-    app.command("fuzzy")(_scores.fuzzy_cmd)
-    app.command("servqual")(_scores.servqual_cmd)
-    app.command("saysdoes")(_ws.saysdoes_cmd)
-    app.command("classes")(_ws.classes_cmd)
-    app.command("levels")(_ws.levels_cmd)
-    app.command("indicators")(_ws.indicators_cmd)
-
-
-_register_more_commands()
+app.command("fuzzy")(survey_scores.fuzzy_cmd)
+app.command("servqual")(survey_scores.servqual_cmd)
+app.command("saysdoes")(survey_workspace.saysdoes_cmd)
+app.command("classes")(survey_workspace.classes_cmd)
+app.command("levels")(survey_workspace.levels_cmd)
+app.command("indicators")(survey_workspace.indicators_cmd)

@@ -11,15 +11,9 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from cvm._tables import read_table
 from cvm.cli._common import Format, FormatOpt, OutOpt, console, emit, emit_json, write_table
 from cvm.errors import InputError
-
-
-def _read_csv(path: Path, **kw) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, **kw)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, float] | None:
@@ -38,10 +32,10 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, float] | None:
 
 
 def _fuzzy_inputs(counts_file: Path, weights_file: Path | None):
-    counts = _read_csv(counts_file, index_col=0)
+    counts = read_table(counts_file, index_col=0)
     counts.index = counts.index.astype(str)
     if weights_file is not None:
-        w = _read_csv(weights_file)
+        w = read_table(weights_file)
         if w.shape[1] < 2:
             raise InputError(f"{weights_file}: expected two columns, factor and weight (e.g. "
                              "the --out of `cvm survey ahp`)")
@@ -126,8 +120,8 @@ def servqual_cmd(
     """SERVQUAL gap 5 (perceived - expected) per item and dimension, and the weighted score."""
     from cvm.survey.servqual import servqual
 
-    table = _read_csv(items, dtype=str)
-    res = servqual(_read_csv(data), table, _pairs(importance, "importance"))
+    table = read_table(items, dtype=str)
+    res = servqual(read_table(data), table, _pairs(importance, "importance"))
     if fmt is Format.json:
         doc = {"items": res["items"].to_dict(orient="records"),
                "dimensions": res["dimensions"].to_dict(orient="records"),

@@ -1,4 +1,5 @@
-"""``cvm survey saysdoes`` and ``cvm survey classes``: answers against behaviour in a workspace.
+"""``cvm survey saysdoes``, ``classes``, ``levels`` and ``indicators``: answers against
+behaviour in a workspace, through ``ws.survey``.
 
 The commands are registered on the ``cvm survey`` app by `cvm.cli.survey`.
 """
@@ -20,15 +21,14 @@ from cvm.cli._common import (
     err_console,
     open_workspace,
 )
+from cvm.cli.survey_common import SurveyOpt, write_figure
+from cvm.errors import InputError
 
 
 class GroupBy(StrEnum):
     nps = "nps"
     satisfaction = "satisfaction"
 
-
-SurveyOpt = Annotated[str | None, typer.Option(
-    help="The survey (default: the only one defined).")]
 
 
 def saysdoes_cmd(
@@ -48,15 +48,11 @@ def saysdoes_cmd(
 
     Each with its 95% interval (Wilson for rates, t for spend); see cvm.survey.outcomes.
     """
-    from cvm.survey.outcomes import workspace_says_vs_does
-
-    ws = open_workspace(workspace)
-    table = workspace_says_vs_does(ws, survey, by.value, item)
+    table = open_workspace(workspace).survey.says_vs_does(survey, by.value, item)
     if figure is not None:
-        from cvm.cli.survey import _write_figure
         from cvm.survey.figures import says_vs_does_figure
 
-        _write_figure(says_vs_does_figure(table, f"Says vs does by {by.value}"), figure)
+        write_figure(says_vs_does_figure(table, f"Says vs does by {by.value}"), figure)
     emit(table, fmt, out, title=f"Says vs does by {by.value}")
 
 
@@ -67,7 +63,9 @@ def classes_cmd(
         help="A 'would recommend' item; repeat for each (default: the item coded "
         "recommend).")] = None,
     repurchase: Annotated[list[str] | None, typer.Option(
-        help="A 'will buy again' item (default: the item coded repurchase).")] = None,
+        help="A 'will keep buying' item (default: the item coded repurchase).")] = None,
+    use_more: Annotated[list[str] | None, typer.Option(
+        help="A 'will use more' item (default: the item coded use_more).")] = None,
     switch: Annotated[list[str] | None, typer.Option(
         help="A 'would switch' item, reversed (default: the item coded switch).")] = None,
     detail: Annotated[bool, typer.Option(
@@ -79,22 +77,20 @@ def classes_cmd(
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
-    """Loyal / general / drifting customers: intention items plus repeat rate, tenure, recency.
+    """Loyal / general / drifting customers: by stated intention, and checked against repeat
+    rate, tenure and recency.
 
     Thresholds are the survey settings (loyal_intention, drifting_recency_days, ...).
     """
-    from cvm.survey.outcomes import class_summary, workspace_loyalty_classes
-
-    ws = open_workspace(workspace)
-    classes = workspace_loyalty_classes(ws, survey, recommend=recommend or None,
-                                        repurchase=repurchase or None, switch=switch or None,
-                                        save=save)
+    table = open_workspace(workspace).survey.classes(
+        survey, recommend=recommend or None, repurchase=repurchase or None,
+        use_more=use_more or None, switch=switch or None, save=save, summary=not detail)
+    n = table.attrs["respondents"]
     if save:
-        err_console.print(f"stored {len(classes):,} respondents as the result loyalty_classes",
+        err_console.print(f"stored {n:,} respondents as the result loyalty_classes",
                           markup=False, highlight=False)
-    table = classes if detail else class_summary(classes)
-    emit(table, fmt, out, title=f"Loyalty classes ({classes['survey'].iloc[0]})"
-         if len(classes) else "Loyalty classes")
+    emit(table, fmt, out, title=f"Loyalty classes ({table.attrs['survey']})" if n
+         else "Loyalty classes")
 
 
 def levels_cmd(
@@ -108,10 +104,7 @@ def levels_cmd(
     Each level is the survey construct of that name; a level is attained when its 0-100
     score and every earlier one's reach the survey setting level_threshold.
     """
-    from cvm.survey.outcomes import workspace_loyalty_levels
-
-    ws = open_workspace(workspace)
-    emit(workspace_loyalty_levels(ws, survey), fmt, out, title="Loyalty levels")
+    emit(open_workspace(workspace).survey.levels(survey), fmt, out, title="Loyalty levels")
 
 
 def indicators_cmd(
@@ -129,14 +122,10 @@ def indicators_cmd(
     """
     import datetime as dt
 
-    from cvm.errors import InputError
-    from cvm.survey.indicators import customer_indicators
-
     day = None
     if as_of is not None:
         try:
             day = dt.date.fromisoformat(as_of)
         except ValueError:
             raise InputError(f"--as-of {as_of!r}: expected a date such as 2024-06-30") from None
-    ws = open_workspace(workspace)
-    emit(customer_indicators(ws, day).to_pyarrow(), fmt, out, title="Loyalty indicators")
+    emit(open_workspace(workspace).survey.indicators(day), fmt, out, title="Loyalty indicators")

@@ -1,11 +1,12 @@
 """Satisfaction and loyalty measurement: PLS satisfaction index, NPS, AHP, fuzzy, SERVQUAL.
 
 The functions here work on in-memory tables (one row per respondent, one column per item).
-On a workspace, where answers live joined to customers, `cvm.survey.workspace` gives NPS by
-customer attribute and month and the satisfaction index from survey_items, and
-`cvm.survey.outcomes` joins answers to behaviour (says vs does, loyalty classes and
-levels); see docs/survey.md. Figures are in `cvm.survey.figures` (imported on demand, as it
-loads Plotly).
+On a workspace, where answers live joined to customers, the way in is ``ws.survey``
+(`cvm.survey.facade.SurveyFacade`): NPS by customer attribute and month
+(`cvm.survey.nps_groups`), the satisfaction index (`cvm.survey.satisfaction_index`, PLS in
+`cvm.survey.pls`), key drivers, and answers joined to behaviour (`cvm.survey.outcomes`: says
+vs does, loyalty classes and levels); see docs/survey.md. Figures are in
+`cvm.survey.figures` (imported on demand, as it loads Plotly).
 """
 
 from cvm.survey.ahp import (
@@ -16,9 +17,18 @@ from cvm.survey.ahp import (
     complete_harker,
     read_matrix,
 )
+from cvm.survey.answers import (
+    construct_items,
+    item_answers,
+    nps_item,
+    survey_definition,
+    survey_name,
+    to_unit_scale,
+    wide_answers,
+)
 from cvm.survey.behaviour import says_vs_does, wilson_interval
 from cvm.survey.classes import LEVELS, loyalty_classes, loyalty_levels
-from cvm.survey.drivers import ipma, key_drivers, relative_weights, shapley_r2
+from cvm.survey.drivers import ipma, key_drivers, relative_weights, shapley_r2, workspace_drivers
 from cvm.survey.fuzzy import (
     OPERATORS,
     FuzzyResult,
@@ -29,14 +39,19 @@ from cvm.survey.fuzzy import (
 )
 from cvm.survey.indicators import customer_indicators
 from cvm.survey.nps import (
+    DETRACTOR_MAX,
+    PROMOTER_MIN,
     NPSResult,
     nps,
     nps_by,
+    nps_class_expr,
     nps_classes,
+    nps_compare,
     nps_difference,
     nps_from_counts,
     nps_trend,
 )
+from cvm.survey.nps_groups import workspace_nps
 from cvm.survey.outcomes import (
     BEHAVIOURS,
     class_summary,
@@ -45,32 +60,26 @@ from cvm.survey.outcomes import (
     workspace_loyalty_levels,
     workspace_says_vs_does,
 )
-from cvm.survey.pathmodel import PathModel
-from cvm.survey.pls import PLSPathModel, bootstrap_indices
-from cvm.survey.servqual import DIMENSIONS, disconfirmation, servqual
-from cvm.survey.workspace import (
-    construct_items,
+from cvm.survey.pls import PathModel, PLSPathModel, bootstrap_indices
+from cvm.survey.satisfaction_index import (
+    fit_index,
     index_scores_table,
-    nps_item,
-    survey_definition,
-    survey_name,
-    wide_answers,
-    workspace_drivers,
     workspace_index,
     workspace_model,
-    workspace_nps,
-    workspace_nps_compare,
 )
+from cvm.survey.servqual import DIMENSIONS, disconfirmation, servqual
 
 __all__ = [
     "AHPResult",
     "BEHAVIOURS",
+    "DETRACTOR_MAX",
     "DIMENSIONS",
     "FuzzyResult",
     "LEVELS",
     "NPSResult",
     "OPERATORS",
     "PLSPathModel",
+    "PROMOTER_MIN",
     "PathModel",
     "RANDOM_INDEX",
     "ahp",
@@ -82,17 +91,21 @@ __all__ = [
     "customer_indicators",
     "construct_items",
     "disconfirmation",
+    "fit_index",
     "fuzzy_evaluation",
     "fuzzy_two_level",
     "index_scores_table",
     "ipma",
+    "item_answers",
     "key_drivers",
     "loyalty_classes",
     "loyalty_levels",
     "membership_matrix",
     "nps",
     "nps_by",
+    "nps_class_expr",
     "nps_classes",
+    "nps_compare",
     "nps_difference",
     "nps_from_counts",
     "nps_item",
@@ -105,6 +118,7 @@ __all__ = [
     "shapley_r2",
     "survey_definition",
     "survey_name",
+    "to_unit_scale",
     "wide_answers",
     "wilson_interval",
     "workspace_drivers",
@@ -113,6 +127,5 @@ __all__ = [
     "workspace_loyalty_levels",
     "workspace_model",
     "workspace_nps",
-    "workspace_nps_compare",
     "workspace_says_vs_does",
 ]

@@ -1,17 +1,23 @@
 """Loyalty classes (loyal / general / drifting) and Oliver's four loyalty levels.
 
-**Classes** (source document 000: 忠诚客户 loyal, 一般客户 general, 游离客户 drifting).
-Stated intention is the mean of the intention items rescaled to 0-100 (recommend and
-repurchase as given, "would switch" reversed). With behaviour columns (repeat-purchase rate,
-tenure in months, days since the last purchase) what the customer says is checked against
-what she does (Dick & Basu 1994, "Customer loyalty: toward an integrated conceptual
-framework", J. Academy of Marketing Science 22(2): loyalty is attitude *and* repeat
-patronage):
+**Classes.** Source document 000 sorts customers into 忠诚客户 loyal, 一般客户 general and
+游离客户 drifting "by behavioural intention" (从行为意愿上来讲): a loyal customer says she
+will keep using the service, even use more of it, and introduce it to others. Stated
+intention is the mean of the intention items rescaled to 0-100 (recommend, repurchase and
+use-more as given, "would switch" reversed). Two views, side by side:
 
-* loyal: intention >= ``loyal_intention`` and, where given, repeat rate >= ``loyal_min_repeat``,
-  tenure >= ``loyal_min_tenure_months`` and recency <= ``drifting_recency_days``;
-* drifting: intention < ``drifting_intention``, or recency > ``drifting_recency_days``;
-* general: everyone else.
+* ``intention_class``, the documents' classes from what she says alone: loyal when
+  intention >= ``loyal_intention``, drifting when it is < ``drifting_intention``, general
+  otherwise;
+* ``checked_class``, that class checked against what she does (cvm's addition, after Dick &
+  Basu 1994, "Customer loyalty: toward an integrated conceptual framework", J. Academy of
+  Marketing Science 22(2): loyalty is attitude *and* repeat patronage), when behaviour
+  columns are given (repeat-purchase rate, tenure in months, days since the last purchase):
+  loyal only if she also has repeat rate >= ``loyal_min_repeat``, tenure >=
+  ``loyal_min_tenure_months`` and recency <= ``drifting_recency_days``; drifting when she
+  says so or has not bought for more than ``drifting_recency_days``; general otherwise.
+  Without behaviour columns it equals the intention class;
+* ``says_vs_does``: "consistent" when the two agree, else e.g. "says loyal, does general".
 
 **Levels** (Oliver 1999, "Whence consumer loyalty?", J. Marketing 63: cognitive -> affective ->
 conative -> action; source document 003: 认知, 情感, 意向, 行为). Each level's score is the
@@ -53,19 +59,21 @@ def _rescaled(data: pd.DataFrame, items: Sequence[str], scale: tuple[float, floa
 
 
 def loyalty_classes(data: pd.DataFrame, *, recommend: Sequence[str] = (),
-                    repurchase: Sequence[str] = (), switch: Sequence[str] = (),
+                    repurchase: Sequence[str] = (), use_more: Sequence[str] = (),
+                    switch: Sequence[str] = (),
                     scale: tuple[float, float] = (0, 10), repeat_rate: str | None = None,
                     tenure_months: str | None = None, recency_days: str | None = None,
                     settings: SurveySettings | None = None) -> pd.DataFrame:
-    """Intention score (0-100) and class of each respondent; see the module docstring.
+    """Intention score (0-100) and classes of each respondent; see the module docstring.
 
-    Returns the columns intention, class, and ``says_vs_does``: "consistent" when the class
-    from intention alone equals the final one, else e.g. "says loyal, does drifting".
+    Returns the columns intention, intention_class, checked_class and says_vs_does (all
+    empty for a respondent without an intention answer).
     """
     s = settings or SurveySettings()
-    items = [*recommend, *repurchase]
+    items = [*recommend, *repurchase, *use_more]
     if not items and not switch:
-        raise InputError("give at least one intention item (recommend, repurchase or switch)")
+        raise InputError("give at least one intention item (recommend, repurchase, use_more "
+                         "or switch)")
     parts = []
     if items:
         parts.append(_rescaled(data, items, scale))
@@ -93,8 +101,8 @@ def loyalty_classes(data: pd.DataFrame, *, recommend: Sequence[str] = (),
     said = pd.Series(said, index=data.index).where(intention.notna())
     verdict = np.where(said == final, "consistent", "says " + said.astype(str) + ", does "
                        + final.astype(str))
-    out = pd.DataFrame({"intention": intention, "class": final, "says_vs_does": verdict},
-                       index=data.index)
+    out = pd.DataFrame({"intention": intention, "intention_class": said, "checked_class": final,
+                        "says_vs_does": verdict}, index=data.index)
     out.loc[intention.isna(), "says_vs_does"] = None
     return out
 

@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from cvm.errors import InputError
+from cvm.survey.answers import nps_item, survey_definition, to_unit_scale, wide_answers
 from cvm.survey.pls import bootstrap_indices
 
-__all__ = ["key_drivers", "relative_weights", "shapley_r2"]
+__all__ = ["key_drivers", "relative_weights", "shapley_r2", "workspace_drivers"]
 
 MAX_SHAPLEY = 15
 QUADRANTS = {(True, False): "concentrate here", (True, True): "keep up the good work",
@@ -165,3 +166,28 @@ def ipma(fit, target: str = "Satisfaction") -> pd.DataFrame:
             for c in cons if te[c] != 0]
     out = pd.DataFrame(rows, columns=["construct", "total_effect", "importance", "performance"])
     return out.sort_values("importance", ascending=False).reset_index(drop=True)
+
+
+def workspace_drivers(ws, survey: str | None = None, outcome: str | None = None,
+                      drivers: list[str] | None = None, **options) -> pd.DataFrame:
+    """Key drivers of an outcome item on a workspace survey (`cvm.survey.key_drivers`).
+
+    ``outcome`` defaults to the 0-10 NPS item, ``drivers`` to every other item of the
+    survey. Each driver is rescaled from its own scale in survey_items to 0-1, so the
+    performance column is the mean rating on 0-100 even when the items' scales differ (the
+    shares of R² do not depend on it; a reverse-worded item such as "would switch" keeps its
+    direction, so its high performance is bad news). ``options`` go to `key_drivers` (method,
+    min_answers, n_bootstrap, random_state).
+    """
+    definition = survey_definition(ws, survey)
+    name = definition.attrs["survey"]
+    outcome = nps_item(definition) if outcome is None else outcome
+    codes = list(definition["item"])
+    drivers = [c for c in codes if c != outcome] if not drivers else list(drivers)
+    unknown = [c for c in (outcome, *drivers) if c not in codes]
+    if unknown:
+        raise InputError(f"item(s) {unknown} are not in survey '{name}'; its items are {codes}")
+    data = to_unit_scale(wide_answers(ws, name, [outcome, *drivers]), definition, drivers)
+    out = key_drivers(data, outcome, drivers, scale=(0, 1), **options)
+    out.attrs.update(survey=name, outcome=outcome)
+    return out

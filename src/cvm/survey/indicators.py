@@ -1,13 +1,17 @@
 """Behavioural loyalty indicators per customer, computed by the engine from the workspace.
 
-The usual measures of what loyal customers do (source documents 000 and 003: 重复购买率,
-钱包份额, 价格承受力, 推荐, 客户关系时长; Oliver 1999's "action" loyalty), wherever the
-canonical tables hold the data. All are as of ``as_of`` (default: the day of the latest
-transaction):
+What loyal customers do (Oliver 1999's "action" loyalty), wherever the canonical tables
+hold the data. Of these, the source documents name repeat purchase only: 001 (80% of sales
+come from the repeat purchases of 20% of the customers; retained customers who buy again,
+重复消费, become loyal), 002 (重复购买, 重复消费或增加消费) and 003 (action loyalty, 行为忠诚:
+the intention to buy again, 重复购买, carried out). Tenure, recency and share of wallet are
+general loyalty-measurement practice, not from the documents. All are as of ``as_of``
+(default: the day of the latest transaction):
 
 =======================  ======================================================================
 ``first_purchase``       day of the first purchase
-``tenure_months``        months from the first purchase to ``as_of`` (days / 30.436875)
+``tenure_months``        months from the first purchase to ``as_of`` (days / 30.436875,
+                         `cvm._time.DAYS_PER_MONTH`)
 ``recency_days``         days from the last purchase to ``as_of``
 ``purchase_days``        distinct days with a purchase
 ``repeat_rate``          repurchase rate: share of the calendar months from the first purchase's
@@ -20,9 +24,10 @@ transaction):
                          value window, e.g. from a survey or a bureau); else absent
 =======================  ======================================================================
 
-Price tolerance (what a customer pays over the going price) needs list prices, which the
-canonical tables do not hold, and recommendation is a stated intention (see
-`cvm.survey.outcomes`), so neither is here.
+Price tolerance (what a customer pays over the going price; general practice too) needs list
+prices, which the canonical tables do not hold, and recommendation (000: 介绍给其他人使用;
+002: the NPS question) is a stated intention (the classes of `cvm.survey.classes`), so neither
+is here.
 """
 
 from __future__ import annotations
@@ -31,12 +36,10 @@ import datetime as dt
 
 import ibis
 
+from cvm._time import DAYS_PER_MONTH
 from cvm.errors import InputError
 
 __all__ = ["customer_indicators"]
-
-_MONTH_DAYS = 365.2425 / 12
-
 
 def _epoch_day(ts):
     return (ts.epoch_seconds() // 86400).cast("int64")
@@ -61,7 +64,7 @@ def customer_indicators(ws, as_of: dt.date | None = None):
     out = per.select(
         "customer_id",
         first_purchase=per.first_ts.date(),
-        tenure_months=(end_day - per.first_day).cast("float64") / _MONTH_DAYS,
+        tenure_months=(end_day - per.first_day).cast("float64") / DAYS_PER_MONTH,
         recency_days=(end_day - per.last_day).cast("int64"),
         purchase_days=per.purchase_days.cast("int64"),
         repeat_rate=per.active_months.cast("float64") / span,

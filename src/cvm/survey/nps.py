@@ -24,7 +24,7 @@ from scipy import stats
 from cvm.errors import InputError, Problem, SmallSampleWarning, ValidationError
 
 __all__ = ["DETRACTOR_MAX", "NPSResult", "PROMOTER_MIN", "nps", "nps_by", "nps_class_expr",
-           "nps_classes", "nps_difference", "nps_from_counts", "nps_trend"]
+           "nps_classes", "nps_compare", "nps_difference", "nps_from_counts", "nps_trend"]
 
 MIN_SAMPLE = 30
 #: Reichheld's classes of the 0-10 answer: promoters 9-10, passives 7-8, detractors 0-6.
@@ -47,6 +47,11 @@ class NPSResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_row(cls, row) -> NPSResult:
+        """The result held in a row (mapping or Series) of an NPS table."""
+        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
 
 
 def _answers(values: pd.Series | np.ndarray | list, source: str = "answers") -> np.ndarray:
@@ -184,8 +189,7 @@ def nps_trend(data: pd.DataFrame, column: str, date: str, *, confidence: float =
         if (periods[k] - periods[k - 1]).n != 1:
             change.append(np.nan), z.append(np.nan), p.append(np.nan)
             continue
-        res = [NPSResult(**{f: out.iloc[i][f] for f in NPSResult.__dataclass_fields__})
-               for i in (k, k - 1)]
+        res = [NPSResult.from_row(out.iloc[i]) for i in (k, k - 1)]
         test = nps_difference(*res)
         change.append(test["difference"]), z.append(test["z"]), p.append(test["p_value"])
     out["change"], out["z"], out["p_value"] = change, z, p
@@ -193,3 +197,23 @@ def nps_trend(data: pd.DataFrame, column: str, date: str, *, confidence: float =
         warnings.warn(str(w.message).replace("group(s)", "month(s)"), SmallSampleWarning,
                       stacklevel=2)
     return out
+
+
+def nps_compare(table: pd.DataFrame, a: str, b: str) -> dict:
+    """z test of NPS(a) - NPS(b) between two rows of an NPS table (`nps_by`, `nps_trend`,
+    ``ws.survey.nps``): a, b, nps_a, nps_b, n_a, n_b, difference, se, z, p_value.
+
+    ``a`` and ``b`` name a group, or a month (YYYY-MM) of a table by month only.
+    """
+    col = "group" if "group" in table.columns else "month" if "month" in table.columns else None
+    if col is None or ("group" in table.columns and "month" in table.columns):
+        raise InputError("compare two groups (--by) or two months (--month), not both or none")
+    known = [str(v) for v in table[col]]
+    rows = []
+    for name in (a, b):
+        if name not in known:
+            raise InputError(f"no {col} '{name}' to compare; the {col}s are {', '.join(known)}")
+        rows.append(table.iloc[known.index(name)])
+    test = nps_difference(NPSResult.from_row(rows[0]), NPSResult.from_row(rows[1]))
+    return {"a": a, "b": b, "nps_a": float(rows[0]["nps"]), "nps_b": float(rows[1]["nps"]),
+            "n_a": int(rows[0]["n"]), "n_b": int(rows[1]["n"]), **test}

@@ -19,9 +19,10 @@ against (Dick & Basu 1994: loyalty is attitude *and* repeat patronage):
 All but ``bought_after`` and ``churned`` come from `cvm.survey.indicators`.
 
 `workspace_says_vs_does` groups them by NPS class or satisfaction quintile (with Wilson or t
-intervals, `cvm.survey.behaviour`); `workspace_loyalty_classes` combines the intention items
-with repeat rate, tenure and recency into loyal / general / drifting (`cvm.survey.classes`,
-thresholds in the ``[survey]`` settings) and can store them as the result ``loyalty_classes``.
+intervals, `cvm.survey.behaviour`); `workspace_loyalty_classes` gives each respondent the
+loyal / general / drifting class of her stated intention (source document 000) and that class
+checked against repeat rate, tenure and recency (`cvm.survey.classes`, thresholds in the
+``[survey]`` settings), and can store both as the result ``loyalty_classes``.
 """
 
 from __future__ import annotations
@@ -31,16 +32,22 @@ import pandas as pd
 import pyarrow as pa
 
 from cvm.errors import InputError
+from cvm.survey.answers import (
+    construct_items,
+    nps_item,
+    survey_definition,
+    to_unit_scale,
+    wide_answers,
+)
 from cvm.survey.behaviour import says_vs_does
 from cvm.survey.classes import LEVELS, loyalty_classes, loyalty_levels
 from cvm.survey.indicators import customer_indicators
-from cvm.survey.workspace import construct_items, nps_item, survey_definition, wide_answers
 
 __all__ = ["BEHAVIOURS", "class_summary", "respondent_behaviour", "workspace_loyalty_classes",
            "workspace_loyalty_levels", "workspace_says_vs_does"]
 
 BEHAVIOURS = ("bought_after", "repeat_buyer", "spend", "churned")
-INTENTION_CODES = ("recommend", "repurchase", "switch")
+INTENTION_CODES = ("recommend", "repurchase", "use_more", "switch")
 
 
 def _per_customer(ws, answered: pd.DataFrame) -> pd.DataFrame:
@@ -123,15 +130,15 @@ def workspace_says_vs_does(ws, survey: str | None = None, by: str = "nps",
     return says_vs_does(data, behaviours, satisfaction="_satisfaction", confidence=confidence)
 
 
-def _intention_items(definition: pd.DataFrame, recommend, repurchase, switch):
+def _intention_items(definition: pd.DataFrame, recommend, repurchase, use_more, switch):
     codes = set(definition["item"])
-    given = (recommend, repurchase, switch)
-    if all(g is None for g in given):  # default: items coded recommend, repurchase, switch
+    given = (recommend, repurchase, use_more, switch)
+    if all(g is None for g in given):  # default: the items coded as in INTENTION_CODES
         chosen = [[c] if c in codes else [] for c in INTENTION_CODES]
         if not any(chosen):
             raise InputError(f"survey '{definition.attrs['survey']}' has no item coded "
-                             "recommend, repurchase or switch; name the intention items with "
-                             "--recommend, --repurchase and --switch")
+                             "recommend, repurchase, use_more or switch; name the intention "
+                             "items with --recommend, --repurchase, --use-more and --switch")
         return chosen
     chosen = [list(g or []) for g in given]
     unknown = [c for g in chosen for c in g if c not in codes]
@@ -142,26 +149,26 @@ def _intention_items(definition: pd.DataFrame, recommend, repurchase, switch):
 
 
 def workspace_loyalty_classes(ws, survey: str | None = None, *, recommend=None,
-                              repurchase=None, switch=None, save: bool = False) -> pd.DataFrame:
-    """Loyal / general / drifting per respondent from intention items and behaviour.
+                              repurchase=None, use_more=None, switch=None,
+                              save: bool = False) -> pd.DataFrame:
+    """Loyal / general / drifting per respondent: by stated intention, and checked against
+    behaviour (see `cvm.survey.classes`).
 
-    Intention items default to those coded ``recommend``, ``repurchase`` and ``switch``
-    (reversed); each is rescaled from its own scale in survey_items. Behaviour: repeat rate,
-    tenure and recency as in the module docstring, against the ``[survey]`` thresholds.
-    Returns survey, respondent_id, customer_id, intention, class, says_vs_does,
-    repeat_rate, tenure_months, recency_days, as_of; ``save=True`` stores it as the result
-    ``loyalty_classes`` (replacing the previous one).
+    Intention items default to those coded ``recommend``, ``repurchase``, ``use_more`` and
+    ``switch`` (reversed); each is rescaled from its own scale in survey_items. Behaviour:
+    repeat rate, tenure and recency as in the module docstring, against the ``[survey]``
+    thresholds. Returns survey, respondent_id, customer_id, intention, intention_class,
+    checked_class, says_vs_does, repeat_rate, tenure_months, recency_days, as_of;
+    ``save=True`` stores it as the result ``loyalty_classes`` (replacing the previous one).
     """
     definition = survey_definition(ws, survey)
     name = definition.attrs["survey"]
-    rec, rep, sw = _intention_items(definition, recommend, repurchase, switch)
+    rec, rep, more, sw = _intention_items(definition, recommend, repurchase, use_more, switch)
     data = respondent_behaviour(ws, name)
     data = data[data["customer_id"].notna()].reset_index(drop=True)
-    scale = definition.set_index("item")[["scale_min", "scale_max"]]
-    for it in (*rec, *rep, *sw):  # to 0-1 on the item's own scale
-        lo, hi = scale.loc[it]
-        data[it] = (data[it] - lo) / (hi - lo)
-    classes = loyalty_classes(data, recommend=rec, repurchase=rep, switch=sw, scale=(0, 1),
+    data = to_unit_scale(data, definition, [*rec, *rep, *more, *sw])
+    classes = loyalty_classes(data, recommend=rec, repurchase=rep, use_more=more, switch=sw,
+                              scale=(0, 1),
                               repeat_rate="repeat_rate", tenure_months="tenure_months",
                               recency_days="recency_days", settings=ws.settings.survey)
     out = pd.concat([data[["respondent_id", "customer_id"]], classes,
@@ -176,15 +183,20 @@ def workspace_loyalty_classes(ws, survey: str | None = None, *, recommend=None,
 
 
 def class_summary(classes: pd.DataFrame) -> pd.DataFrame:
-    """Per class: customers, share, mean intention, repeat rate, tenure and recency."""
+    """Per class (loyal, general, drifting): customers of that checked class, their share,
+    intention_customers (of that intention class), and the checked class's mean intention,
+    repeat rate, tenure and recency and share ``consistent`` (says what it does)."""
     order = {"loyal": 0, "general": 1, "drifting": 2}
-    g = classes.groupby("class").agg(customers=("customer_id", "size"),
+    g = classes.groupby("checked_class").agg(customers=("customer_id", "size"),
                                      intention=("intention", "mean"),
                                      repeat_rate=("repeat_rate", "mean"),
                                      tenure_months=("tenure_months", "mean"),
                                      recency_days=("recency_days", "mean")).reset_index()
+    g = g.rename(columns={"checked_class": "class"})
     g.insert(2, "share", g["customers"] / g["customers"].sum())
-    consistent = classes.groupby("class")["says_vs_does"].apply(
+    g.insert(3, "intention_customers",
+             g["class"].map(classes["intention_class"].value_counts()).fillna(0).astype(int))
+    consistent = classes.groupby("checked_class")["says_vs_does"].apply(
         lambda s: float((s == "consistent").mean()))
     g["consistent"] = g["class"].map(consistent)
     return g.sort_values("class", key=lambda s: s.map(order)).reset_index(drop=True)
@@ -201,11 +213,7 @@ def workspace_loyalty_levels(ws, survey: str | None = None) -> pd.DataFrame:
     name = definition.attrs["survey"]
     levels = {lv: construct_items(definition, lv) for lv in LEVELS}
     items = [i for its in levels.values() for i in its]
-    data = wide_answers(ws, name, items)
-    scale = definition.set_index("item")[["scale_min", "scale_max"]]
-    for it in items:
-        lo, hi = scale.loc[it]
-        data[it] = (data[it] - lo) / (hi - lo)
+    data = to_unit_scale(wide_answers(ws, name, items), definition, items)
     out = loyalty_levels(data, levels, scale=(0, 1), settings=ws.settings.survey)
     out = pd.concat([data[["respondent_id", "customer_id"]], out], axis=1)
     out.insert(0, "survey", name)

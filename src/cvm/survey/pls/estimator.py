@@ -2,7 +2,7 @@
 
 Model: each construct (latent variable) ``xi_j`` is estimated as a weighted sum of its block
 of centred items, ``Y_j = X_j w_j`` with unit variance; the outer weights ``w`` come from
-Wold's iterative algorithm (`cvm.survey._plscore`) with a centroid, factorial or path
+Wold's iterative algorithm (`cvm.survey.pls._algorithm`) with a centroid, factorial or path
 inner scheme and mode A (reflective) or B (formative) blocks; the inner model
 ``Y_j = sum_{i -> j} beta_ij Y_i + zeta_j`` is then fitted by OLS on the standardised scores.
 
@@ -22,6 +22,8 @@ unstandardised weights, i.e. the weights of the items in their own units
 
 Standard errors are bootstrap ones: resamples of respondents (distinct as multisets), each
 refitted, signs of each construct aligned with the full-sample fit; percentile intervals.
+`PLSPathModel` follows the estimator contract of `cvm._estimator` (settings checked at
+``fit``, learned values ending in ``_``, ``summary(level)``, ``to_dict()``).
 
 References
 ----------
@@ -35,14 +37,16 @@ squares. Journal of Statistical Software 48(3).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from cvm.errors import InputError, NotFittedError, SmallSampleWarning
-from cvm.survey import _plscore as core
-from cvm.survey.pathmodel import PathModel
+from cvm._estimator import Estimator, Interval, Options
+from cvm._json import to_jsonable
+from cvm.errors import InputError, InvalidParameterError, SmallSampleWarning
+from cvm.survey.pls import _algorithm as core
+from cvm.survey.pls.spec import PathModel
 
 __all__ = ["PLSPathModel", "bootstrap_indices"]
 
@@ -73,7 +77,7 @@ def bootstrap_indices(n: int, n_resamples: int, rng: np.random.Generator,
                      "respondents; use fewer resamples or more respondents")
 
 
-class PLSPathModel:
+class PLSPathModel(Estimator):
     """Partial least squares path model (Wold / Lohmoeller), e.g. a satisfaction index.
 
     Parameters
@@ -110,7 +114,10 @@ class PLSPathModel:
     gof_ : float
     index_ : pandas.Series, construct -> mean 0-100 score (only when the model has a scale)
     bootstrap_ : pandas.DataFrame or None
-        One row per parameter: kind, name, estimate, boot_mean, se, ci_low, ci_high.
+        One row per parameter: kind, name, estimate, boot_mean, se, ci_low, ci_high (the
+        percentile interval at ``confidence``).
+    bootstrap_draws_ : numpy.ndarray, (n_bootstrap, parameters)
+        Each resample's estimates, in the row order of ``bootstrap_`` (only with bootstrap).
     n_iter_ : int
     n_, n_dropped_ : int
         Respondents used, and left out for empty answers.
@@ -127,6 +134,18 @@ class PLSPathModel:
     (0.4715) to 4; the tests check 4 decimals.
     """
 
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "model": [PathModel, None],
+        "scheme": [Options(core.SCHEMES)],
+        "standardize": [bool],
+        "tol": [Interval(float, 0, None, closed="neither")],
+        "max_iter": [Interval(int, 1, None)],
+        "n_bootstrap": [Interval(int, 0, None)],
+        "random_state": [Interval(int, 0, None), np.random.Generator, None],
+        "confidence": [Interval(float, 0, 1, closed="neither")],
+        "drop_incomplete": [bool],
+    }
+
     def __init__(self, *, model: PathModel | None = None, scheme: str = "centroid",
                  standardize: bool = True, tol: float = 1e-10, max_iter: int = 300,
                  n_bootstrap: int = 0, random_state: int | None = None,
@@ -142,19 +161,6 @@ class PLSPathModel:
         self.drop_incomplete = drop_incomplete
 
     # ------------------------------------------------------------------ fitting
-    def _check_params(self) -> None:
-        if self.scheme not in core.SCHEMES:
-            raise InputError(f"The 'scheme' parameter of PLSPathModel must be one of "
-                             f"{core.SCHEMES}. Got {self.scheme!r} instead.")
-        if not (isinstance(self.n_bootstrap, int) and self.n_bootstrap >= 0):
-            raise InputError("The 'n_bootstrap' parameter of PLSPathModel must be an int >= 0. "
-                             f"Got {self.n_bootstrap!r} instead.")
-        if not 0 < self.confidence < 1:
-            raise InputError("The 'confidence' parameter of PLSPathModel must be in (0, 1). "
-                             f"Got {self.confidence!r} instead.")
-        if not (self.tol > 0 and int(self.max_iter) >= 1):
-            raise InputError("tol must be > 0 and max_iter >= 1")
-
     def _prepare(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Centre (and scale) the last-but-one axis; returns data, means, divisors."""
         mean = X.mean(axis=-2, keepdims=True)
@@ -163,8 +169,9 @@ class PLSPathModel:
         return (X - mean) / div, mean, sd
 
     def fit(self, data: pd.DataFrame, y: Any = None, *, source: str = "data") -> PLSPathModel:
-        """Estimate the model from one row per respondent and one column per item."""
-        self._check_params()
+        """Estimate the model from one row per respondent and one column per item; returns
+        ``self``. A bad setting raises `InvalidParameterError`."""
+        self._validate_params()
         model = self.model if self.model is not None else PathModel.ecsi()
         X = model.check_data(data, source, drop_incomplete=self.drop_incomplete)
         n = X.shape[0]
@@ -320,9 +327,48 @@ class PLSPathModel:
         return labels, np.concatenate(values)
 
     # ------------------------------------------------------------------ using the fit
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("This PLSPathModel is not fitted yet; call fit(data) first.")
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """The path coefficients with bootstrap standard errors and intervals.
+
+        One row per path: from, to, estimate (the full-sample coefficient), std_err (the
+        standard deviation of the bootstrap draws, n - 1 divisor, as ``bootstrap_``'s se) and
+        ci_low, ci_high: the bootstrap *percentile* interval at ``level`` (the (1 - level) / 2
+        and (1 + level) / 2 quantiles of the draws, as ``bootstrap_`` at ``confidence``).
+        Without bootstrap (``n_bootstrap=0``) std_err and the interval are NaN.
+        """
+        self._check_fitted()
+        if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+            raise InvalidParameterError("The 'level' parameter of summary must be a float in "
+                                        f"the range (0, 1). Got {level!r} instead.")
+        out = self.paths_.rename(columns={"coefficient": "estimate"})
+        names = [f"{a} -> {b}" for a, b in zip(out["from"], out["to"], strict=True)]
+        if self.bootstrap_ is None:
+            nan = np.full(len(out), np.nan)
+            return out.assign(std_err=nan, ci_low=nan, ci_high=nan)
+        labels, _ = self._parameters()
+        column = {name: k for k, (kind, name) in enumerate(labels) if kind == "path"}
+        draws = self.bootstrap_draws_[:, [column[n] for n in names]]
+        lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        return out.assign(std_err=draws.std(axis=0, ddof=1), ci_low=lo, ci_high=hi)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every estimate in one long table: kind (path, r2, loading, weight, gof, index),
+        name, estimate, and with bootstrap se, ci_low, ci_high (percentile, at
+        ``confidence``); the table ``cvm survey index`` prints."""
+        self._check_fitted()
+        rows = [("path", f"{r['from']} -> {r['to']}", r["coefficient"])
+                for r in self.paths_.to_dict(orient="records")]
+        rows += [("r2", c, v) for c, v in self.r2_.items()]
+        rows += [("loading", i, v) for i, v in self.loadings_.items()]
+        rows += [("weight", i, v) for i, v in self.weights_.items()]
+        rows += [("gof", "", self.gof_)]
+        if self.index_ is not None:
+            rows += [("index", c, v) for c, v in self.index_.items()]
+        table = pd.DataFrame(rows, columns=["kind", "name", "estimate"])
+        if self.bootstrap_ is not None:
+            table = table.merge(self.bootstrap_[["kind", "name", "se", "ci_low", "ci_high"]],
+                                on=["kind", "name"], how="left")
+        return table
 
     def transform(self, data: pd.DataFrame) -> pd.DataFrame:
         """Standardised latent scores of each respondent (fitted means, scales and weights)."""
@@ -361,20 +407,7 @@ class PLSPathModel:
         }
         if self.bootstrap_ is not None:
             out["bootstrap"] = self.bootstrap_.to_dict(orient="records")
-        return _plain(out)
-
-
-def _plain(obj: Any) -> Any:
-    """JSON-ready: numpy scalars to Python numbers, NaN to None."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    return obj
+        return to_jsonable(out)
 
 
 def _dg_rho(lam: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""The structure of a PLS path model: blocks of items, their modes, the inner paths, the scale.
+"""The specification of a PLS path model: blocks of items, their modes, the inner paths, the scale.
 
 A `PathModel` is a plain description, independent of any data: which items (manifest
 variables) measure which construct (latent variable), whether a block is reflective (mode A)
@@ -22,7 +22,6 @@ Tenenhaus, Esposito Vinzi, Chatelin & Lauro 2005 on the ``mobi`` mobile-operator
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cvm._toml import load_toml
 from cvm.errors import InputError, Problem, ValidationError
 
 __all__ = ["PathModel"]
@@ -106,14 +106,7 @@ class PathModel:
     @classmethod
     def from_toml(cls, path: str | Path) -> PathModel:
         """Read a model file (see the module docstring for the layout)."""
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such model file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, str(path))
+        return cls.from_dict(load_toml(path, "model file"), str(Path(path)))
 
     @classmethod
     def ecsi(cls) -> PathModel:
