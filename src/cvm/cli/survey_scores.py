@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
 from cvm._tables import read_table
@@ -31,29 +30,6 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, float] | None:
     return out
 
 
-def _fuzzy_inputs(counts_file: Path, weights_file: Path | None):
-    counts = read_table(counts_file, index_col=0)
-    counts.index = counts.index.astype(str)
-    if weights_file is not None:
-        w = read_table(weights_file)
-        if w.shape[1] < 2:
-            raise InputError(f"{weights_file}: expected two columns, factor and weight (e.g. "
-                             "the --out of `cvm survey ahp`)")
-        weights = dict(zip(w.iloc[:, 0].astype(str), w.iloc[:, 1], strict=True))
-        if "weight" in counts.columns:
-            counts = counts.drop(columns="weight")
-    elif "weight" in counts.columns:
-        weights = counts.pop("weight").to_dict()
-    else:
-        raise InputError(f"{counts_file}: no 'weight' column; add one or give --weights FILE "
-                         "(factor, weight)")
-    bad = [c for c in counts.columns if not pd.api.types.is_numeric_dtype(counts[c])]
-    if bad:
-        raise InputError(f"{counts_file}: grade column(s) {bad} hold non-numbers; each cell "
-                         "is how many respondents gave the factor that grade")
-    return weights, counts
-
-
 def fuzzy_cmd(
     counts: Annotated[Path, typer.Argument(
         help="CSV: factors in the first column, one column of counts per grade (best "
@@ -73,9 +49,11 @@ def fuzzy_cmd(
     out: OutOpt = None,
 ) -> None:
     """Fuzzy comprehensive evaluation: membership, grade and score under each operator."""
-    from cvm.survey.fuzzy import OPERATORS, fuzzy_evaluation, membership_matrix
+    from cvm.survey.fuzzy import compare_operators, fuzzy_inputs
 
-    w, c = _fuzzy_inputs(counts, weights)
+    w, c = fuzzy_inputs(read_table(counts, index_col=0),
+                        None if weights is None else read_table(weights),
+                        source=str(counts), weights_source=str(weights))
     scores = None
     if grade_scores is not None:
         try:
@@ -83,25 +61,16 @@ def fuzzy_cmd(
         except ValueError:
             raise InputError(f"--grade-scores {grade_scores!r}: expected numbers separated by "
                              "commas, e.g. 95,80,65,40") from None
-    results = [fuzzy_evaluation(w, c, scores, op, shares=shares)
-               for op in (operator or OPERATORS)]
-    membership = c.astype(float) if shares else membership_matrix(c)
+    res = compare_operators(w, c, scores, operator, shares=shares)
     if fmt is Format.json:
-        doc = {"membership": membership.to_dict(orient="index"),
-               "results": [r.to_dict() for r in results]}
         if out is not None:
-            write_table(_fuzzy_table(results), out)
-        emit_json(doc)
+            write_table(res.table(), out)
+        emit_json(res.to_dict())
         return
     if fmt is Format.table:
-        emit(membership.reset_index(names="factor"), fmt, None, title="Membership matrix R")
-    emit(_fuzzy_table(results), fmt, out, title="Evaluation B = A o R (normalised)")
-
-
-def _fuzzy_table(results) -> pd.DataFrame:
-    rows = [{"operator": r.operator, **r.b_normalised.to_dict(), "grade": r.grade,
-             "score": r.score} for r in results]
-    return pd.DataFrame(rows)
+        emit(res.membership.reset_index(names="factor"), fmt, None,
+             title="Membership matrix R")
+    emit(res.table(), fmt, out, title="Evaluation B = A o R (normalised)")
 
 
 def servqual_cmd(
@@ -118,7 +87,7 @@ def servqual_cmd(
     out: OutOpt = None,
 ) -> None:
     """SERVQUAL gap 5 (perceived - expected) per item and dimension, and the weighted score."""
-    from cvm.survey.servqual import servqual
+    from cvm.survey.servqual import servqual, servqual_long
 
     table = read_table(items, dtype=str)
     res = servqual(read_table(data), table, _pairs(importance, "importance"))
@@ -136,10 +105,4 @@ def servqual_cmd(
         console.print(f"SERVQUAL score {res['score']:.4f} (unweighted), "
                       f"{res['weighted_score']:.4f} (importance-weighted)")
         return
-    dims = res["dimensions"]
-    long = pd.concat([res["items"].assign(level="item").rename(columns={"item": "name"}),
-                      dims.assign(level="dimension", name=dims["dimension"])],
-                     ignore_index=True)
-    cols = ["level", "name", "dimension", "expected", "perceived", "gap", "weight",
-            "weighted_gap"]
-    emit(long[cols], fmt, out)
+    emit(servqual_long(res), fmt, out)

@@ -31,9 +31,12 @@ from cvm.survey.classes import LEVELS, loyalty_classes, loyalty_levels
 from cvm.survey.drivers import ipma, key_drivers, relative_weights, shapley_r2, workspace_drivers
 from cvm.survey.fuzzy import (
     OPERATORS,
+    FuzzyComparison,
     FuzzyResult,
+    compare_operators,
     compose,
     fuzzy_evaluation,
+    fuzzy_inputs,
     fuzzy_two_level,
     membership_matrix,
 )
@@ -67,13 +70,14 @@ from cvm.survey.satisfaction_index import (
     workspace_index,
     workspace_model,
 )
-from cvm.survey.servqual import DIMENSIONS, disconfirmation, servqual
+from cvm.survey.servqual import DIMENSIONS, disconfirmation, servqual, servqual_long
 
 __all__ = [
     "AHPResult",
     "BEHAVIOURS",
     "DETRACTOR_MAX",
     "DIMENSIONS",
+    "FuzzyComparison",
     "FuzzyResult",
     "LEVELS",
     "NPSResult",
@@ -86,6 +90,7 @@ __all__ = [
     "ahp_hierarchy",
     "bootstrap_indices",
     "class_summary",
+    "compare_operators",
     "complete_harker",
     "compose",
     "customer_indicators",
@@ -93,6 +98,7 @@ __all__ = [
     "disconfirmation",
     "fit_index",
     "fuzzy_evaluation",
+    "fuzzy_inputs",
     "fuzzy_two_level",
     "index_scores_table",
     "ipma",
@@ -115,6 +121,7 @@ __all__ = [
     "respondent_behaviour",
     "says_vs_does",
     "servqual",
+    "servqual_long",
     "shapley_r2",
     "survey_definition",
     "survey_name",

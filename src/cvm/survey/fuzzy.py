@@ -30,8 +30,8 @@ import pandas as pd
 
 from cvm.errors import InputError
 
-__all__ = ["OPERATORS", "FuzzyResult", "compose", "fuzzy_evaluation", "fuzzy_two_level",
-           "membership_matrix"]
+__all__ = ["OPERATORS", "FuzzyComparison", "FuzzyResult", "compare_operators", "compose",
+           "fuzzy_evaluation", "fuzzy_inputs", "fuzzy_two_level", "membership_matrix"]
 
 OPERATORS = ("M(^,v)", "M(.,v)", "M(^,+)", "M(.,+)")
 _ALIASES = {"M(∧,∨)": "M(^,v)", "M(·,∨)": "M(.,v)", "M(∧,⊕)": "M(^,+)", "M(·,⊕)": "M(.,+)",
@@ -145,3 +145,61 @@ def fuzzy_two_level(weights, sub: Mapping[str, tuple], grade_scores=None,
                              f"{grades}; all must use the same grades")
     top = pd.DataFrame([first[f].b_normalised for f in factors], index=factors)
     return fuzzy_evaluation(weights, top, grade_scores, operator, shares=True), first
+
+
+def fuzzy_inputs(counts: pd.DataFrame, weights: pd.DataFrame | None = None, *,
+                 source: str = "counts", weights_source: str = "weights"
+                 ) -> tuple[dict, pd.DataFrame]:
+    """Factor weights and the factors x grades counts from the tables a person gives.
+
+    ``counts``: factors as the index, one column of counts per grade (best first) and
+    optionally a ``weight`` column; ``weights``: a (factor, weight) table such as the output
+    of `cvm.survey.ahp` (it wins over the ``weight`` column). ``source`` and
+    ``weights_source`` name the tables in errors.
+    """
+    counts = counts.copy()
+    counts.index = counts.index.astype(str)
+    if weights is not None:
+        if weights.shape[1] < 2:
+            raise InputError(f"{weights_source}: expected two columns, factor and weight (e.g. "
+                             "the --out of `cvm survey ahp`)")
+        w = dict(zip(weights.iloc[:, 0].astype(str), weights.iloc[:, 1], strict=True))
+        if "weight" in counts.columns:
+            counts = counts.drop(columns="weight")
+    elif "weight" in counts.columns:
+        w = counts.pop("weight").to_dict()
+    else:
+        raise InputError(f"{source}: no 'weight' column; add one or give --weights FILE "
+                         "(factor, weight)")
+    bad = [c for c in counts.columns if not pd.api.types.is_numeric_dtype(counts[c])]
+    if bad:
+        raise InputError(f"{source}: grade column(s) {bad} hold non-numbers; each cell "
+                         "is how many respondents gave the factor that grade")
+    return w, counts
+
+
+@dataclass(frozen=True)
+class FuzzyComparison:
+    """The membership matrix and the evaluation under each of several operators."""
+
+    membership: pd.DataFrame
+    results: list[FuzzyResult]
+
+    def table(self) -> pd.DataFrame:
+        """One row per operator: operator, normalised b per grade, grade, score."""
+        return pd.DataFrame([{"operator": r.operator, **r.b_normalised.to_dict(),
+                              "grade": r.grade, "score": r.score} for r in self.results])
+
+    def to_dict(self) -> dict:
+        return {"membership": self.membership.to_dict(orient="index"),
+                "results": [r.to_dict() for r in self.results]}
+
+
+def compare_operators(weights, counts: pd.DataFrame, grade_scores: Sequence[float] | None = None,
+                      operators: Sequence[str] | None = None, *,
+                      shares: bool = False) -> FuzzyComparison:
+    """`fuzzy_evaluation` under each of ``operators`` (default all four), side by side."""
+    results = [fuzzy_evaluation(weights, counts, grade_scores, op, shares=shares)
+               for op in (operators or OPERATORS)]
+    membership = counts.astype(float) if shares else membership_matrix(counts)
+    return FuzzyComparison(membership, results)

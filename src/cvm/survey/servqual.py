@@ -21,7 +21,7 @@ import pandas as pd
 
 from cvm.errors import InputError
 
-__all__ = ["DIMENSIONS", "disconfirmation", "servqual"]
+__all__ = ["DIMENSIONS", "disconfirmation", "servqual", "servqual_long"]
 
 DIMENSIONS = ("tangibles", "reliability", "responsiveness", "assurance", "empathy")
 
@@ -106,3 +106,14 @@ def servqual(data: pd.DataFrame, items: pd.DataFrame,
     table["weighted_gap"] = table["gap"] * table["weight"]
     return {"items": per_item, "dimensions": table, "score": float(table["gap"].mean()),
             "weighted_score": float(table["weighted_gap"].sum())}
+
+
+def servqual_long(result: dict[str, object]) -> pd.DataFrame:
+    """The items and dimensions of a `servqual` result in one table: level (item or
+    dimension), name, dimension, expected, perceived, gap, weight, weighted_gap."""
+    items, dims = result["items"], result["dimensions"]
+    long = pd.concat([items.assign(level="item").rename(columns={"item": "name"}),
+                      dims.assign(level="dimension", name=dims["dimension"])],
+                     ignore_index=True)
+    return long[["level", "name", "dimension", "expected", "perceived", "gap", "weight",
+                 "weighted_gap"]]
