@@ -163,8 +163,8 @@ def test_training_table_feeds_the_model():
     assert len(table) == n and table["churned"].sum() == churns.sum()
     model = fit_snapshot(table, label="churned", id="customer_id", folds=3,
                          classifier=ChurnClassifier(n_estimators=50, calibration="none"))
-    assert model.report.positive == "1"
+    assert model.report_.positive == "1"
     # every customer has one contract: the column is left out as a single value
-    assert "contracts" in model.report.excluded
-    assert model.metrics["model"]["auc"] == pytest.approx(0.78, abs=0.05)
-    assert model.metrics["model"]["base_rate"] == pytest.approx(0.25, abs=0.03)
+    assert "contracts" in model.report_.excluded
+    assert model.metrics_["model"]["auc"] == pytest.approx(0.78, abs=0.05)
+    assert model.metrics_["model"]["base_rate"] == pytest.approx(0.25, abs=0.03)

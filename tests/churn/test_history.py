@@ -134,10 +134,10 @@ def test_cli_fit_and_score_on_the_workspace(demo, frame, tmp_path):
     assert json.loads(res.stdout)["rows"] == len(still) == 954
     scores = demo.result("churn_scores").to_pandas().sort_values("customer_id")
     assert scores["customer_id"].tolist() == still
-    assert scores["probability"].between(0, 1, inclusive="neither").all()
+    assert scores["churn_probability"].between(0, 1, inclusive="neither").all()
     assert (scores["as_of"] == pd.Timestamp(2024, 12, 30)).all()
     assert (scores["model_cutoff"] == pd.Timestamp(CUTOFF)).all()
-    top = scores.sort_values("probability").iloc[-1]
+    top = scores.sort_values("churn_probability").iloc[-1]
     assert top["reason_1"].split(" = ")[0] in set(frame.columns)
     assert pd.read_csv(out).shape[0] == 954
 

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import write_csv
+from cvm._time import DAYS_PER_MONTH
 from cvm.churn.cohorts import customer_tenure
 from cvm.churn.history import training_frame
 from cvm.churn.retention import (
@@ -267,7 +268,7 @@ def test_demo_groups_add_up_and_survival_counts(demo):
     t = s.summary  # refit with lifelines' own reference: the alphabetically first tier
     df = customer_tenure(demo.table("contracts"), as_of_date(demo)).to_pandas().merge(
         customer_groups(demo, "tier").to_pandas(), on="customer_id")
-    df["tenure"] = df["tenure_days"] / (365.25 / 12)
+    df["tenure"] = df["tenure_days"] / DAYS_PER_MONTH
     alt = cox(df, ["group"]).set_index("covariate")["hazard_ratio"]
     first = sorted(t["group"])[0]
     for g in sorted(t["group"])[1:]:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cvm.churn import ChurnClassifier, SnapshotSchema, read_snapshot
 from cvm.churn.snapshot import encode_label
 from cvm.cli import app
-from cvm.errors import ConfigError, InputError, NotFittedError
+from cvm.errors import InputError, InvalidParameterError, NotFittedError
 
 
 def _small(n: int = 40) -> pd.DataFrame:
@@ -84,8 +84,8 @@ def test_unknown_columns_and_duplicate_ids_are_named():
 
 
 def test_classifier_contract():
-    with pytest.raises(ConfigError, match="'calibration' parameter of ChurnClassifier must "
-                       "be one of .*Got 'platt' instead"):
+    with pytest.raises(InvalidParameterError, match="'calibration' parameter of "
+                       "ChurnClassifier must be one of .*Got 'platt' instead"):
         ChurnClassifier(calibration="platt").fit(pd.DataFrame({"a": [1.0] * 20}), [0, 1] * 10)
     with pytest.raises(NotFittedError, match="call fit"):
         ChurnClassifier().predict_proba(pd.DataFrame({"a": [1.0]}))

@@ -104,6 +104,11 @@ def test_contract_tenure():
     assert out["contract_id"].tolist() == ["c1", "c2", "c3"]
     assert out["tenure"].tolist() == [30, 366, 306]
     assert out["churned"].tolist() == [1, 0, 0]
+    # in months of 365.2425/12 days (cvm._time, the Gregorian mean month): 366 days are
+    # 366 * 12 / 365.2425 = 12.0248876 months (12.0246407 with the 365.25/12 used before)
+    months = contract_tenure(contracts, "2025-01-01", unit="months")["tenure"]
+    assert months.tolist() == pytest.approx([30 * 12 / 365.2425, 12.0248876, 306 * 12 / 365.2425],
+                                            abs=1e-7)
     bad = contracts.assign(end=["2023-12-01", None, None, None])
     with pytest.raises(InputError, match="1 contract\\(s\\) end before they start, e.g. c1"):
         contract_tenure(bad, "2025-01-01")

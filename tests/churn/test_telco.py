@@ -31,7 +31,7 @@ def fitted(telco) -> ChurnModel:
 
 @pytest.mark.slow
 def test_cross_validated_metrics(fitted):
-    model, base = fitted.metrics["model"], fitted.metrics["baseline"]
+    model, base = fitted.metrics_["model"], fitted.metrics_["baseline"]
     assert 0.83 <= model["auc"] <= 0.87
     assert model["auc"] < 0.90, "AUC above 0.90 on telco means a leak"
     assert model["auc"] >= base["auc"] - 0.01
@@ -41,13 +41,13 @@ def test_cross_validated_metrics(fitted):
     assert model["top_decile_capture"] == pytest.approx(model["top_decile_lift"] * 0.1,
                                                         rel=0.01)
     assert 0.2 < base["top_decile_capture"] < 0.4
-    assert fitted.metrics["warnings"] == []
+    assert fitted.metrics_["warnings"] == []
     assert model["base_rate"] == pytest.approx(1869 / 7043, abs=1e-3)
 
 
 @pytest.mark.slow
 def test_blank_total_charges_reported_not_dropped(fitted, telco):
-    rep = fitted.report
+    rep = fitted.report_
     assert rep.rows == 7043 and rep.churners == 1869 and rep.positive == "Yes"
     [miss] = rep.missing
     assert (miss.column, miss.blank, miss.unparsable) == ("TotalCharges", 11, 0)
@@ -67,11 +67,11 @@ def test_blank_total_charges_reported_not_dropped(fitted, telco):
 
 @pytest.mark.slow
 def test_columns_detected(fitted):
-    rep = fitted.report
+    rep = fitted.report_
     assert set(rep.numeric) == {"SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"}
     assert "Contract" in rep.categorical and "PaymentMethod" in rep.categorical
     assert len(rep.categorical) == 15 and rep.excluded == {}
-    assert fitted.features == [*rep.numeric, *rep.categorical]
+    assert fitted.features_ == [*rep.numeric, *rep.categorical]
 
 
 @pytest.mark.slow
@@ -80,10 +80,10 @@ def test_saved_model_round_trip(fitted, telco, tmp_path):
 
     path = fitted.save(tmp_path / "m.joblib")
     back = ChurnModel.load(path)
-    assert back.oof is None  # out-of-fold predictions are per-row data: not saved
-    assert back.cvm_version == cvm.__version__
-    assert back.features == fitted.features
-    assert back.metrics["model"]["auc"] == fitted.metrics["model"]["auc"]
+    assert back.oof_ is None  # out-of-fold predictions are per-row data: not saved
+    assert back.cvm_version_ == cvm.__version__
+    assert back.features_ == fitted.features_
+    assert back.metrics_["model"]["auc"] == fitted.metrics_["model"]["auc"]
     a, _ = fitted.score(telco.head(50))
     b, _ = back.score(telco.head(50))
     pd.testing.assert_frame_equal(a, b)
@@ -91,11 +91,11 @@ def test_saved_model_round_trip(fitted, telco, tmp_path):
 
 @pytest.mark.slow
 def test_reasons_are_the_largest_positive_contributions(fitted, telco):
-    X, _ = fitted.schema.features(telco.head(200))
-    contrib = fitted.classifier.contributions(X)
-    raw = fitted.classifier.booster_.predict(X, raw_score=True)
+    X, _ = fitted.schema_.features(telco.head(200))
+    contrib = fitted.classifier_.contributions(X)
+    raw = fitted.classifier_.booster_.predict(X, raw_score=True)
     np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=1e-6, atol=1e-9)
-    top = fitted.classifier.top_reasons(X, 3)
+    top = fitted.classifier_.top_reasons(X, 3)
     feats = contrib.drop(columns="bias").to_numpy()
     best = np.sort(feats, axis=1)[:, ::-1][:, :3]
     np.testing.assert_allclose(top[["contribution_1", "contribution_2", "contribution_3"]],
@@ -104,7 +104,7 @@ def test_reasons_are_the_largest_positive_contributions(fitted, telco):
     for i in range(200):
         col = first.iat[i]
         cell = telco[col].iat[i].strip()
-        shown = f"{float(cell):.6g}" if col in fitted.schema.numeric else cell
+        shown = f"{float(cell):.6g}" if col in fitted.schema_.numeric else cell
         assert top["reason_1"].iat[i] == (f"{col} = {shown}" if best[i, 0] > 0 else "")
 
 
@@ -118,10 +118,10 @@ def test_planted_label_copy_is_left_out(telco):
     df["refund_after_leaving"] = np.where(df["Churn"] == "Yes", "12.5", "0")
     fast = ChurnClassifier(n_estimators=30, calibration="none")
     m = fit_snapshot(df, "Churn", "customerID", folds=2, classifier=fast)
-    assert set(m.report.excluded) == {"churn_copy", "refund_after_leaving"}
-    assert "leak" in m.report.excluded["churn_copy"]
-    assert "churn_copy" not in m.features and "refund_after_leaving" not in m.features
-    assert m.metrics["model"]["auc"] < 0.90
+    assert set(m.report_.excluded) == {"churn_copy", "refund_after_leaving"}
+    assert "leak" in m.report_.excluded["churn_copy"]
+    assert "churn_copy" not in m.features_ and "refund_after_leaving" not in m.features_
+    assert m.metrics_["model"]["auc"] < 0.90
 
 
 def test_noisy_leak_trips_the_auc_guard(telco):
@@ -136,18 +136,18 @@ def test_noisy_leak_trips_the_auc_guard(telco):
     df["status_code"] = np.where(churned, "C", "A")
     fast = ChurnClassifier(n_estimators=30, calibration="none")
     m = fit_snapshot(df, "Churn", "customerID", folds=2, classifier=fast)
-    assert "status_code" in m.features
-    assert m.metrics["model"]["auc"] > 0.90
-    assert len(m.metrics["warnings"]) == 1 and "above 0.9" in m.metrics["warnings"][0]
+    assert "status_code" in m.features_
+    assert m.metrics_["model"]["auc"] > 0.90
+    assert len(m.metrics_["warnings"]) == 1 and "above 0.9" in m.metrics_["warnings"][0]
 
 
 @pytest.mark.slow
 def test_out_of_fold_predictions_match_the_fold_metrics(fitted):
     from sklearn.metrics import roc_auc_score
 
-    oof = fitted.oof
+    oof = fitted.oof_
     assert oof.shape == (7043, 3) and oof["churned"].sum() == 1869
     # pooled out-of-fold AUC is close to (not equal to) the mean of the 5 fold AUCs
     for name in ("model", "baseline"):
         pooled = roc_auc_score(oof["churned"], oof[name])
-        assert pooled == pytest.approx(fitted.metrics[name]["auc"], abs=0.01)
+        assert pooled == pytest.approx(fitted.metrics_[name]["auc"], abs=0.01)

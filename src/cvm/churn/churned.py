@@ -12,7 +12,7 @@ import datetime as dt
 import ibis
 from ibis import _
 
-from cvm.churn.cohorts import _months, _period_date, _spans
+from cvm.churn.cohorts import months_per_period, period_first_day, relationship_spans
 
 __all__ = ["churn_by_reason", "churned_customers"]
 
@@ -24,7 +24,7 @@ def churned_customers(contracts: ibis.Table, as_of: dt.date,
     ``transactions``, ``revenue_lost``: what they spent in the ``value_months`` months up
     to and including their last day (an estimate of the yearly value that left)."""
     as_of = dt.date.fromisoformat(str(as_of))
-    spans = _spans(contracts, as_of).filter(_.end.notnull())
+    spans = relationship_spans(contracts, as_of).filter(_.end.notnull())
     c = contracts.select("customer_id", end_c=_.end.cast("date"), reason=_.end_reason)
     j = spans.join(c, [spans.customer_id == c.customer_id, spans.end == c.end_c])
     out = j.group_by([spans.customer_id, spans.end]).aggregate(
@@ -48,7 +48,7 @@ def churn_by_reason(contracts: ibis.Table, as_of: dt.date,
     Columns ``period_start``, ``reason``, ``churned``, ``share`` and ``revenue_lost``;
     periods and reasons without churn have no row.
     """
-    m = _months(period)
+    m = months_per_period(period)
     ch = churned_customers(contracts, as_of, transactions, value_months)
     ch = ch.mutate(p=(_.end.year() * 12 + _.end.month() - 1) // m)
     aggs = {"churned": _.count()}
@@ -56,7 +56,7 @@ def churn_by_reason(contracts: ibis.Table, as_of: dt.date,
         aggs["revenue_lost"] = _.revenue_lost.sum()
     out = ch.group_by(["p", "reason"]).aggregate(**aggs)
     out = out.mutate(share=_.churned / _.churned.sum().over(group_by="p").cast("float64"),
-                     period_start=_period_date(_.p, m))
+                     period_start=period_first_day(_.p, m))
     cols = ["period_start", "reason", "churned", "share"]
     if transactions is not None:
         cols.append("revenue_lost")

@@ -11,6 +11,8 @@ understanding with explainable AI for trees", Nature Machine Intelligence: TreeS
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
@@ -24,6 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+from cvm._estimator import Estimator, Interval, Options
 from cvm.churn.metrics import METRICS, churn_metrics
 from cvm.errors import ConfigError, InputError, NotFittedError
 
@@ -58,7 +61,7 @@ class _LogOddsBooster(LGBMClassifier):
         return self.predict(X, raw_score=True)
 
 
-class ChurnClassifier(ClassifierMixin, BaseEstimator):
+class ChurnClassifier(ClassifierMixin, Estimator, BaseEstimator):
     r"""Calibrated probability that a customer cancels, with the reasons for each score.
 
     The booster models the log-odds as a sum of regression trees,
@@ -67,6 +70,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     fitted on out-of-fold predictions of ``calibration_folds`` stratified folds, after which
     the booster is refitted on all rows (scikit-learn's ``CalibratedClassifierCV`` with
     ``ensemble=False``). Missing numeric values follow the branch learned for them.
+
+    A scikit-learn classifier (so `sklearn.base.clone` and pipelines take it) whose settings
+    follow cvm's estimator contract: checked at `fit` against ``_parameter_constraints``, a
+    bad one raising `cvm.errors.InvalidParameterError`. It is the building block of
+    `cvm.churn.ChurnModel`, which carries the contract's ``summary`` and ``to_dict``.
 
     Parameters
     ----------
@@ -88,9 +96,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         it gives probabilities of exactly 0 and 1), or none.
     calibration_folds : int, default=5
         Folds of the out-of-fold predictions the calibrator is fitted on, >= 2.
-    random_state : int, default=0
-    n_jobs : int, default=1
-        Threads LightGBM uses.
+    random_state : int or None, default=0
+    n_jobs : int or None, default=1
+        Threads LightGBM uses (-1: all cores).
 
     Attributes
     ----------
@@ -100,6 +108,19 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
     classes_ : ndarray, [0, 1]
     """
+
+    _parameter_constraints: ClassVar[dict[str, list]] = {
+        "n_estimators": [Interval(int, 1, None)],
+        "learning_rate": [Interval(float, 0, 1, closed="right")],
+        "num_leaves": [Interval(int, 2, None)],
+        "min_child_samples": [Interval(int, 1, None)],
+        "subsample": [Interval(float, 0, 1, closed="right")],
+        "colsample": [Interval(float, 0, 1, closed="right")],
+        "calibration": [Options(_CALIBRATIONS)],
+        "calibration_folds": [Interval(int, 2, None)],
+        "random_state": [Interval(int, None, None), None],
+        "n_jobs": [Interval(int, None, None), None],
+    }
 
     def __init__(self, *, n_estimators: int = 200, learning_rate: float = 0.03,
                  num_leaves: int = 8, min_child_samples: int = 40, subsample: float = 0.8,
@@ -116,28 +137,6 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _check_params(self) -> None:
-        checks = [
-            ("n_estimators", self.n_estimators, "an int >= 1",
-             isinstance(self.n_estimators, int) and self.n_estimators >= 1),
-            ("learning_rate", self.learning_rate, "a float in (0, 1]",
-             0 < self.learning_rate <= 1),
-            ("num_leaves", self.num_leaves, "an int >= 2",
-             isinstance(self.num_leaves, int) and self.num_leaves >= 2),
-            ("min_child_samples", self.min_child_samples, "an int >= 1",
-             isinstance(self.min_child_samples, int) and self.min_child_samples >= 1),
-            ("subsample", self.subsample, "a float in (0, 1]", 0 < self.subsample <= 1),
-            ("colsample", self.colsample, "a float in (0, 1]", 0 < self.colsample <= 1),
-            ("calibration", self.calibration, f"one of {_CALIBRATIONS}",
-             self.calibration in _CALIBRATIONS),
-            ("calibration_folds", self.calibration_folds, "an int >= 2",
-             isinstance(self.calibration_folds, int) and self.calibration_folds >= 2),
-        ]
-        for name, value, expected, ok in checks:
-            if not ok:
-                raise ConfigError(f"The '{name}' parameter of ChurnClassifier must be "
-                                  f"{expected}. Got {value!r} instead.")
-
     def _booster(self) -> LGBMClassifier:
         return _LogOddsBooster(
             n_estimators=self.n_estimators, learning_rate=self.learning_rate,
@@ -148,7 +147,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y) -> ChurnClassifier:
         """Fit the booster and its calibrator on feature frame ``X`` and 0/1 labels ``y``."""
-        self._check_params()
+        self._validate_params()
         X, y = _check_xy(X, y)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.classes_ = np.array([0, 1])

@@ -19,16 +19,19 @@ import ibis
 import pyarrow as pa
 from ibis import _
 
+from cvm.churn.choices import PERIODS
 from cvm.errors import InputError
 
 __all__ = ["contract_retention", "purchase_retention", "contract_cohorts",
-           "purchase_cohorts", "repeat_purchase_rate", "customer_tenure", "MONTHS_PER_PERIOD"]
+           "purchase_cohorts", "repeat_purchase_rate", "customer_tenure", "MONTHS_PER_PERIOD",
+           "months_per_period", "period_first_day", "relationship_spans"]
 
-MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+MONTHS_PER_PERIOD = dict(zip(PERIODS, (1, 3, 12), strict=True))
 _OPEN = 10**6  # months kept by a relationship that has not ended
 
 
-def _months(period: str) -> int:
+def months_per_period(period: str) -> int:
+    """Calendar months in a ``period`` (month, quarter or year); InputError for another."""
     try:
         return MONTHS_PER_PERIOD[period]
     except KeyError:
@@ -44,7 +47,7 @@ def _date_of(month_index: int) -> dt.date:
     return dt.date(month_index // 12, month_index % 12 + 1, 1)
 
 
-def _spans(contracts: ibis.Table, as_of: dt.date) -> ibis.Table:
+def relationship_spans(contracts: ibis.Table, as_of: dt.date) -> ibis.Table:
     """One row per customer: first start and last end (null while any contract is open)."""
     c = contracts.filter(_.start.cast("date") <= as_of).mutate(
         start=_.start.cast("date"),
@@ -71,7 +74,7 @@ def customer_tenure(contracts: ibis.Table, as_of: dt.date,
     (segment, region, relationship_type, ...) are joined on for grouping.
     """
     as_of = dt.date.fromisoformat(str(as_of))
-    spans = _spans(contracts, as_of)
+    spans = relationship_spans(contracts, as_of)
     stop = ibis.ifelse(spans.end.isnull(), ibis.literal(as_of), spans.end)
     out = spans.select("customer_id", tenure_days=stop.delta(spans.start, unit="day"),
                        churned=spans.end.notnull().cast("int64"))
@@ -96,9 +99,9 @@ def contract_retention(contracts: ibis.Table, as_of: dt.date,
     per group: a leading ``group`` column (``(unknown)`` for customers without a row), and
     only the periods in which the group had someone active or new.
     """
-    m = _months(period)
+    m = months_per_period(period)
     as_of = dt.date.fromisoformat(str(as_of))
-    spans = _spans(contracts, as_of)
+    spans = relationship_spans(contracts, as_of)
     first = _first_start(spans, as_of)
     lo = (first.year * 12 + first.month - 1) // m
     hi = ((as_of + dt.timedelta(days=1)).year * 12
@@ -157,7 +160,7 @@ def purchase_retention(transactions: ibis.Table, period: str = "month",
     last period with transactions. With ``groups`` (as in `contract_retention`), the same
     per group, with a leading ``group`` column.
     """
-    m = _months(period)
+    m = months_per_period(period)
     act = _purchases(transactions, m).select("customer_id", "p").distinct()
     nxt = act.mutate(p=_.p - 1, again=ibis.literal(1))
     j = act.left_join(nxt, ["customer_id", "p"]).select(act.customer_id, act.p, "again")
@@ -169,12 +172,13 @@ def purchase_retention(transactions: ibis.Table, period: str = "month",
         keys = ["group", "p"]
     out = j.group_by(keys).aggregate(active=_.count(), retained=_.again.fill_null(0).sum())
     out = out.mutate(retention_rate=_.retained / _.active.cast("float64"),
-                     period_start=_period_date(_.p, m))
+                     period_start=period_first_day(_.p, m))
     shown = [*keys[:-1], "period_start"]
     return out.select(*shown, "active", "retained", "retention_rate").order_by(shown)
 
 
-def _period_date(p, m: int):
+def period_first_day(p, m: int):
+    """First day of period number ``p`` of ``m`` months (an Ibis date expression)."""
     month_index = p * m
     return ibis.date((month_index // 12).cast("int32"), (month_index % 12 + 1).cast("int32"),
                      ibis.literal(1, "int32"))
@@ -196,9 +200,9 @@ def contract_cohorts(contracts: ibis.Table, as_of: dt.date,
     the amounts the cohort's customers spent in period cohort + k. Only periods ending on
     or before ``as_of`` appear.
     """
-    m = _months(period)
+    m = months_per_period(period)
     as_of = dt.date.fromisoformat(str(as_of))
-    spans = _spans(contracts, as_of).mutate(c=_month_index(_.start) // m)
+    spans = relationship_spans(contracts, as_of).mutate(c=_month_index(_.start) // m)
     # periods kept: the period of the first day not covered, minus the cohort, minus one
     spans = spans.mutate(kept=ibis.ifelse(
         _.end.isnull(), _OPEN,
@@ -217,7 +221,7 @@ def contract_cohorts(contracts: ibis.Table, as_of: dt.date,
         out = out.left_join(rev, ["c", "k"]).select(
             out.c, out.k, out.customers, out.active, out.rate,
             revenue=rev.revenue.fill_null(0.0))
-    out = out.mutate(cohort=_period_date(_.c, m))
+    out = out.mutate(cohort=period_first_day(_.c, m))
     cols = ["cohort", "k", "customers", "active", "rate"]
     return out.select(*cols, *(["revenue"] if transactions is not None else [])).order_by(
         ["cohort", "k"])
@@ -231,7 +235,7 @@ def purchase_cohorts(transactions: ibis.Table, period: str = "month") -> ibis.Ta
     k), ``rate`` = active / customers, ``revenue``; up to the last period with transactions,
     with zero rows where a cohort bought nothing.
     """
-    m = _months(period)
+    m = months_per_period(period)
     t = _purchases(transactions, m)
     first = t.group_by("customer_id").aggregate(c=_.p.min())
     sizes = first.group_by("c").aggregate(customers=_.count())
@@ -244,7 +248,7 @@ def purchase_cohorts(transactions: ibis.Table, period: str = "month") -> ibis.Ta
         grid.c, grid.k, grid.customers, active=buys.active.fill_null(0),
         revenue=buys.revenue.fill_null(0.0))
     out = out.mutate(rate=_.active / _.customers.cast("float64"),
-                     cohort=_period_date(_.c, m)).drop("c")
+                     cohort=period_first_day(_.c, m)).drop("c")
     return out.select("cohort", "k", "customers", "active", "rate", "revenue").order_by(
         ["cohort", "k"])
 
@@ -255,12 +259,12 @@ def repeat_purchase_rate(transactions: ibis.Table, period: str = "month") -> ibi
     Columns ``cohort``, ``customers``, ``repeaters``, ``repeat_rate``; a row with a null
     cohort gives the overall rate.
     """
-    m = _months(period)
+    m = months_per_period(period)
     t = _purchases(transactions, m).mutate(day=_.timestamp.cast("date"))
     per = t.group_by("customer_id").aggregate(c=_.p.min(), days=_.day.nunique())
     per = per.mutate(rep=(_.days >= 2).cast("int64"))
     by = per.group_by("c").aggregate(customers=_.count(), repeaters=_.rep.sum()).mutate(
-        cohort=_period_date(_.c, m)).drop("c")
+        cohort=period_first_day(_.c, m)).drop("c")
     total = per.aggregate(customers=_.count(), repeaters=_.rep.sum()).mutate(
         cohort=ibis.null("date"))
     out = by.union(total.select(by.columns))

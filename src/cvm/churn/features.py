@@ -15,7 +15,8 @@ import datetime as dt
 import ibis
 from ibis import _
 
-from cvm.churn.cohorts import _spans
+from cvm._dates import as_date
+from cvm.churn.cohorts import relationship_spans
 from cvm.errors import InputError
 
 __all__ = ["churn_features", "churn_labels", "training_table", "FEATURES"]
@@ -26,20 +27,13 @@ FEATURES = ("tenure_days", "contracts", "plan", "spend_90d", "spend_prior_90d",
             "interactions_365d", "complaints_365d")
 
 
-def _day(value) -> dt.date:
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise InputError(f"cutoff must be a date (YYYY-MM-DD), got {value!r}") from None
-
-
 def _days_between(earlier, cutoff: dt.date):
     return ibis.literal(cutoff).delta(earlier, unit="day").cast("int64")
 
 
 def _active_at(contracts: ibis.Table, cutoff: dt.date) -> ibis.Table:
     """Customers whose relationship covers ``cutoff``, as known the day before it."""
-    spans = _spans(contracts, cutoff - dt.timedelta(days=1))
+    spans = relationship_spans(contracts, cutoff - dt.timedelta(days=1))
     return spans.filter(_.end.isnull()).select("customer_id", "start")
 
 
@@ -55,7 +49,7 @@ def churn_features(contracts: ibis.Table, cutoff, transactions: ibis.Table | Non
     complaints (``kind = 'complaint'``, any case) in the last 365 days. Counts and sums
     are 0 where there was nothing.
     """
-    cutoff = _day(cutoff)
+    cutoff = as_date(cutoff, "cutoff")
     t0 = dt.datetime.combine(cutoff, dt.time())
     base = _active_at(contracts, cutoff)
     c = contracts.filter(_.start.cast("date") < cutoff)
@@ -102,7 +96,7 @@ def churn_labels(contracts: ibis.Table, cutoff, horizon_months: int = 3,
     Only the customers `churn_features` returns get a label. The label looks into the
     future by design: use it for training and evaluation only.
     """
-    cutoff = _day(cutoff)
+    cutoff = as_date(cutoff, "cutoff")
     if horizon_days is not None:
         if not isinstance(horizon_days, int) or horizon_days < 1:
             raise InputError(f"horizon_days must be an int >= 1, got {horizon_days!r}")
@@ -110,7 +104,7 @@ def churn_labels(contracts: ibis.Table, cutoff, horizon_months: int = 3,
     else:
         stop = _months_after(cutoff, horizon_months)
     base = _active_at(contracts, cutoff)
-    later = _spans(contracts, stop - dt.timedelta(days=1)).select("customer_id", "end")
+    later = relationship_spans(contracts, stop - dt.timedelta(days=1)).select("customer_id", "end")
     j = base.left_join(later, "customer_id")
     return j.select(base.customer_id, end=later.end,
                     churned=later.end.notnull().cast("int64")).order_by("customer_id")

@@ -21,10 +21,12 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from cvm.churn.features import _day, churn_features, churn_labels
+from cvm._dates import as_date
+from cvm.churn.features import churn_features, churn_labels
 from cvm.churn.retention import as_of_date
-from cvm.churn.training import ChurnModel, fit_snapshot
+from cvm.churn.training import ChurnModel
 from cvm.errors import InputError, WorkspaceError
+from cvm.survey.nps import nps_class_expr
 
 __all__ = ["MODEL_FILE", "DEFAULT_WINDOW_DAYS", "default_cutoff", "workspace_features",
            "training_frame", "fit_workspace", "score_workspace", "model_path"]
@@ -56,7 +58,7 @@ def default_cutoff(ws, window_days: int = DEFAULT_WINDOW_DAYS) -> dt.date:
 
 def _nps_class(ws, cutoff: dt.date) -> ibis.Table | None:
     """Each surveyed customer's latest 0-10 NPS answer before ``cutoff`` as promoter
-    (9-10), passive (7-8) or detractor (0-6) (Reichheld 2003)."""
+    (9-10), passive (7-8) or detractor (0-6) (Reichheld 2003; `cvm.survey.nps`)."""
     if not (ws.has_rows("survey_responses") and ws.has_rows("survey_items")):
         return None
     items = ws.table("survey_items")
@@ -67,9 +69,7 @@ def _nps_class(ws, cutoff: dt.date) -> ibis.Table | None:
                  & (r.timestamp < dt.datetime.combine(cutoff, dt.time())))
     r = r.join(nps_items, ["survey", "item"])
     latest = r.group_by("customer_id").aggregate(answer=r.answer.argmax(r.timestamp))
-    cls = ibis.cases((latest.answer >= 9, "promoter"), (latest.answer >= 7, "passive"),
-                     else_="detractor")
-    return latest.select("customer_id", nps_class=cls)
+    return latest.select("customer_id", nps_class=nps_class_expr(latest.answer))
 
 
 def workspace_features(ws, cutoff) -> ibis.Table:
@@ -77,7 +77,7 @@ def workspace_features(ws, cutoff) -> ibis.Table:
     `churn_features` of the contracts, transactions and interactions, the customers
     table's relationship_type, segment and region (blank when unknown) and ``nps_class``
     of the latest NPS answer given before the cut-off (blank when not surveyed)."""
-    cutoff = _day(cutoff)
+    cutoff = as_date(cutoff, "cutoff")
     if not ws.has_rows("contracts"):
         raise WorkspaceError(f"{ws.path}: no contracts imported; the workspace churn model "
                              "learns who ends a contract: `cvm import contracts FILE`, or "
@@ -99,7 +99,7 @@ def workspace_features(ws, cutoff) -> ibis.Table:
 def training_frame(ws, cutoff, window_days: int = DEFAULT_WINDOW_DAYS) -> pd.DataFrame:
     """`workspace_features` at ``cutoff`` with ``churned`` (0 or 1): whether the customer's
     relationship ended in ``[cutoff, cutoff + window_days)``."""
-    cutoff = _day(cutoff)
+    cutoff = as_date(cutoff, "cutoff")
     window_days = _check_window(window_days)
     f = workspace_features(ws, cutoff)
     lab = churn_labels(ws.table("contracts"), cutoff, horizon_days=window_days)
@@ -124,11 +124,11 @@ def fit_workspace(ws, cutoff=None, window_days: int = DEFAULT_WINDOW_DAYS, folds
     Returns
     -------
     (ChurnModel, DataFrame)
-        The model (``origin`` records the cut-off and window) and its training rows.
+        The model (``origin_`` records the cut-off and window) and its training rows.
     """
     window_days = _check_window(window_days)
     latest = as_of_date(ws)
-    cutoff = default_cutoff(ws, window_days) if cutoff is None else _day(cutoff)
+    cutoff = default_cutoff(ws, window_days) if cutoff is None else as_date(cutoff, "cutoff")
     if cutoff + dt.timedelta(days=window_days - 1) > latest:
         raise InputError(
             f"cut-off {cutoff} + {window_days} days reaches past the latest known day "
@@ -139,11 +139,11 @@ def fit_workspace(ws, cutoff=None, window_days: int = DEFAULT_WINDOW_DAYS, folds
     if df.empty:
         raise InputError(f"no customer was active at the cut-off {cutoff}; choose a later "
                          "--cutoff")
-    model = fit_snapshot(df, label="churned", id="customer_id", positive="1", folds=folds,
-                         random_state=random_state)
-    model.origin = {"source": "workspace", "workspace": str(ws.path),
-                    "cutoff": cutoff.isoformat(), "window_days": window_days,
-                    "rows": len(df), "churned": int(df["churned"].sum())}
+    origin = {"source": "workspace", "workspace": str(ws.path),
+              "cutoff": cutoff.isoformat(), "window_days": window_days,
+              "rows": len(df), "churned": int(df["churned"].sum())}
+    model = ChurnModel(label="churned", id="customer_id", positive="1", folds=folds,
+                       random_state=random_state).fit(df, origin=origin)
     return model, df
 
 
@@ -152,13 +152,13 @@ def score_workspace(ws, model: ChurnModel | None = None, reasons: int = 3,
     """Probability of cancelling within the model's window for every customer active the
     day after the latest known day, with the top ``reasons``.
 
-    Columns ``customer_id``, ``probability``, ``reason_1..``, ``contribution_1..``
+    Columns ``customer_id``, ``churn_probability``, ``reason_1..``, ``contribution_1..``
     (log-odds), ``as_of`` (the latest known day) and ``model_cutoff``. With ``save``, also
     stored as the workspace's ``churn_scores`` result (replacing the previous one).
     """
     if model is None:
         model = ChurnModel.load(model_path(ws))
-    origin = getattr(model, "origin", {}) or {}
+    origin = model.origin_
     if origin.get("source") != "workspace":
         raise InputError("this model was trained on a snapshot table, not on a workspace's "
                          "history; score a table with `cvm churn score --table FILE`, or "
@@ -168,7 +168,6 @@ def score_workspace(ws, model: ChurnModel | None = None, reasons: int = 3,
     if features.empty:
         raise InputError(f"no customer is active after {as_of}: nothing to score")
     scored, _missing = model.score(features, reasons=reasons)
-    scored = scored.rename(columns={"churn_probability": "probability"})
     scored["as_of"] = as_of
     scored["model_cutoff"] = dt.date.fromisoformat(origin["cutoff"])
     table = pa.Table.from_pandas(scored, preserve_index=False)

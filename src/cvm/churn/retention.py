@@ -22,6 +22,9 @@ import pandas as pd
 import pyarrow as pa
 from ibis import _
 
+from cvm._dates import as_date
+from cvm._time import UNIT_DAYS
+from cvm.churn.choices import GROUPINGS
 from cvm.churn.churned import churn_by_reason, churned_customers
 from cvm.churn.cohorts import (
     contract_cohorts,
@@ -31,27 +34,14 @@ from cvm.churn.cohorts import (
     purchase_retention,
 )
 from cvm.churn.reasons import CHURN_RESPONSES
-from cvm.churn.survival import DAYS_PER_UNIT, cox, kaplan_meier, logrank
+from cvm.churn.survival import cox, kaplan_meier, logrank
 from cvm.errors import InputError, NotFoundError, WorkspaceError
 
 __all__ = ["GROUPINGS", "as_of_date", "customer_groups", "retention_rates", "cohort_table",
            "cohort_matrix", "survival_by", "SurvivalView", "churn_reasons", "ReasonsView",
            "clv_scores"]
 
-#: What ``by`` may name.
-GROUPINGS = ("relationship_type", "segment", "region", "tier", "plan")
 UNKNOWN = "(unknown)"
-
-
-def _date(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise InputError(f"as_of must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def as_of_date(ws, as_of=None) -> dt.date:
@@ -59,7 +49,7 @@ def as_of_date(ws, as_of=None) -> dt.date:
     transaction day, the last contract start and the last contract end not after today
     (a fixed-term contract's end in the future is not an event yet)."""
     if as_of is not None:
-        return _date(as_of)
+        return as_date(as_of, "as_of")
     days = []
     if ws.has_rows("transactions"):
         days.append(ws.latest_day())
@@ -69,7 +59,7 @@ def as_of_date(ws, as_of=None) -> dt.date:
         got = c.aggregate(s=c.start.cast("date").max(where=c.start.cast("date") <= today),
                           e=c.end.cast("date").max(where=c.end.cast("date") <= today)
                           ).to_pyarrow().to_pylist()[0]
-        days += [_date(v) for v in got.values() if v is not None]
+        days += [as_date(v, "as_of") for v in got.values() if v is not None]
     if not days:
         raise WorkspaceError(f"{ws.path}: no contracts or transactions imported yet; import "
                              "some with `cvm import contracts FILE`")
@@ -221,8 +211,8 @@ def survival_by(ws, by: str | None = None, as_of=None, unit: str = "months",
     """Kaplan-Meier survival of customer tenure (first contract start to the end of the
     last contract, censored while a contract is open; `customer_tenure`) by group, with
     median and restricted mean tenure in ``unit`` and the log-rank test."""
-    if unit not in DAYS_PER_UNIT:
-        raise InputError(f"unit must be one of {list(DAYS_PER_UNIT)}, got {unit!r}")
+    if unit not in UNIT_DAYS:
+        raise InputError(f"unit must be one of {list(UNIT_DAYS)}, got {unit!r}")
     as_of = as_of_date(ws, as_of)
     tenure = customer_tenure(_contracts(ws), as_of)
     if by:
@@ -231,7 +221,7 @@ def survival_by(ws, by: str | None = None, as_of=None, unit: str = "months",
         tenure = j.select(tenure.customer_id, tenure.tenure_days, tenure.churned,
                           group=g.group.fill_null(UNKNOWN))
     df = tenure.to_pyarrow().to_pandas()
-    df["tenure"] = df["tenure_days"].astype(float) / DAYS_PER_UNIT[unit]
+    df["tenure"] = df["tenure_days"].astype(float) / UNIT_DAYS[unit]
     km = kaplan_meier(df, group="group" if by else None, horizon=horizon)
     test = logrank(df, "group") if by and df["group"].nunique() > 1 else None
     view = SurvivalView(km.summary, km.curves, km.horizon, test, unit)

@@ -15,13 +15,10 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import restricted_mean_survival_time
 
+from cvm._time import UNIT_DAYS
 from cvm.errors import ConvergenceError, InputError
 
-__all__ = ["contract_tenure", "kaplan_meier", "SurvivalCurves", "logrank", "cox",
-           "DAYS_PER_UNIT"]
-
-#: Days in one unit of tenure.
-DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+__all__ = ["contract_tenure", "kaplan_meier", "SurvivalCurves", "logrank", "cox"]
 
 
 def contract_tenure(contracts: pd.DataFrame, as_of, unit: str = "months") -> pd.DataFrame:
@@ -31,8 +28,8 @@ def contract_tenure(contracts: pd.DataFrame, as_of, unit: str = "months") -> pd.
     start, in ``unit``; ``churned`` is 1 when the contract ended on or before ``as_of``.
     The other columns are kept. A contract ending before its start is an error naming it.
     """
-    if unit not in DAYS_PER_UNIT:
-        raise InputError(f"unit must be one of {list(DAYS_PER_UNIT)}, got {unit!r}")
+    if unit not in UNIT_DAYS:
+        raise InputError(f"unit must be one of {list(UNIT_DAYS)}, got {unit!r}")
     for col in ("start", "end"):
         if col not in contracts.columns:
             raise InputError(f"contracts lack the column '{col}'")
@@ -50,7 +47,7 @@ def contract_tenure(contracts: pd.DataFrame, as_of, unit: str = "months") -> pd.
     start, end = start[keep], end[keep]
     churned = end.notna() & (end <= as_of)
     stop = end.where(churned, as_of)
-    out["tenure"] = (stop - start).dt.days / DAYS_PER_UNIT[unit]
+    out["tenure"] = (stop - start).dt.days / UNIT_DAYS[unit]
     out["churned"] = churned.astype(int)
     return out
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cvm.churn.choices import DEFAULT_MODEL_FILE
 from cvm.cli._common import (
     Format,
     FormatOpt,
@@ -26,7 +27,7 @@ app = typer.Typer(help=("Likelihood to cancel: train on a workspace's history or
                          "table, score customers."),
                   no_args_is_help=True)
 
-DEFAULT_MODEL = Path("churn-model.joblib")
+DEFAULT_MODEL = Path(DEFAULT_MODEL_FILE)
 _SHOWN_METRICS = ("auc", "pr_auc", "brier", "ece", "top_decile_lift", "top_decile_capture",
                   "base_rate")
 
@@ -69,18 +70,16 @@ def fit(
     top_decile_lift and top_decile_capture for both, and the data report: the columns
     used, those left out and why, and every blank or unparsable numeric value.
     """
-    from cvm.churn import fit_snapshot, read_snapshot
+    from cvm.churn.facade import ChurnFacade
 
     if table is None:
-        from cvm.churn.history import fit_workspace, model_path
-
         if label or id or positive:
             raise InputError("--label, --id and --positive go with --table; without "
                              "--table the workspace's contracts say who churned")
-        ws = open_workspace(workspace)
-        model, _rows = fit_workspace(ws, cutoff, window_days, folds=folds, random_state=seed)
-        model_out = model_out or model_path(ws)
-        model_out.parent.mkdir(parents=True, exist_ok=True)
+        churn = open_workspace(workspace).churn
+        model_out = model_out or churn.model_path
+        model, _rows = churn.fit(cutoff, window_days, folds=folds, random_state=seed,
+                                 save=model_out, report=report)
         label = "churned"
     else:
         if label is None or id is None:
@@ -88,18 +87,14 @@ def fit(
                              "(the customer id)")
         if cutoff is not None:
             raise InputError("--cutoff is for training on a workspace (no --table)")
-        df = read_snapshot(table)
-        model = fit_snapshot(df, label=label, id=id, positive=positive, folds=folds,
-                             random_state=seed, leak_auc=leak_auc)
         model_out = model_out or DEFAULT_MODEL
-    model.save(model_out)
-    if report is not None:
-        _write_report(model, report)
-    doc = _finite({"model": model.metrics["model"], "baseline": model.metrics["baseline"],
-           "warnings": model.metrics["warnings"], "data": model.report.to_dict(),
-           "model_path": str(model_out)})
-    if model.origin:
-        doc["training"] = model.origin
+        model = ChurnFacade.fit_table(table, label, id, positive, folds, seed, leak_auc,
+                                      save=model_out, report=report)
+    doc = {"model": model.metrics_["model"], "baseline": model.metrics_["baseline"],
+           "warnings": model.metrics_["warnings"], "data": model.report_.to_dict(),
+           "model_path": str(model_out)}
+    if model.origin_:
+        doc["training"] = model.origin_
     if fmt is Format.json:
         emit_json(doc)
         return
@@ -108,9 +103,9 @@ def fit(
     emit(_frame(rows), fmt, None, title=f"{folds}-fold cross-validated metrics")
     if fmt is Format.csv:
         return
-    rep = model.report
-    if model.origin:
-        o = model.origin
+    rep = model.report_
+    if model.origin_:
+        o = model.origin_
         console.print(f"trained on the state at {o['cutoff']}: {o['rows']:,} active "
                       f"customers, {o['churned']:,} of whom left within {o['window_days']} "
                       "days", markup=False)
@@ -122,7 +117,7 @@ def fit(
     for m in rep.missing:
         console.print(f"{m.column}: {m.blank} blank and {m.unparsable} unparsable value(s) "
                       f"in rows {m.rows} (ids {m.ids}); {m.handling}", markup=False)
-    for w in model.metrics["warnings"]:
+    for w in model.metrics_["warnings"]:
         console.print(f"[bold red]warning:[/bold red] {w}")
     console.print(f"saved the model to {model_out}", markup=False)
 
@@ -147,15 +142,15 @@ def score(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write each row's calibrated probability of cancelling and its top reasons."""
-    from cvm.churn import ChurnModel, read_snapshot
+    from cvm.churn.facade import ChurnFacade
 
     if table is None:
         _score_workspace(workspace, model, out, reasons, fmt)
         return
     if out is None:
         raise InputError("--table needs --out FILE (.csv or .parquet) to write the scores to")
-    fitted = ChurnModel.load(model or DEFAULT_MODEL)
-    scored, missing = fitted.score(read_snapshot(table), reasons=reasons, n_jobs=jobs)
+    scored, missing = ChurnFacade.score_table(table, model or DEFAULT_MODEL, reasons=reasons,
+                                              n_jobs=jobs)
     write_table(scored, out)
     if fmt is Format.json:
         emit_json({"rows": len(scored), "out": str(out),
@@ -171,27 +166,19 @@ def score(
 
 
 def _score_workspace(workspace, model, out, reasons, fmt) -> None:
-    from cvm.churn import ChurnModel
-    from cvm.churn.history import model_path, score_workspace
-
-    ws = open_workspace(workspace)
-    path = model or model_path(ws)
-    if not path.exists():
-        raise InputError(f"{path}: no churn model in this workspace yet; train one with "
-                         "`cvm churn fit` (no --table)")
-    scored = score_workspace(ws, ChurnModel.load(path), reasons=reasons)
+    scored = open_workspace(workspace).churn.score(model, reasons=reasons)
     if out is not None:
         write_table(scored, out)
     if fmt is Format.json:
-        probs = scored["probability"].to_pylist()
+        probs = scored["churn_probability"].to_pylist()
         emit_json({"rows": scored.num_rows, "result": "churn_scores",
                    "as_of": scored["as_of"][0].as_py().isoformat(),
                    "mean_probability": sum(probs) / len(probs),
                    "out": str(out) if out else None})
         return
-    top = scored.sort_by([("probability", "descending")])
+    top = scored.sort_by([("churn_probability", "descending")])
     if fmt is Format.table:
-        top = top.select(["customer_id", "probability",
+        top = top.select(["customer_id", "churn_probability",
                           *(c for c in top.column_names if c.startswith("reason_"))])
     emit(top, fmt, None, title="highest likelihood to cancel")
     if fmt is Format.table:
@@ -218,32 +205,13 @@ def survival(
     out: OutOpt = None,
 ) -> None:
     """Kaplan-Meier median and restricted mean tenure by group, with a log-rank test."""
-    import pandas as pd
+    from cvm.churn.facade import ChurnFacade
 
-    from cvm.churn import read_snapshot
-    from cvm.churn.snapshot import encode_label
-    from cvm.churn.survival import kaplan_meier, logrank
-
-    df = read_snapshot(table)
-    for name, what in ((duration, "duration"), (event, "event"), (group, "group")):
-        if name is not None and name not in df.columns:
-            raise InputError(f"--{what} {name!r} is not a column of {table}; columns: "
-                             f"{', '.join(df.columns)}")
-    y, _pos = encode_label(df[event], event, positive)
-    data = pd.DataFrame({"tenure": pd.to_numeric(df[duration].str.strip(), errors="coerce"),
-                         "churned": y})
-    if group is not None:
-        data["group"] = df[group].str.strip()
-    res = kaplan_meier(data, group="group" if group else None, horizon=horizon)
-    test = logrank(data, "group") if group is not None else None
-    if figure is not None:
-        from cvm.churn.figures import survival_figure
-
-        survival_figure(res.curves, title=f"Survival of {duration} by {group or 'all'}"
-                        ).write_html(figure, include_plotlyjs=True)
+    res, test = ChurnFacade.survival_table(table, duration, event, group, positive, horizon,
+                                           figure)
     if fmt is Format.json:
-        emit_json(_finite({"groups": res.summary.to_dict("records"), "horizon": res.horizon,
-                           "logrank": test}))
+        emit_json({"groups": res.summary.to_dict("records"), "horizon": res.horizon,
+                   "logrank": test})
         if out is not None:
             write_table(res.summary, out)
         return
@@ -256,34 +224,9 @@ def survival(
 @app.command("reasons")
 def reasons(fmt: FormatOpt = Format.table, out: OutOpt = None) -> None:
     """The churn reason classes and the recommended response to each."""
-    from cvm.churn.reasons import responses_table
+    from cvm.churn.facade import ChurnFacade
 
-    emit(responses_table(), fmt, out, title="churn reasons and responses")
-
-
-def _write_report(model, path: Path) -> None:
-    from cvm.churn.figures import calibration_figure, gains_figure
-
-    y = model.oof["churned"].to_numpy()
-    probs = {"model": model.oof["model"].to_numpy(), "baseline": model.oof["baseline"].to_numpy()}
-    figs = [gains_figure(y, probs, title="Cumulative gains (out-of-fold)"),
-            calibration_figure(y, probs, title="Calibration (out-of-fold, ECE bins)")]
-    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
-    path.write_text("<html><head><meta charset='utf-8'><title>cvm churn model</title></head>"
-                    "<body>" + "".join(parts) + "</body></html>", encoding="utf-8")
-
-
-def _finite(obj):
-    """NaN and infinities as None (JSON null), e.g. a median tenure never reached."""
-    import math
-
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    emit(ChurnFacade.responses(), fmt, out, title="churn reasons and responses")
 
 
 def _frame(rows):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cvm.churn.choices import GROUPINGS, PERIODS, VIEWS
 from cvm.cli._common import (
     Format,
     FormatOpt,
@@ -22,29 +23,9 @@ from cvm.errors import InputError
 
 __all__ = ["register", "retention"]
 
-
-class By(StrEnum):
-    relationship_type = "relationship_type"
-    segment = "segment"
-    region = "region"
-    tier = "tier"
-    plan = "plan"
-
-
-class Period(StrEnum):
-    month = "month"
-    quarter = "quarter"
-    year = "year"
-
-
-class View(StrEnum):
-    all = "all"
-    rates = "rates"
-    cohorts = "cohorts"
-    survival = "survival"
-    reasons = "reasons"
-    reasons_by_period = "reasons_by_period"
-
+By = StrEnum("By", {g: g for g in GROUPINGS})
+Period = StrEnum("Period", {p: p for p in PERIODS})
+View = StrEnum("View", {v: v for v in ("all", *VIEWS)})
 
 #: Periods of the cohort matrix printed as a table (csv, json and --out hold them all).
 SHOWN_K = 12
@@ -85,66 +66,34 @@ def retention(
     with the log-rank test. Reasons: churned customers, revenue and CLV lost per reason
     class, with the recommended response.
     """
-    from cvm.churn import retention as views
-
-    ws = open_workspace(workspace)
     if fmt is Format.csv and view is View.all:
         raise InputError("--format csv prints one table: choose it with --view rates, "
                          "cohorts, survival, reasons or reasons_by_period")
-    day = views.as_of_date(ws, as_of)
-    group = by.value if by else None
-    want = [v for v in View if v is not View.all] if view is View.all else [view]
-    skipped = []
-    if view is View.all and not ws.has_rows("contracts"):  # buyers only: no tenure, no reasons
-        skipped = [View.survival, View.reasons, View.reasons_by_period]
-        want = [v for v in want if v not in skipped]
-
-    tables, surv = {}, None
-    if View.rates in want:
-        tables["rates"] = views.retention_rates(ws, period.value, group, day)
-    if View.cohorts in want or heatmap or report:
-        tables["cohorts"] = views.cohort_table(ws, period.value, day)
-    if View.survival in want or (report and not skipped):
-        surv = views.survival_by(ws, group, day, unit)
-        tables["survival"] = surv.summary
-    if View.reasons in want or View.reasons_by_period in want or (report and not skipped):
-        rs = views.churn_reasons(ws, period.value, day)
-        tables["reasons"], tables["reasons_by_period"] = rs.summary, rs.by_period
-    if heatmap is not None:
-        _heatmap(tables["cohorts"]).write_html(heatmap, include_plotlyjs=True)
-    if report is not None:
-        _report(tables, surv, group, report)
+    v = open_workspace(workspace).churn.views(
+        view.value, period.value, by.value if by else None, as_of, unit, heatmap, report)
     if out is not None:
-        for name in (v.value for v in want):
-            path = out if len(want) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
-            write_table(tables[name], path)
+        for name in v.views:
+            path = out if len(v.views) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
+            write_table(v.tables[name], path)
     if fmt is Format.json:
-        doc = {"as_of": day.isoformat(), "period": period.value, "by": group}
-        for name in (v.value for v in want):
-            if name == "survival":
-                doc[name] = {"unit": surv.unit, "horizon": surv.horizon,
-                             "groups": surv.summary.to_dict("records"),
-                             "logrank": surv.logrank, "hazard_ratio_reference": surv.reference,
-                             "note": surv.note}
-            else:
-                doc[name] = _rows(tables[name])
-        emit_json(_finite(doc) if len(want) > 1 else _finite(doc[want[0].value]))
+        doc = v.to_dict()
+        emit_json(doc if len(v.views) > 1 else doc[v.views[0]])
         return
     if fmt is Format.csv:
-        emit(tables[want[0].value], fmt)
+        emit(v.tables[v.views[0]], fmt)
         return
-    if View.reasons_by_period in want and view is View.all:  # long: shown on its own
-        want.remove(View.reasons_by_period)
-    _print(tables, surv, want, day, period.value, group)
-    if skipped:
+    shown = list(v.views)
+    if "reasons_by_period" in shown and view is View.all:  # long: shown on its own
+        shown.remove("reasons_by_period")
+    _print(v, shown)
+    if v.skipped:
         console.print("no contracts imported: survival of tenure and churn by reason need "
                       "them (`cvm import contracts FILE`)", markup=False)
 
 
-def _print(tables, surv, want, day, period, group) -> None:
-    from cvm.churn.retention import cohort_matrix
-
-    if View.rates in want:
+def _print(v, shown: list[str]) -> None:
+    tables, surv, day, period, group = v.tables, v.survival, v.as_of, v.period, v.by
+    if "rates" in shown:
         rates = tables["rates"]
         for col in ("basis", "group"):  # a column with one value says nothing on screen
             if len(rates[col].unique()) == 1:
@@ -153,14 +102,14 @@ def _print(tables, surv, want, day, period, group) -> None:
              + (f" by {group}" if group else "")
              + ("" if "basis" in rates.column_names
                 else f" ({tables['rates']['basis'][0]}s)"))
-    if View.cohorts in want:
+    if "cohorts" in shown:
         buyers = tables["cohorts"].num_rows and tables["cohorts"]["basis"][0].as_py() == "purchase"
         what = (f"first-time buyers who bought again k {period}s later" if buyers
                 else f"starters still customers k {period}s later")
-        emit(_percent_matrix(cohort_matrix(tables["cohorts"], "rate", SHOWN_K)),
+        emit(_percent_matrix(v.cohort_matrix("rate", SHOWN_K)),
              title=f"% of each {period}'s {what} (k <= {SHOWN_K}; --format csv --view "
                    "cohorts for all, with revenue)")
-    if View.survival in want:
+    if "survival" in shown:
         emit(surv.summary, title=f"tenure in {surv.unit} (restricted mean up to "
                                  f"{surv.horizon:.1f})")
         if surv.logrank is not None:
@@ -172,10 +121,10 @@ def _print(tables, surv, want, day, period, group) -> None:
                           "group: above 1 leaves sooner", markup=False)
         if surv.note:
             console.print(surv.note, markup=False)
-    if View.reasons in want:
+    if "reasons" in shown:
         emit(tables["reasons"].select(list(_REASON_COLUMNS)),
              title=f"churn by reason up to {day} (actions: --view reasons --format json)")
-    if View.reasons_by_period in want:
+    if "reasons_by_period" in shown:
         emit(tables["reasons_by_period"], title=f"churn by reason per {period}")
 
 
@@ -189,47 +138,6 @@ def _percent_matrix(matrix):
     for name in matrix.column_names[2:]:
         cols[name] = pc.round(pc.multiply(matrix[name], 100)).cast(pa.int64())
     return pa.table(cols)
-
-
-def _rows(table) -> list[dict]:
-    import pyarrow as pa
-
-    if not isinstance(table, pa.Table):
-        table = pa.Table.from_pandas(table, preserve_index=False)
-    return table.to_pylist()
-
-
-def _finite(obj):
-    from cvm.cli.churn import _finite as finite
-
-    return finite(obj)
-
-
-def _heatmap(cohorts):
-    from cvm.churn.figures import cohort_heatmap
-
-    return cohort_heatmap(cohorts.to_pandas(), "rate", title="Retention by start cohort")
-
-
-def _report(tables, surv, group, path: Path) -> None:
-    import pandas as pd
-
-    from cvm.churn.figures import rates_figure, reasons_figure, survival_figure
-
-    figs = [_heatmap(tables["cohorts"])]
-    if surv is not None:
-        figs.append(survival_figure(surv.curves, title=f"Survival of tenure ({surv.unit}) by "
-                                                       f"{group or 'all'}"))
-    if "rates" in tables:
-        figs.append(rates_figure(tables["rates"].to_pandas()))
-    by_period = tables["reasons_by_period"].to_pandas() if "reasons" in tables else pd.DataFrame()
-    if not by_period.empty:
-        figs.append(reasons_figure(by_period, "churned", title="Churned customers by reason"))
-        figs.append(reasons_figure(by_period, "revenue_lost",
-                                   title="Revenue lost by reason (12 months before leaving)"))
-    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
-    path.write_text("<html><head><meta charset='utf-8'><title>cvm retention</title></head>"
-                    "<body>" + "".join(parts) + "</body></html>", encoding="utf-8")
 
 
 def register(app: typer.Typer) -> None:
