@@ -102,10 +102,10 @@ def main() -> None:
              lambda: model.score(feats, reasons=0))
         step(f"score {len(feats):,} customers: probability + 3 reasons ({args.jobs} threads)",
              lambda: model.score(feats, reasons=3, n_jobs=args.jobs))
-    m = model.metrics["model"]
+    m = model.metrics_["model"]
     print(f"training rows {len(train):,}, churn rate {train['churned'].mean():.3f}; "
           f"CV auc {m['auc']:.3f}, ece {m['ece']:.3f}, top-decile lift "
-          f"{m['top_decile_lift']:.2f}; baseline auc {model.metrics['baseline']['auc']:.3f}")
+          f"{m['top_decile_lift']:.2f}; baseline auc {model.metrics_['baseline']['auc']:.3f}")
 
 
 if __name__ == "__main__":
