@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cvm.errors import ConfigError
 
@@ -77,6 +84,17 @@ class ImportSettings(_Section):
         "How many bad rows an import error shows before counting the rest."))
     check_customers: bool = Field(True, description=(
         "Reject rows whose customer_id is not in the customers table (when it has any rows)."))
+    min_year: int = Field(1900, ge=1, le=9999, description=(
+        "Dates before 1 January of this year are refused as implausible (a misread layout)."))
+    max_year: int = Field(2100, ge=1, le=9999, description=(
+        "Dates after 31 December of this year are refused as implausible."))
+
+    @model_validator(mode="after")
+    def _years_ordered(self) -> ImportSettings:
+        if self.min_year > self.max_year:
+            raise ValueError(f"min_year must not be after max_year, got {self.min_year} and "
+                             f"{self.max_year}")
+        return self
 
 
 class ClvSettings(_Section):
@@ -181,6 +199,9 @@ class Settings(_Section):
         "Length of the reporting period (retention, scoring, discounting)."))
     time_unit: Literal["days", "weeks", "months"] = Field("weeks", description=(
         "Default unit of recency, frequency and age in the repeat-purchase summary."))
+    timezone: str = Field("UTC", description=(
+        "IANA time zone of the workspace (e.g. Asia/Shanghai): imported times with an offset "
+        "are converted to it, times without one are taken in it; never the machine's zone."))
     duckdb_memory_limit: str = Field("4GB", description=(
         "Memory DuckDB may use before spilling to the workspace's temp folder."))
     value: ValueSettings = Field(default_factory=ValueSettings)
@@ -190,6 +211,18 @@ class Settings(_Section):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone such as UTC, Europe/Berlin "
+                             "or Asia/Shanghai") from None
+        return name
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:

@@ -23,8 +23,14 @@ from cvm.schema import FieldSpec, TableSpec, table_spec
 
 __all__ = ["ImportReport", "import_file"]
 
-_DEFAULT_DATE_FORMATS = ("%Y%m%d", "%Y/%m/%d", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S")
 _SQL_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE", "float": "DOUBLE"}
+# Layouts read without --date-format: only those whose year, month and day cannot be confused
+# (a four-digit year first). 05/01/24 could be any of three dates, so it needs --date-format.
+_ISO = r"\d{4}-\d{1,2}-\d{1,2}([T ]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?"
+_SLASHED = r"\d{4}/\d{1,2}/\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?"
+_SLASHED_FORMATS = ("%Y/%m/%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
+# A plain decimal number: no NaN, infinity, hexadecimal or 1_000 (which DuckDB would accept)
+_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 
 @dataclass
@@ -65,18 +71,26 @@ def resolve_mapping(spec: TableSpec, source: Source, mapping: dict[str, str]) ->
             raise InputError(f"--map {fld}={col}: {source.path} has no column '{col}'; its "
                              f"columns are: {', '.join(source.columns)}")
     resolved = dict(mapping)
-    by_norm = {_norm(c): c for c in source.columns}
     taken = set(mapping.values())
     for f in spec.fields:
-        if f.name not in resolved and _norm(f.name) in by_norm:
-            col = by_norm[_norm(f.name)]
-            if col not in taken:
-                resolved[f.name] = col
-                taken.add(col)
+        if f.name in resolved:
+            continue
+        if f.name in source.columns:  # the exact name wins over look-alikes
+            candidates = [f.name]
+        else:
+            candidates = [c for c in source.columns if _norm(c) == f.name]
+        candidates = [c for c in candidates if c not in taken]
+        if len(candidates) > 1:
+            raise InputError(f"{source.path}: columns {', '.join(map(repr, candidates))} could "
+                             f"each be the field '{f.name}'; say which with --map "
+                             f"{f.name}=COLUMN")
+        if candidates:
+            resolved[f.name] = candidates[0]
+            taken.add(candidates[0])
     return resolved
 
 
-def _parse_expr(f: FieldSpec, raw: str, date_formats: tuple[str, ...]) -> str:
+def _parse_expr(f: FieldSpec, raw: str, date_format: str | None, tz: str) -> str:
     if f.kind == "string" and f.choices:
         norm = f"regexp_replace(lower({raw}), '[\\s/\\-]+', '_', 'g')"
         cases = " ".join(f"WHEN {_lit(a)} THEN {_lit(v)}" for a, v in f.choices.items())
@@ -84,35 +98,66 @@ def _parse_expr(f: FieldSpec, raw: str, date_formats: tuple[str, ...]) -> str:
     if f.kind == "string":
         return raw
     if f.kind == "float":
-        return f"TRY_CAST({raw} AS DOUBLE)"
-    tries = [f"TRY_STRPTIME({raw}, {_lit(fmt)})" for fmt in date_formats]
-    ts = f"COALESCE({', '.join(tries)})"
-    if date_formats is _DEFAULT_DATE_FORMATS:
-        ts = f"COALESCE(TRY_CAST({raw} AS TIMESTAMP), {', '.join(tries)})"
+        number = f"TRY_CAST({raw} AS DOUBLE)"
+        # refused: anything but a plain number, a non-finite value (1e400), and a value that
+        # underflows to 0 although its digits are not all 0 (1e-400)
+        mantissa = f"regexp_extract({raw}, '^[+-]?([0-9.]*)', 1)"
+        return (f"CASE WHEN regexp_full_match({raw}, {_lit(_NUMBER)}) AND isfinite({number}) "
+                f"AND NOT ({number} = 0 AND regexp_matches({mantissa}, '[1-9]')) "
+                f"THEN {number} END")
+    if date_format is not None:
+        ts = f"TRY_STRPTIME({raw}, {_lit(date_format)})"
+        if "%z" in date_format or "%Z" in date_format:  # an instant: to the workspace's zone
+            ts = f"timezone({_lit(tz)}, {ts})"
+    else:
+        slashed = "[" + ", ".join(_lit(x) for x in _SLASHED_FORMATS) + "]"
+        ts = (f"CASE WHEN regexp_full_match({raw}, {_lit(_ISO)}) "
+              f"THEN timezone({_lit(tz)}, TRY_CAST({raw} AS TIMESTAMPTZ)) "
+              f"WHEN regexp_full_match({raw}, {_lit(_SLASHED)}) THEN TRY_STRPTIME({raw}, "
+              f"{slashed}) WHEN regexp_full_match({raw}, '\\d{{8}}') "
+              f"THEN TRY_STRPTIME({raw}, '%Y%m%d') END")
     return f"CAST({ts} AS DATE)" if f.kind == "date" else ts
 
 
-def _expected(f: FieldSpec, date_formats: tuple[str, ...]) -> str:
+def _expected(f: FieldSpec, date_format: str | None) -> str:
     if f.choices:
         return "one of " + ", ".join(sorted(set(f.choices.values())))
     if f.kind == "float":
-        return "a number such as 1234.50"
-    if date_formats is _DEFAULT_DATE_FORMATS:
+        return "a number such as 1234.50 (finite: not NaN, infinity or 1_000)"
+    if date_format is None:
         example = "a date such as 2024-01-31 or 20240131"
-        return (example + " (give --date-format for other layouts)" if f.kind == "date" else
-                example.replace("a date", "a date or date-time") + " (or give --date-format)")
-    return f"a date in the format {' or '.join(date_formats)}"
+        if f.kind == "timestamp":
+            example = example.replace("a date", "a date or date-time")
+        return (example + "; other layouts, such as 05/01/24, are ambiguous: give "
+                "--date-format, e.g. %d/%m/%y")
+    return f"a date in the format {date_format}"
+
+
+def check_date_format(date_format: str) -> None:
+    """Refuse a --date-format that is not a strptime format DuckDB knows."""
+    con = duckdb.connect()
+    try:
+        con.execute("SELECT TRY_STRPTIME('2024-01-31', ?)", [date_format])
+    except duckdb.Error as exc:
+        raise InputError(f"--date-format {date_format!r} is not a strptime format ({exc}); "
+                         "use codes such as %d/%m/%Y or %Y-%m-%d %H:%M (not dd/mm/yyyy)") from None
+    finally:
+        con.close()
+    if "%" not in date_format:
+        raise InputError(f"--date-format {date_format!r} has no strptime code; use codes such "
+                         "as %d/%m/%Y (day/month/year) or %m/%d/%Y, not dd/mm/yyyy")
 
 
 class _Importer:
     def __init__(self, ws, spec: TableSpec, source: Source, mapping: dict[str, str],
-                 date_formats: tuple[str, ...], max_examples: int, sha256: str):
+                 date_format: str | None, max_examples: int, sha256: str):
         self.ws = ws
         self.sha256 = sha256
         self.spec = spec
         self.source = source
         self.mapping = mapping
-        self.date_formats = date_formats
+        self.date_format = date_format
+        self.tz = ws.settings.timezone
         self.max_examples = max_examples
         self.con = duckdb.connect(config={
             "memory_limit": ws.settings.duckdb_memory_limit,
@@ -121,6 +166,11 @@ class _Importer:
             "autoinstall_known_extensions": False,  # never download at run time
         })
         self.con.execute("SET enable_progress_bar = false")  # the CLI shows its own
+        # times without an offset are read in the workspace's zone, never the machine's
+        self.con.execute(f"SET TimeZone = {_lit(self.tz)}")
+        # columns are named by position (c0, c1, ...): DuckDB matches names without regard
+        # to case, so 'amount' and 'AMOUNT' would otherwise read the same column
+        self.pos = {c: f"c{i}" for i, c in enumerate(source.columns)}
         self.present = [f for f in spec.fields if f.name in mapping]
         mapped = set(mapping.values())
         self.extras = [c for c in source.columns if c not in mapped] if spec.keep_extra else []
@@ -144,16 +194,18 @@ class _Importer:
 
         A field keeps its raw text (``raw_<field>``) only where parsing can fail.
         """
+        aliases = ", ".join(self.pos[c] for c in self.source.columns)
         if self.source.kind == "parquet":  # DuckDB reads it natively, in parallel
             src = (f"(SELECT *, file_row_number + 1 AS {ROW} FROM read_parquet("
-                   f"{_lit(str(self.source.path))}, file_row_number = true)) AS src")
+                   f"{_lit(str(self.source.path))}, file_row_number = true) AS p({aliases}))"
+                   " AS src")
         else:
             self.con.register("src_stream", self.source.reader(on_rows))
-            src = "src_stream AS src"
+            src = f"src_stream AS src({aliases}, {ROW})"
         cols = []
         self.raw_col = {}
         for f in self.present:
-            col = f"src.{_q(self.mapping[f.name])}"
+            col = f"src.{self.pos[self.mapping[f.name]]}"
             if self._typed(f, self.mapping[f.name]):
                 cols.append(f"CAST({col} AS {_SQL_TYPES[f.kind]}) AS {_q(f.name)}")
                 self.raw_col[f.name] = _q(f.name)
@@ -164,10 +216,10 @@ class _Importer:
                 self.raw_col[f.name] = _q(f.name)
                 continue
             cols.append(f"{raw} AS {_q('raw_' + f.name)}")
-            cols.append(f"{_parse_expr(f, raw, self.date_formats)} AS {_q(f.name)}")
+            cols.append(f"{_parse_expr(f, raw, self.date_format, self.tz)} AS {_q(f.name)}")
             self.raw_col[f.name] = _q("raw_" + f.name)
-        cols += [f"src.{_q(c)} AS {_q('x_' + c)}" for c in self.extras]
-        all_null = " AND ".join(f"src.{_q(c)} IS NULL" for c in self.source.columns)
+        cols += [f"src.{self.pos[c]} AS {_q('x_' + c)}" for c in self.extras]
+        all_null = " AND ".join(f"src.{self.pos[c]} IS NULL" for c in self.source.columns)
         self.con.execute(
             f"CREATE TEMP TABLE staged AS SELECT src.{ROW} AS {ROW}, {', '.join(cols)} "
             f"FROM {src} WHERE NOT ({all_null})")
@@ -182,9 +234,14 @@ class _Importer:
         return n
 
     def _derive_key(self, key_field: str) -> None:
-        """Key = hash of the row's values plus its occurrence among identical rows."""
-        content = [f.name for f in self.present]
-        parts = ", ".join(f"coalesce(CAST({_q(n)} AS VARCHAR), '')" for n in content)
+        """Key = hash of the row's canonical field values plus its occurrence among identical
+        rows. Every canonical field counts, in the schema's order, whether the file has it or
+        not, and an empty value counts as absent: so an added empty column, or a column the
+        table does not keep, derives the same ids."""
+        present = {f.name for f in self.present}
+        content = [f.name for f in self.spec.fields if f.name != key_field]
+        parts = ", ".join(f"coalesce(CAST({_q(n)} AS VARCHAR), '')" if n in present else "''"
+                          for n in content)
         digest = f"substr(md5(concat_ws(chr(31), {parts})), 1, 20)"
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE staged AS SELECT *, {digest} || '-' || "
@@ -211,9 +268,16 @@ class _Importer:
                 add(f.name, f"{raw} IS NULL", _lit("a value (the field is required)"))
             if raw != val:  # the value was parsed from text, which can fail
                 add(f.name, f"{raw} IS NOT NULL AND {val} IS NULL",
-                    _lit(_expected(f, self.date_formats)))
+                    _lit(_expected(f, self.date_format)))
             if f.min_value is not None:
                 add(f.name, f"{val} < {f.min_value}", _lit(f"a value >= {f.min_value:g}"))
+            if f.kind == "float" and raw == val:  # typed (Parquet): NaN and infinity get here
+                add(f.name, f"NOT isfinite({val})", _lit(_expected(f, self.date_format)))
+            if f.kind in ("timestamp", "date"):
+                lo, hi = self.ws.settings.imports.min_year, self.ws.settings.imports.max_year
+                add(f.name, f"{val} < make_date({lo}, 1, 1) OR {val} >= make_date({hi + 1}, 1, 1)",
+                    _lit(f"a date from {lo}-01-01 to {hi}-12-31 (settings imports.min_year "
+                         "and imports.max_year); is the layout misread? Give --date-format"))
         names = {f.name for f in self.present}
         for early, late in self.spec.ordered_pairs:
             if early in names and late in names:
@@ -350,10 +414,12 @@ class _Importer:
         return report
 
     def _write_rejects(self, path: Path) -> int:
-        original = ", ".join(f"src_cols.{_q(c)}" for c in self.source.columns)
-        self.con.register("src_cols", self.source.reader())
+        original = ", ".join(f"src_cols.{self.pos[c]} AS {_q(c)}" for c in self.source.columns)
+        aliases = ", ".join(self.pos[c] for c in self.source.columns)
+        self.con.register("src_stream", self.source.reader())
         self.con.execute(
-            f"COPY (SELECT src_cols.{ROW} AS row, {original}, r.reason FROM src_cols JOIN "
+            f"COPY (SELECT src_cols.{ROW} AS row, {original}, r.reason FROM src_stream AS "
+            f"src_cols({aliases}, {ROW}) JOIN "
             f"(SELECT row, string_agg(field || ': expected ' || expected || ', got ' || "
             f"coalesce('''' || value || '''', '(empty)'), '; ' ORDER BY field) AS reason "
             f"FROM problems GROUP BY row) r ON src_cols.{ROW} = r.row ORDER BY row) "
@@ -383,6 +449,8 @@ def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None
                 on_rows: Callable[[int], None] | None = None) -> ImportReport:
     """Import one file into a canonical table of the workspace; see the module docstring."""
     spec = table_spec(table)
+    if date_format is not None:
+        check_date_format(date_format)
     source = open_source(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
     resolved = resolve_mapping(spec, source, mapping or {})
     report = ImportReport(table, str(source.path))
@@ -407,8 +475,7 @@ def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None
         if (spec.references_customers and not ws.has_rows("customers")
                 and "customer_id" in resolved):
             report.notes.append("no customers are loaded yet, so customer ids were not checked")
-        formats = (date_format,) if date_format else _DEFAULT_DATE_FORMATS
-        importer = _Importer(ws, spec, source, resolved, formats,
+        importer = _Importer(ws, spec, source, resolved, date_format,
                              ws.settings.imports.max_examples, sha)
         try:
             return importer.run(report, Path(reject_file) if reject_file else None, on_rows)
