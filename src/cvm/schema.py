@@ -13,8 +13,9 @@ __all__ = ["FieldSpec", "TableSpec", "TABLES", "CHURN_REASONS", "table_spec"]
 #: Churn reasons (source document 003): active churn is the customer's choice,
 #: passive churn is the account lapsing.
 CHURN_REASONS = {
-    "active_natural": "Active, natural: moved away, died, no longer needs the service.",
-    "active_competitive": "Active, competitive: left for a competitor's offer.",
+    "active_natural": "Active, natural: not caused by people, e.g. moved away, died.",
+    "active_competitive": ("Active, competitive: left for a competitor's offer, or no longer "
+                           "needs the service: the offer lost on function or price."),
     "active_our_fault": "Active, our fault: service failure, billing error, unresolved complaint.",
     "passive_non_malicious": "Passive, non-malicious: arrears, forgot to renew, card expired.",
     "passive_retaliatory": "Passive, retaliatory: deliberate non-payment or dispute.",

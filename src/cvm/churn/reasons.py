@@ -1,10 +1,13 @@
 """Why customers leave: the fixed churn-reason taxonomy, its responses, and user codes.
 
 The taxonomy is source document 003's (客户流失的原因): active churn is the customer's choice
-(natural, competitive, our fault), passive churn is the account lapsing (non-malicious,
-e.g. arrears, "easily avoided by reminder services and several convenient ways to pay";
-retaliatory, by a dissatisfied customer). `CHURN_RESPONSES` holds what to do about each
-class as data; `map_reason_codes` maps a company's own reason codes onto the classes.
+(natural: "not caused by people", such as moving away or death; competitive: competition
+in product quality, function, price and service; our fault), passive churn is the account
+lapsing (non-malicious, e.g. arrears, "easily avoided by reminder services and several
+convenient ways to pay"; retaliatory, by a dissatisfied customer). A customer who no longer
+needs the service decided so: not natural churn, but competitive (see docs/churn.md).
+`CHURN_RESPONSES` holds what to do about each class as data; `map_reason_codes` maps a
+company's own reason codes onto the classes.
 """
 
 from __future__ import annotations
@@ -46,11 +49,12 @@ CHURN_RESPONSES: dict[str, ChurnResponse] = {r.reason: r for r in (
         "active_natural", "active", False, "graceful_exit",
         ("record_reason", "offer_transfer_or_suspension", "ask_for_referral",
          "win_back_when_eligible"),
-        "retention", "cancellation request giving a move, death or no further need"),
+        "retention", "cancellation request giving a move away or a death"),
     ChurnResponse(
         "active_competitive", "active", True, "retention_offer",
         ("compare_competitor_offer", "make_retention_offer", "win_back_campaign"),
-        "retention", "high likelihood to cancel, port-out or cancellation request"),
+        "retention", "high likelihood to cancel, port-out, or a cancellation request "
+        "naming a competitor or no further need"),
     ChurnResponse(
         "active_our_fault", "active", True, "service_recovery_call",
         ("service_recovery_call", "fix_root_cause", "goodwill_credit",
