@@ -28,6 +28,7 @@ from cvm.churn.retention import (
 from cvm.churn.survival import cox
 from cvm.cli import app
 from cvm.demo import DemoParams, build_demo
+from cvm.errors import InputError
 
 D = dt.date
 AS_OF = D(2024, 4, 30)
@@ -183,6 +184,23 @@ def test_survival_by_group_by_hand(small):
     # no business customer left: no Cox hazard ratios (business's would be 0)
     assert s.reference is None and "two or more groups in which someone left" in s.note
     assert pd.isna(rows.loc["consumer", "hazard_ratio"])
+
+
+def test_facade_views_and_months(small, tmp_path):
+    # the same by-hand survival as above through ws.churn, in months of 365.2425/12 days:
+    # consumer median 55 days = 55 * 12 / 365.2425 = 1.80702 months
+    v = small.churn.views(["survival", "rates"], by="relationship_type", as_of=AS_OF,
+                          heatmap=tmp_path / "h.html")
+    assert v.views == ["rates", "survival"] and v.skipped == []
+    assert set(v.tables) == {"rates", "survival", "cohorts"}  # cohorts for the heatmap
+    rows = v.survival.summary.set_index("group")
+    assert rows.loc["consumer", "median_tenure"] == pytest.approx(1.8070187, abs=1e-7)
+    assert "Retention by start cohort" in (tmp_path / "h.html").read_text()
+    doc = v.to_dict()
+    assert doc["as_of"] == "2024-04-30" and doc["survival"]["unit"] == "months"
+    assert doc["rates"] == v.tables["rates"].to_pylist()
+    with pytest.raises(InputError, match="views must be 'all' or among rates"):
+        small.churn.views("heatmap")
 
 
 def test_churn_reasons_by_hand(small):
