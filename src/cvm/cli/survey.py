@@ -1,4 +1,9 @@
-"""``cvm survey``: satisfaction index (PLS), key drivers, NPS and AHP weights from files."""
+"""``cvm survey``: satisfaction index (PLS), key drivers, NPS and AHP weights.
+
+Each command reads a file, or with ``--workspace`` calls one method of ``ws.survey``, and
+prints the result. The fuzzy and SERVQUAL commands (`cvm.cli.survey_scores`) and the
+answers-against-behaviour commands (`cvm.cli.survey_workspace`) are registered on this app.
+"""
 
 from __future__ import annotations
 
