@@ -44,8 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from cvm.config import Settings  # noqa: E402
-from cvm.programme import Programme, earning  # noqa: E402
-from cvm.programme.demo import seed  # noqa: E402
+from cvm.programme import Programme  # noqa: E402
 from cvm.workspace import Workspace  # noqa: E402
 
 PG = os.environ.get("CVM_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -156,7 +155,7 @@ def _write_load(proc: subprocess.Popen, base: str, key: str, seconds: float) -> 
 
 def throughput(dialect: str, url: str, tmp: Path, seconds: float, workers: int) -> dict:
     ws, prog = workspace(tmp, url)
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.add_rule("base", points_per_step=10, step=100)
     key = prog.create_api_key("till")
     for i in range(1000):
         prog.create_member(f"m{i}")
@@ -240,7 +239,7 @@ def large(tmp: Path, n: int, workers: list[int], seconds: float, keep: str | Non
         ws, prog = workspace(tmp, f"{PG}?options=-csearch_path%3D{schema}")
         load_s = None
         if not exists:
-            seed(prog)
+            prog.seed_demo()
             t0 = time.perf_counter()
             with prog.store.write() as conn:
                 for stmt in BULK:
@@ -300,7 +299,7 @@ def heavy(tmp: Path, dialect: str, url: str, lots: int = HEAVY_LOTS, ops: int = 
     from datetime import timedelta
 
     ws, prog = workspace(tmp, url)
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.add_rule("base", points_per_step=10, step=100)
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     prog.create_member("heavy")
     for i in range(ops // 2):                            # one member per earn + redeem

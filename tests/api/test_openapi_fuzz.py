@@ -19,10 +19,9 @@ pytestmark = pytest.mark.slow
 def api_schema(tmp_path):
     from conftest import make_programme
     from cvm.api import create_app
-    from cvm.programme.demo import seed
 
     prog = make_programme(f"sqlite:///{tmp_path / 'p.db'}", return_window_days=0)
-    seed(prog)
+    prog.seed_demo()
     prog.create_member("m1")
     prog.adjust("m1", 10_000, "float for generated redemptions")
     app = create_app(prog)

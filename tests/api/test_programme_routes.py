@@ -9,8 +9,6 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
 from cvm.api import create_app
-from cvm.programme import partners
-from cvm.programme.operations import utcnow
 
 V1 = "/api/v1"
 
@@ -57,12 +55,11 @@ PARAMS = {"member_id": "m1", "code": "x", "partner_id": "pa", "key_id": "nokey"}
 @pytest.fixture
 def api(tmp_path):
     from conftest import make_programme
-    from cvm.programme import earning
 
     prog = make_programme(f"sqlite:///{tmp_path / 'p.db'}", return_window_days=0)
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.add_rule("base", points_per_step=10, step=100)
     for pid in ("pa", "pb"):
-        prog.configure(partners.add_partner, pid, pid.upper(), utcnow())
+        prog.add_partner(pid, pid.upper())
     keys = {r: prog.create_api_key(r) for r in ("admin", "staff", "till")}
     keys["partner"] = prog.create_api_key("partner", "pa")
     keys["partner_b"] = prog.create_api_key("partner", "pb")

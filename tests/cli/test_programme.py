@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from cvm.cli import app
-from cvm.programme import Programme, tiers
+from cvm.programme import Programme
 from cvm.workspace import Workspace
 
 
@@ -21,7 +21,7 @@ def test_init_demo_key_jobs_and_reports(tmp_path):
     code, out = run("programme", "init", "--demo", "-w", str(ws.path))
     assert code == 0 and "with the demo programme" in out
     prog = Programme.from_workspace(ws)
-    assert [t["code"] for t in prog.read(tiers.list_tiers)] == [
+    assert [t["code"] for t in prog.tiers()] == [
         "silver", "gold", "platinum", "black"]
     code, key = run("programme", "apikey", "--role", "staff", "-w", str(ws.path))
     assert code == 0 and prog.authenticate(key.strip()).role == "staff"

@@ -9,10 +9,11 @@ import pytest
 from cvm.config import ProgrammeSettings, Settings
 
 MODULES = ["cvm.store.warehouse", "cvm.store.engines", "cvm.store.db", "cvm.store.tables",
-           "cvm.programme",
-           "cvm.programme.ledger", "cvm.programme.earning", "cvm.programme.operations",
-           "cvm.programme.tiers", "cvm.programme.partners", "cvm.programme.reports",
-           "cvm.programme.apikeys", "cvm.programme.facade", "cvm.programme.demo", "cvm.api",
+           "cvm.programme", "cvm.programme.ledger", "cvm.programme.earning",
+           "cvm.programme.idempotency", "cvm.programme.batching", "cvm.programme.runner",
+           "cvm.programme.admin", "cvm.programme.catalogue", "cvm.programme.tiers",
+           "cvm.programme.partners", "cvm.programme.reports", "cvm.programme.apikeys",
+           "cvm.programme.facade", "cvm.programme.demo", "cvm.api",
            "cvm.api.app", "cvm.api.deps", "cvm.api.schemas"]
 
 

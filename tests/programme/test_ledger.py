@@ -21,7 +21,6 @@ from cvm.errors import (
     NotFoundError,
     ReplayedError,
 )
-from cvm.programme import earning, tiers
 
 T0 = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -103,7 +102,7 @@ def test_refund_of_spent_points_goes_negative_then_is_paid_off(programme):
 
 def test_refund_clawback_policy_never_goes_negative(make):
     prog = make(refund_shortfall="clawback", point_value=0.05)
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.add_rule("base", points_per_step=10, step=100)
     prog.create_member("m1", now=T0)
     prog.earn("m1", "s1", "250", now=T0)                          # 20 points
     t1 = T0 + 31 * DAY
@@ -261,14 +260,14 @@ def test_reversed_redemption_keeps_its_lots_expiry(programme):
 
 def test_tier_multiplier_campaign_dates_limits_caps_and_budget(make):
     prog = make(return_window_days=0)
-    prog.configure(tiers.define_tier, "gold", rank=1, threshold=0, multiplier="1.25")
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
-    prog.configure(earning.define_rule, "spring", points_per_step=5, step=50,
+    prog.put_tier("gold", rank=1, threshold=0, multiplier="1.25")
+    prog.add_rule("base", points_per_step=10, step=100)
+    prog.add_rule("spring", points_per_step=5, step=50,
                    valid_from=date(2025, 3, 1), valid_to=date(2025, 3, 31),
                    tier_multiplier=False, budget_points=25)
-    prog.configure(earning.define_rule, "birthday", points_per_step=500, product="birthday",
+    prog.add_rule("birthday", points_per_step=500, product="birthday",
                    member_limit=1, member_limit_period="year", tier_multiplier=False)
-    prog.configure(earning.define_rule, "web", points_per_step=3, step=10, channel="web",
+    prog.add_rule("web", points_per_step=3, step=10, channel="web",
                    tier_multiplier=False, cap_points=40, cap_period="month")
     for m in ("m1", "m2"):
         prog.create_member(m, now=T0)
@@ -296,17 +295,13 @@ def test_tier_multiplier_campaign_dates_limits_caps_and_budget(make):
 
 
 def test_catalogue_redemption_checks_the_items_tier(make):
-    from sqlalchemy import insert
 
     from cvm.errors import PermissionDeniedError
-    from cvm.store.tables import catalogue
 
     prog = make(return_window_days=0)
-    prog.configure(tiers.define_tier, "gold", rank=1, threshold=100_000)
-    prog.configure(lambda c: c.execute(insert(catalogue), [
-        {"code": "mug", "name": "Mug", "points": 40, "min_tier_code": None, "active": True},
-        {"code": "lounge", "name": "Lounge", "points": 50, "min_tier_code": "gold",
-         "active": True}]))
+    prog.put_tier("gold", rank=1, threshold=100_000)
+    prog.put_catalogue_item("mug", name="Mug", points=40)
+    prog.put_catalogue_item("lounge", name="Lounge", points=50, min_tier_code="gold")
     prog.create_member("m1", now=T0)
     prog.adjust("m1", 100, "welcome", now=T0)
     r = prog.redeem("m1", item="mug", now=T0)

@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from cvm.errors import ConflictError, InputError
-from cvm.programme import earning, partners, reports
-from cvm.programme.operations import utcnow
+from cvm.programme import partners
 
 
 def at(m, d):
@@ -19,12 +18,12 @@ def at(m, d):
 @pytest.fixture
 def prog(make):
     p = make(return_window_days=0)
-    p.configure(earning.define_rule, "base", points_per_step=10, step=100)
-    p.configure(partners.add_partner, "pa", "Partner A", utcnow())
-    p.configure(earning.define_rule, "pa-bonus", points_per_step=2, step=10, partner_id="pa",
+    p.add_rule("base", points_per_step=10, step=100)
+    p.add_partner("pa", "Partner A")
+    p.add_rule("pa-bonus", points_per_step=2, step=10, partner_id="pa",
                 tier_multiplier=False)
-    p.configure(partners.add_rate, "pa", "0.01", "0.008", date(2025, 1, 1), date(2025, 1, 15))
-    p.configure(partners.add_rate, "pa", "0.02", "0.008", date(2025, 1, 16))
+    p.add_rate("pa", "0.01", "0.008", date(2025, 1, 1), date(2025, 1, 15))
+    p.add_rate("pa", "0.02", "0.008", date(2025, 1, 16))
     p.create_member("m1", now=at(1, 1))
     return p
 
@@ -52,13 +51,13 @@ def test_monthly_settlement_prices_each_entry_at_its_days_rate(prog):
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         with prog.store.write() as conn:
             conn.execute(sa.text("UPDATE settlement_batches SET net_cents = 0"))
-    assert prog.read(partners.batches, "pa") == [batch]
+    assert prog.settlements("pa") == [batch]
 
 
 def test_rates_cannot_overlap_and_unpriced_days_block_settlement(prog):
     with pytest.raises(ConflictError, match="overlaps"):
         prog.configure(partners.add_rate, "pa", "0.03", "0.01", date(2025, 3, 1))
-    prog.configure(partners.add_partner, "pb", "Partner B", utcnow())
+    prog.add_partner("pb", "Partner B")
     prog.earn("m1", "b1", "100", partner_id="pb", now=at(1, 5))
     with pytest.raises(InputError, match="no rate valid on 2025-01-05"):
         prog.settle("pb", "2025-01", now=at(2, 1))
@@ -69,20 +68,20 @@ def test_reports_liability_breakage_and_earn_burn(prog):
     prog.earn("m1", "s1", "500", now=at(2, 10))                     # 50, expires 2027-02
     prog.redeem("m1", 40, now=at(2, 11))                            # 30 + 10 of the 50
     prog.expire(now=datetime(2027, 2, 10, 12, tzinfo=UTC))          # 40 left expire
-    liab = prog.read(reports.liability, at(2, 12), 0.01)
+    liab = prog.liability(at(2, 12))
     assert liab == []
     prog.adjust("m1", 25, "goodwill", now=at(3, 1))                 # expires 2027-03
-    liab = prog.read(reports.liability, at(3, 2), 0.01)
+    liab = prog.liability(at(3, 2))
     assert liab == [{"expiry_month": "2027-03", "active_points": 25, "pending_points": 0,
                      "points": 25, "value": 0.25, "lapsed_points": 0}]
     # a day after its expiry, before the job has run, the 25 have lapsed: no liability
-    liab = prog.read(reports.liability, datetime(2027, 3, 2, 12, tzinfo=UTC), 0.01)
+    liab = prog.liability(datetime(2027, 3, 2, 12, tzinfo=UTC))
     assert liab == [{"expiry_month": "2027-03", "active_points": 0, "pending_points": 0,
                      "points": 0, "value": 0.0, "lapsed_points": 25}]
     # issued 30 + 50 + 25 = 105; spent 40; expired 40: breakage 40 / (40 + 40) = 0.5
-    assert prog.read(reports.breakage) == {
+    assert prog.breakage() == {
         "issued": 105, "refunded": 0, "spent": 40, "expired": 40, "breakage_rate": 0.5,
         "expired_share_of_issued": round(40 / 105, 6)}
-    eb = prog.read(reports.earn_burn, at(1, 1), at(3, 1))
+    eb = prog.earn_burn(at(1, 1), at(3, 1))
     assert eb == [{"tier": None, "partner_id": None, "earned": 50, "burned": 40},
                   {"tier": None, "partner_id": "pa", "earned": 30, "burned": 0}]

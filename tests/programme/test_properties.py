@@ -20,9 +20,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_programme
+from cvm._time import add_months
 from cvm.errors import ConflictError, InputError, InsufficientPointsError
-from cvm.programme import earning, tiers
-from cvm.programme.operations import add_months
 
 pytestmark = pytest.mark.slow
 WINDOW = timedelta(days=30)
@@ -244,8 +243,8 @@ def _settings(n):
 
 def _tiered(prog):
     # Tiers whose multiplier is 1, so tier jobs run without changing what is earned.
-    prog.configure(tiers.define_tier, "silver", rank=1, threshold=50_000)
-    prog.configure(tiers.define_tier, "gold", rank=2, threshold=150_000)
+    prog.put_tier("silver", rank=1, threshold=50_000)
+    prog.put_tier("gold", rank=2, threshold=150_000)
     return prog
 
 
@@ -304,7 +303,7 @@ def test_ledger_matches_model_clawback_policy_postgres(pg_clawback, ops):
 
 def _on(url, policy):
     prog = make_programme(url, refund_shortfall=policy)
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.add_rule("base", points_per_step=10, step=100)
     return _tiered(prog)
 
 

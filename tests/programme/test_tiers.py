@@ -11,27 +11,33 @@ from datetime import UTC, date, datetime
 import pytest
 import sqlalchemy as sa
 
-from cvm.programme import earning, tiers
-from cvm.programme.operations import utcnow
+from cvm._time import utcnow
+from cvm.programme import tiers
 from cvm.store.tables import members
 
 
 def _setup(make, **settings):
     prog = make(**settings)
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
-    prog.configure(tiers.define_tier, "silver", rank=1, threshold=100_000,
+    prog.add_rule("base", points_per_step=10, step=100)
+    prog.put_tier("silver", rank=1, threshold=100_000,
                    benefits={"service_level": "standard", "free_services": []})
-    prog.configure(tiers.define_tier, "gold", rank=2, threshold=500_000, multiplier="1.25",
+    prog.put_tier("gold", rank=2, threshold=500_000, multiplier="1.25",
                    benefits={"service_level": "priority", "free_services": ["delivery"]})
-    prog.configure(tiers.define_tier, "platinum", rank=3, threshold=1_500_000)
-    prog.configure(tiers.define_tier, "black", rank=4, threshold=0, invitation_only=True)
+    prog.put_tier("platinum", rank=3, threshold=1_500_000)
+    prog.put_tier("black", rank=4, threshold=0, invitation_only=True)
     prog.create_member("m1", joined_on=date(2024, 3, 15),
                        now=datetime(2024, 3, 15, tzinfo=UTC))
     return prog
 
 
+def _read(prog, fn, *args):
+    """``fn(conn, *args)`` on a read connection: the tier functions themselves, under test."""
+    with prog.store.read() as conn:
+        return fn(conn, *args)
+
+
 def _member(prog):
-    return prog.read(lambda c: c.execute(sa.select(members)).first())
+    return _read(prog, lambda c: c.execute(sa.select(members)).first())
 
 
 def at(y, m, d):
@@ -54,7 +60,7 @@ def test_upgrade_then_grace_then_downgrade(make, policy, after_grace):
     assert prog.run_tiers(date(2026, 4, 19)) == []                   # day 89 of grace
     change = prog.run_tiers(date(2026, 4, 20))                       # day 90: downgrade
     assert [(c["from"], c["to"]) for c in change] == [("gold", after_grace)]
-    hist = prog.read(tiers.history, "m1")
+    hist = prog.tier_history("m1")
     assert [(x["previous_code"], x["tier_code"], x["changed_on"]) for x in hist] == [
         (None, "gold", date(2025, 1, 31)), ("gold", after_grace, date(2026, 4, 20))]
     assert hist[0]["reason"] == "qualified: spend 6000.00 in window reaches gold"
@@ -81,41 +87,39 @@ def test_refunds_reduce_spend_and_redemptions_do_not_count(make):
     prog.refund("m1", "s2", now=at(2025, 1, 12))
     prog.refund("m1", "s1", "300", now=at(2025, 1, 13))              # net 4900.00
     # 5200.00 + 100.00 - 100.00 - 300.00 = 4900.00 < 5000.00; the redemption is no refund.
-    assert prog.read(tiers.qualifying_value, _member(prog), date(2025, 1, 13),
+    assert _read(prog, tiers.qualifying_value, _member(prog), date(2025, 1, 13),
                      prog.settings) == 490_000
 
 
 def test_points_basis_calendar_and_anniversary_windows(make):
     prog = _setup(make, tier_basis="points", tier_window="calendar_year")
-    prog.configure(tiers.define_tier, "silver", rank=1, threshold=100)
+    prog.put_tier("silver", rank=1, threshold=100)
     prog.earn("m1", "s1", "1000", now=at(2025, 12, 31))             # 100 points
     assert [c["to"] for c in prog.run_tiers(date(2025, 12, 31))] == ["silver"]
     member = _member(prog)
-    assert prog.read(tiers.qualifying_value, member, date(2025, 12, 31), prog.settings) == 100
-    assert prog.read(tiers.qualifying_value, member, date(2026, 1, 1), prog.settings) == 0
+    assert _read(prog, tiers.qualifying_value, member, date(2025, 12, 31), prog.settings) == 100
+    assert _read(prog, tiers.qualifying_value, member, date(2026, 1, 1), prog.settings) == 0
     s = prog.settings.model_copy(update={"tier_window": "anniversary"})
     # Joined 2024-03-15: on 2026-03-14 the membership year began 2025-03-15 (sale inside);
     # on 2026-03-15 a new one begins.
     assert tiers.window(member, date(2026, 3, 14), s)[0] == datetime(2025, 3, 15, tzinfo=UTC)
-    assert prog.read(tiers.qualifying_value, member, date(2026, 3, 14), s) == 100
-    assert prog.read(tiers.qualifying_value, member, date(2026, 3, 15), s) == 0
+    assert _read(prog, tiers.qualifying_value, member, date(2026, 3, 14), s) == 100
+    assert _read(prog, tiers.qualifying_value, member, date(2026, 3, 15), s) == 0
 
 
 def test_invitation_floor_holds_and_benefits_are_readable(make):
     prog = _setup(make, grace_days=0)
-    change = prog.configure(tiers.set_floor, "m1", "black", date(2025, 1, 1), "invited",
-                            prog.settings, utcnow())
+    change = prog.set_tier_floor("m1", "black", "invited", on=date(2025, 1, 1), now=utcnow())
     assert change["to"] == "black" and change["reason"] == "invited (floor tier black)"
     assert prog.run_tiers(date(2025, 6, 1)) == [] and tier_of(prog) == "black"
-    prog.configure(tiers.set_floor, "m1", "gold", date(2025, 6, 2), "manual gold",
-                   prog.settings, utcnow())
+    prog.set_tier_floor("m1", "gold", "manual gold", on=date(2025, 6, 2), now=utcnow())
     # Black is no longer a floor and the window supports nothing: one down from black
     # skips nothing (platinum), then the gold floor holds.
     assert tier_of(prog) == "platinum"
     prog.run_tiers(date(2025, 6, 3))
     assert tier_of(prog) == "gold"
     assert prog.run_tiers(date(2025, 6, 4)) == [] and tier_of(prog) == "gold"
-    b = prog.read(tiers.benefits, "m1")
+    b = _read(prog, tiers.benefits, "m1")
     assert b == {"tier": "gold", "multiplier": "1.25", "service_level": "priority",
                  "free_services": ["delivery"]}
 
@@ -127,9 +131,10 @@ def test_batch_values_equal_one_by_one(make, basis):
         prog.create_member(f"x{i}", now=at(2025, 1, 1))
         prog.earn(f"x{i}", f"s{i}", amount, now=at(2025, 2, 1))
     prog.refund("x3", "s3", "1000", now=at(2025, 2, 2))
-    rows = prog.read(lambda c: c.execute(sa.select(members).order_by(members.c.member_id)).all())
-    batch = prog.read(tiers.qualifying_values, rows, date(2025, 3, 1), prog.settings)
-    single = {m.member_id: prog.read(tiers.qualifying_value, m, date(2025, 3, 1), prog.settings)
+    rows = _read(prog, lambda c: c.execute(sa.select(members).order_by(members.c.member_id))
+                 .all())
+    batch = _read(prog, tiers.qualifying_values, rows, date(2025, 3, 1), prog.settings)
+    single = {m.member_id: _read(prog, tiers.qualifying_value, m, date(2025, 3, 1), prog.settings)
               for m in rows}
     assert {k: batch.get(k, 0) for k in single} == single
     # Hand check: spend x3 = 5000.00 - 1000.00; points x3 = 500 - floor(500 * 1000/5000) = 400

@@ -97,12 +97,13 @@ def test_append_only_tables_refuse_update_and_delete(programme, table):
     programme.create_member("m1", now=now)
     programme.adjust("m1", 50, "welcome", now=now)
     programme.redeem("m1", 20, now=now)
-    programme.configure(lambda c: c.execute(sa.text(
-        "INSERT INTO tier_history (member_id, tier_code, changed_on, reason, created_at) "
-        "VALUES ('m1', NULL, '2025-01-01', 'test', :t)"), {"t": now}))
+    with programme.store.write() as c:
+        c.execute(sa.text(
+            "INSERT INTO tier_history (member_id, tier_code, changed_on, reason, created_at) "
+            "VALUES ('m1', NULL, '2025-01-01', 'test', :t)"), {"t": now})
     if table == "settlement_batches":
-        programme.configure(lambda c: c.execute(sa.text(
-            "INSERT INTO partners VALUES ('p1', 'P', :t)"), {"t": now}))
+        with programme.store.write() as c:
+            c.execute(sa.text("INSERT INTO partners VALUES ('p1', 'P', :t)"), {"t": now})
         programme.settle("p1", "2024-12", now=now)
     with programme.store.engine.connect() as conn:
         assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one() >= 1
@@ -193,17 +194,16 @@ def test_a_database_restart_is_survived_by_reads_and_reported_for_writes(pg_sche
 @pytest.mark.postgres
 def test_a_write_sends_three_statements_and_commits(pg_schemas, monkeypatch):
     """A member's write on PostgreSQL is the member's lock, one read (its lots for the points
-    it takes, sums, rules, ids) and one write, then COMMIT (`cvm.programme.tx`): a read the
+    it takes, sums, rules, ids) and one write, then COMMIT (`cvm.programme.batching`): a read the
     write did not prefetch, e.g. lots asked for another number of points than prefetched,
     would be a fourth statement and a round trip more."""
     import psycopg
 
     from conftest import make_programme
-    from cvm.programme import earning
 
     prog = make_programme(pg_schemas.new())
     try:
-        prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+        prog.add_rule("base", points_per_step=10, step=100)
         prog.create_member("m1")
         prog.adjust("m1", 100, "welcome")
         sent: list[str] = []

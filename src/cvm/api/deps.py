@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cvm.errors import PermissionDeniedError
 from cvm.programme import Programme
-from cvm.programme.apikeys import Principal
+from cvm.programme.apikeys import ROLES, Principal
 
 __all__ = [
     "Prog",
@@ -20,6 +20,7 @@ __all__ = [
     "STAFF",
     "idem_scope",
     "own_partner",
+    "own_partner_or_staff",
     "AnyKey",
     "StaffKey",
     "AdminKey",
@@ -29,7 +30,7 @@ __all__ = [
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: cvm_<id>_<secret>")
 
-ANY = ("admin", "staff", "till", "partner")
+ANY = ROLES
 STAFF = ("admin", "staff")
 
 
@@ -92,3 +93,11 @@ def own_partner(principal: Principal, partner_id: str) -> None:
         raise PermissionDeniedError(
             f"partner key of {principal.partner_id!r} may not read partner {partner_id!r}"
         )
+
+
+def own_partner_or_staff(principal: Principal, partner_id: str) -> None:
+    """A partner key may read its own partner's data; otherwise only staff and admin may."""
+    if principal.role == "partner":
+        own_partner(principal, partner_id)
+    elif principal.role not in STAFF:
+        raise PermissionDeniedError(f"a {principal.role} key may not read partners")

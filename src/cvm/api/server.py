@@ -30,9 +30,15 @@ log = logging.getLogger("cvm.api")
 
 
 def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serve the API of the workspace at `workspace` until interrupted."""
+    """Serve the API of the workspace at `workspace` until interrupted, its programme's
+    tables created or upgraded first (once, before any server process starts)."""
     import uvicorn
 
+    from cvm.workspace import Workspace
+
+    prog = Workspace.open(workspace).programme
+    prog.init()
+    prog.close()
     if workers == 1:
         uvicorn.run(_app(workspace), host=host, port=port, log_level="warning")
         return

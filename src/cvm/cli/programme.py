@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from cvm._dates import as_date
 from cvm.cli._common import FormatOpt, OutOpt, WorkspaceOpt, console, emit, open_workspace
-from cvm.errors import InputError
+from cvm.programme.apikeys import ROLES
 
 app = typer.Typer(help="Loyalty programme: points ledger, tiers, partners, REST API.",
                   no_args_is_help=True)
 
 
 def _programme(workspace):
-    from cvm.programme import Programme
-
-    return Programme.from_workspace(open_workspace(workspace))
+    return open_workspace(workspace).programme
 
 
 @app.command()
@@ -31,13 +29,10 @@ def init(workspace: WorkspaceOpt = None,
              "With --demo: customers to enrol (a random sample; 0 for none)."))] = 1000
          ) -> None:
     """Create or upgrade the programme's tables (and optionally the demo programme)."""
-    ws = open_workspace(workspace)
-    from cvm.programme import Programme
-
-    prog = Programme.from_workspace(ws)
-    prog.init()
-    enrolled = None
-    if demo:
+    prog = _programme(workspace)
+    if not demo:
+        enrolled = prog.init()
+    else:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -46,18 +41,12 @@ def init(workspace: WorkspaceOpt = None,
             TimeElapsedColumn,
         )
 
-        from cvm.programme.demo import enrol_customers, seed
-
-        seed(prog)
-        if members and ws.has_rows("customers") and ws.latest_day() is not None:
-            with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                          MofNCompleteColumn(), TimeElapsedColumn(),
-                          console=console, transient=True) as bar:
-                task = bar.add_task("Booking purchases", total=None)
-                enrolled = enrol_customers(
-                    prog, ws, members,
-                    on_progress=lambda done, total: bar.update(task, completed=done,
-                                                               total=total))
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("Booking purchases", total=None)
+            enrolled = prog.init(demo=True, members=members, on_progress=lambda done, total:
+                                 bar.update(task, completed=done, total=total))
     prog.close()
     console.print(f"Programme ready at {prog.store!r}" + (" with the demo programme" if demo
                                                           else ""))
@@ -74,24 +63,14 @@ def serve(workspace: WorkspaceOpt = None,
           workers: Annotated[int, typer.Option(min=1, max=64, help=(
               "Server processes; writes stay serialised per member (PostgreSQL) or per "
               "database (SQLite)."))] = 1) -> None:
-    """Serve the REST API (OpenAPI at /docs)."""
+    """Serve the REST API (OpenAPI at /docs); creates or upgrades the tables first."""
     from cvm.api.server import serve as run_server
 
-    prog = _programme(workspace)
-    prog.init()
-    prog.close()
-    run_server(prog_path(workspace), host=host, port=port, workers=workers)
+    run_server(open_workspace(workspace).path, host=host, port=port, workers=workers)
 
 
-def prog_path(workspace):
-    return open_workspace(workspace).path
-
-
-class Role(StrEnum):
-    admin = "admin"
-    staff = "staff"
-    till = "till"
-    partner = "partner"
+#: the roles of API keys, as the library defines them
+Role = StrEnum("Role", {role: role for role in ROLES})
 
 
 @app.command()
@@ -101,9 +80,7 @@ def apikey(role: Annotated[Role, typer.Option(help="What the key may do.")],
            name: Annotated[str, typer.Option(help="A label for the key.")] = "",
            workspace: WorkspaceOpt = None) -> None:
     """Make an API key and print it once (only its hash is stored)."""
-    prog = _programme(workspace)
-    prog.init()
-    typer.echo(prog.create_api_key(role.value, partner, name))
+    typer.echo(_programme(workspace).create_api_key(role.value, partner, name, init=True))
 
 
 @app.command()
@@ -118,7 +95,7 @@ def tiers(on: Annotated[str | None, typer.Option(help="Evaluation day YYYY-MM-DD
                                                       "(default today).")] = None,
           workspace: WorkspaceOpt = None, fmt: FormatOpt = "table", out: OutOpt = None) -> None:
     """Run the tier job: upgrades, grace periods and downgrades; prints the changes."""
-    day = _day(on, "--on") if on else None
+    day = as_date(on, "--on") if on else None
     changes = _programme(workspace).run_tiers(day)
     emit(_frame(changes, ["member_id", "from", "to", "reason"]), fmt, out,
          title=f"{len(changes)} tier changes")
@@ -131,6 +108,16 @@ class Report(StrEnum):
     audit = "audit"
 
 
+#: the columns of each report's table (None: as the report gives them)
+_COLUMNS = {
+    Report.liability: ["expiry_month", "active_points", "pending_points", "points", "value",
+                       "lapsed_points"],
+    Report.breakage: None,
+    Report.earn_burn: ["tier", "partner_id", "earned", "burned"],
+    Report.audit: ["member_id", "problem"],
+}
+
+
 @app.command()
 def report(kind: Annotated[Report, typer.Argument(help="Which report.")],
            start: Annotated[str | None, typer.Option(help="earn-burn: first day.")] = None,
@@ -139,38 +126,23 @@ def report(kind: Annotated[Report, typer.Argument(help="Which report.")],
            workspace: WorkspaceOpt = None, fmt: FormatOpt = "table", out: OutOpt = None) -> None:
     """Finance reports: liability by expiry month, breakage, earn/burn; or a ledger audit
     (exit code 1 when it finds problems)."""
-    from cvm.programme import reports
-
     prog = _programme(workspace)
-    now = datetime.now(UTC)
     if kind is Report.liability:
-        rows = prog.read(reports.liability, now, prog.settings.point_value)
-        cols = ["expiry_month", "active_points", "pending_points", "points", "value",
-                "lapsed_points"]
+        rows = prog.liability()
     elif kind is Report.breakage:
-        rows, cols = [prog.read(reports.breakage)], None
+        rows = [prog.breakage()]
     elif kind is Report.earn_burn:
-        s = _day(start, "--start") if start else now.date().replace(day=1)
-        e = _day(end, "--end") if end else now.date() + timedelta(days=1)
-        rows = prog.read(reports.earn_burn, datetime(s.year, s.month, s.day, tzinfo=UTC),
-                         datetime(e.year, e.month, e.day, tzinfo=UTC))
-        cols = ["tier", "partner_id", "earned", "burned"]
+        rows = prog.earn_burn(as_date(start, "--start") if start else None,
+                              as_date(end, "--end") if end else None)
     else:
-        rows, cols = prog.audit(), ["member_id", "problem"]
+        rows = prog.audit()
         if not rows and fmt == "table" and out is None:
             console.print("[green]The books balance: no problems found.[/green]")
             return
-    emit(_frame(rows, cols), fmt, out, title=kind.value)
+    emit(_frame(rows, _COLUMNS[kind]), fmt, out, title=kind.value)
     if kind is Report.audit and rows:
         # a scheduled audit fails, so that whoever runs it hears of the problems
         raise typer.Exit(1)
-
-
-def _day(text: str, opt: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{opt} {text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def _frame(rows, columns=None):

@@ -19,57 +19,56 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 
+from cvm._time import utcnow
 from cvm.errors import InputError
 from cvm.programme import earning, partners, tiers
-from cvm.programme.operations import utcnow
 from cvm.store.tables import catalogue
 from cvm.store.tables import tiers as tiers_t
 
-__all__ = ["seed", "enrol_customers"]
+__all__ = ["define", "enrol_customers"]
 
 
-def seed(prog) -> bool:
-    """Load the demo configuration into an empty programme (one transaction).
+def define(conn: Connection) -> bool:
+    """Load the demo configuration into an empty programme, in the caller's transaction
+    (`Programme.seed_demo`).
 
     Returns False, changing nothing, if the programme already has the demo's tiers.
     """
-    def work(conn):
-        if conn.execute(select(tiers_t.c.code).where(tiers_t.c.code == "silver")).first():
-            return False
-        tiers.define_tier(conn, "silver", rank=1, threshold=25_000, multiplier="1.0",
-                          benefits={"free_services": ["priority queue"],
-                                    "service_level": "standard"})
-        tiers.define_tier(conn, "gold", rank=2, threshold=90_000, multiplier="1.25",
-                          benefits={"free_services": ["free delivery", "priority queue"],
-                                    "service_level": "priority"})
-        tiers.define_tier(conn, "platinum", rank=3, threshold=250_000, multiplier="1.5",
-                          benefits={"free_services": ["free delivery", "lounge",
-                                                      "dedicated line"],
-                                    "service_level": "dedicated"})
-        tiers.define_tier(conn, "black", rank=4, threshold=0, multiplier="2.0",
-                          invitation_only=True,
-                          benefits={"free_services": ["everything"],
-                                    "service_level": "account manager"})
-        earning.define_rule(conn, "base", name="1 point per 1 spent",
-                            points_per_step=1, step=1)
-        earning.define_rule(conn, "online-bonus", name="1 extra point per 10 online",
-                            points_per_step=1, step=10, channel="web", tier_multiplier=False)
-        earning.define_rule(conn, "birthday", name="Birthday bonus", points_per_step=100,
-                            product="birthday", member_limit=1, member_limit_period="year",
-                            tier_multiplier=False)
-        for code, name, points, min_tier in [("voucher-10", "10 voucher", 1000, None),
-                                             ("voucher-50", "50 voucher", 4500, None),
-                                             ("lounge", "Lounge visit", 3000, "gold")]:
-            conn.execute(insert(catalogue).values(code=code, name=name, points=points,
-                                                  min_tier_code=min_tier, active=True))
-        partners.add_partner(conn, "fuelco", "FuelCo stations", utcnow())
-        partners.add_rate(conn, "fuelco", "0.008", "0.010", date(2020, 1, 1))
-        earning.define_rule(conn, "fuelco", name="FuelCo: 2 points per 10", points_per_step=2,
-                            step=10, partner_id="fuelco")
-        return True
-    return prog.configure(work)
+    if conn.execute(select(tiers_t.c.code).where(tiers_t.c.code == "silver")).first():
+        return False
+    tiers.define_tier(conn, "silver", rank=1, threshold=25_000, multiplier="1.0",
+                      benefits={"free_services": ["priority queue"],
+                                "service_level": "standard"})
+    tiers.define_tier(conn, "gold", rank=2, threshold=90_000, multiplier="1.25",
+                      benefits={"free_services": ["free delivery", "priority queue"],
+                                "service_level": "priority"})
+    tiers.define_tier(conn, "platinum", rank=3, threshold=250_000, multiplier="1.5",
+                      benefits={"free_services": ["free delivery", "lounge",
+                                                  "dedicated line"],
+                                "service_level": "dedicated"})
+    tiers.define_tier(conn, "black", rank=4, threshold=0, multiplier="2.0",
+                      invitation_only=True,
+                      benefits={"free_services": ["everything"],
+                                "service_level": "account manager"})
+    earning.define_rule(conn, "base", name="1 point per 1 spent",
+                        points_per_step=1, step=1)
+    earning.define_rule(conn, "online-bonus", name="1 extra point per 10 online",
+                        points_per_step=1, step=10, channel="web", tier_multiplier=False)
+    earning.define_rule(conn, "birthday", name="Birthday bonus", points_per_step=100,
+                        product="birthday", member_limit=1, member_limit_period="year",
+                        tier_multiplier=False)
+    for code, name, points, min_tier in [("voucher-10", "10 voucher", 1000, None),
+                                         ("voucher-50", "50 voucher", 4500, None),
+                                         ("lounge", "Lounge visit", 3000, "gold")]:
+        conn.execute(insert(catalogue).values(code=code, name=name, points=points,
+                                              min_tier_code=min_tier, active=True))
+    partners.add_partner(conn, "fuelco", "FuelCo stations", utcnow())
+    partners.add_rate(conn, "fuelco", "0.008", "0.010", date(2020, 1, 1))
+    earning.define_rule(conn, "fuelco", name="FuelCo: 2 points per 10", points_per_step=2,
+                        step=10, partner_id="fuelco")
+    return True
 
 
 def enrol_customers(prog, ws, members: int = 1000, months: int = 12, random_state: int = 7,

@@ -28,14 +28,14 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from cvm.errors import InputError
+from cvm.programme.batching import Tx
+from cvm.programme.idempotency import Operation
 from cvm.programme.ledger import Policy, book_credit, current_balance, housekeep
-from cvm.programme.operations import Operation
-from cvm.programme.tx import Tx
 from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import rules, tiers
 
-__all__ = ["define_rule", "rule_points", "earn", "period_start", "to_cents", "ACTIVE_RULES",
-           "TIER_MULTIPLIERS"]
+__all__ = ["define_rule", "list_rules", "rule_points", "earn", "period_start", "to_cents",
+           "ACTIVE_RULES", "TIER_MULTIPLIERS"]
 
 
 def to_cents(amount: Any, what: str = "amount") -> int:
@@ -68,6 +68,11 @@ def define_rule(conn: Connection, code: str, *, points_per_step: int, step: Any 
         code=code, name=name or code, points_per_step=points_per_step,
         step_cents=to_cents(step, "step"), min_cents=to_cents(min_amount, "min_amount"),
         **values).returning(rules.c.rule_id)).scalar_one()
+
+
+def list_rules(conn: Connection) -> list[dict[str, Any]]:
+    """Every earning rule, in the order they were added (the order they apply in)."""
+    return [dict(r) for r in conn.execute(select(rules).order_by(rules.c.rule_id)).mappings()]
 
 
 def rule_points(rule: Any, amount_cents: int, multiplier: Decimal = Decimal(1)) -> int:

@@ -49,9 +49,10 @@ from sqlalchemy import (
     union_all,
 )
 
+from cvm._time import add_months
 from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
-from cvm.programme.operations import Operation, add_months
-from cvm.programme.tx import Tx
+from cvm.programme.batching import Tx
+from cvm.programme.idempotency import Operation
 from cvm.store.tables import allocations, ledger_entries, operations
 
 __all__ = ["Policy", "Lot", "lots", "state", "balance", "book_credit", "book_debit", "housekeep",

@@ -28,7 +28,7 @@ from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import partner_rates, partners, settlement_batches
 
 __all__ = ["add_partner", "add_rate", "rate_on", "get_partner", "list_partners", "settle",
-           "batches", "month_bounds"]
+           "batches", "transactions", "month_bounds"]
 
 
 def add_partner(conn: Connection, partner_id: str, name: str, now: datetime) -> dict[str, Any]:
@@ -142,6 +142,20 @@ def settle(conn: Connection, partner_id: str, month: str, now: datetime) -> dict
 
 
 def batches(conn: Connection, partner_id: str) -> list[dict[str, Any]]:
+    """The partner's settlement batches by month (404 if the partner is unknown)."""
+    get_partner(conn, partner_id)
     return [_batch(r) for r in conn.execute(
         select(settlement_batches).where(settlement_batches.c.partner_id == partner_id)
         .order_by(settlement_batches.c.month))]
+
+
+def transactions(conn: Connection, partner_id: str, *, limit: int = 100,
+                 after: int = 0) -> list[dict[str, Any]]:
+    """Ledger entries booked at the partner, in booking order from entry id `after` on, at
+    most `limit` (404 if the partner is unknown)."""
+    get_partner(conn, partner_id)
+    return [dict(r) for r in conn.execute(
+        select(E.c.entry_id, E.c.member_id, E.c.kind, E.c.points, E.c.source_txn,
+               E.c.booked_at, E.c.reason)
+        .where(E.c.partner_id == partner_id, E.c.entry_id > after)
+        .order_by(E.c.entry_id).limit(limit)).mappings()]

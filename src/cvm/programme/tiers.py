@@ -21,14 +21,15 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from cvm._time import add_months
 from cvm.errors import InputError, NotFoundError
-from cvm.programme.operations import add_months, lock_member
+from cvm.programme.idempotency import lock_member
 from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import members, operations, tier_history, tiers
 
 __all__ = ["define_tier", "list_tiers", "ranks", "window", "qualifying_value", "qualifying_values",
            "evaluate",
-           "set_floor", "benefits", "history"]
+           "member_ids", "evaluate_all", "set_floor", "benefits", "history"]
 
 
 def define_tier(conn: Connection, code: str, *, rank: int, threshold: int, name: str = "",
@@ -214,6 +215,31 @@ def evaluate(conn: Connection, member: Any, on: date, settings: Any, now: dateti
                    f"window below {current} ({settings.downgrade_policy})", now, writes)
 
 
+def member_ids(conn: Connection) -> list[str]:
+    """Every member's id, in order (the tier job's batches)."""
+    return list(conn.execute(select(members.c.member_id)
+                             .order_by(members.c.member_id)).scalars().all())
+
+
+def evaluate_all(conn: Connection, member_ids: list[str], on: date, settings: Any,
+                 now: datetime) -> list[dict[str, Any]]:
+    """The tier job for a batch of members on day `on`: their rows locked, their values read
+    in one query, their changes written together; returns the changes."""
+    rows = conn.execute(select(members).where(members.c.member_id.in_(member_ids))
+                        .order_by(members.c.member_id).with_for_update()).all()
+    values = qualifying_values(conn, rows, on, settings)
+    table = ranks(conn)
+    writes = TierWrites()
+    out = []
+    for member in rows:
+        change = evaluate(conn, member, on, settings, now, value=values.get(member.member_id, 0),
+                          table=table, writes=writes)
+        if change is not None:
+            out.append(change)
+    writes.flush(conn)
+    return out
+
+
 def set_floor(conn: Connection, member_id: str, tier_code: str | None, on: date, reason: str,
               settings: Any, now: datetime) -> dict[str, Any] | None:
     """Give a member a manual or invitation tier as a floor (None removes it), then re-rate."""
@@ -242,6 +268,10 @@ def benefits(conn: Connection, member_id: str) -> dict[str, Any]:
 
 
 def history(conn: Connection, member_id: str) -> list[dict[str, Any]]:
+    """Every tier change of the member, oldest first (404 if not a member)."""
+    if conn.execute(select(members.c.member_id)
+                    .where(members.c.member_id == member_id)).first() is None:
+        raise NotFoundError(f"member {member_id!r} not found")
     rows = conn.execute(select(tier_history).where(tier_history.c.member_id == member_id)
                         .order_by(tier_history.c.change_id)).mappings().all()
     return [dict(r) for r in rows]

@@ -174,7 +174,7 @@ class Store:
 
         On PostgreSQL, psycopg's own connection (from the pool) in autocommit: every
         statement runs on its own, consistent in itself, without the BEGIN and COMMIT round
-        trips of `read` or SQLAlchemy's execution overhead (`cvm.programme.tx.Tx.reader`
+        trips of `read` or SQLAlchemy's execution overhead (`cvm.programme.batching.Tx.reader`
         runs statements on it). On SQLite, the SQLAlchemy connection of `read`.
         """
         if self.dialect != "postgresql":

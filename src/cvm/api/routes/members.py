@@ -19,9 +19,7 @@ from cvm.api.schemas import (
     RefundIn,
     ReverseIn,
 )
-from cvm.programme import tiers
 from cvm.programme.apikeys import Principal
-from cvm.programme.operations import utcnow
 
 router = APIRouter(prefix="/members", tags=["members"])
 MemberId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -205,14 +203,11 @@ def set_floor(
     member_id: MemberId, body: FloorIn, prog: Prog, who: AdminKey, key: IdemKey = None
 ) -> dict:
     """Give a manual or invitation tier as a floor (null removes it)."""
-    change = prog.configure(
-        tiers.set_floor, member_id, body.tier, utcnow().date(), body.reason, prog.settings, utcnow()
-    )
+    change = prog.set_tier_floor(member_id, body.tier, body.reason)
     return {"member_id": member_id, "floor": body.tier, "change": change}
 
 
 @router.get("/{member_id}/tier-history")
 def tier_history(member_id: MemberId, prog: Prog, who: StaffKey) -> list:
     """Every tier change of the member, oldest first."""
-    prog.member(member_id)
-    return prog.read(tiers.history, member_id)
+    return prog.tier_history(member_id)

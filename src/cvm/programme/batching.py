@@ -1,4 +1,4 @@
-"""A write transaction in as few statements as its work allows.
+"""SQL statement batching: a write transaction in as few statements as its work allows.
 
 On PostgreSQL each statement is a round trip, and a round trip costs the server and the
 client more CPU than a small statement itself: a write that sent its ~10 statements one by

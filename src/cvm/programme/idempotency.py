@@ -1,4 +1,4 @@
-"""Write operations: one row per request, its idempotency key and its first answer.
+"""Idempotency of writes: one operation row per request, its key and its first answer.
 
 Every write to the programme (create a member, earn, redeem, refund, reverse, adjust,
 expire) is an *operation*: a row in ``operations`` made in the same transaction as the
@@ -14,12 +14,13 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from cvm._time import utcnow
 from cvm.errors import (
     ConflictError,
     CvmError,
@@ -27,26 +28,12 @@ from cvm.errors import (
     NotFoundError,
     ReplayedError,
 )
-from cvm.programme.tx import Tx
+from cvm.programme.batching import Tx
 from cvm.store.tables import members, operations
 
-__all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash", "utcnow",
-           "add_months", "record_failure", "FAILED_KIND", "lock_member_and_replay",
-           "LOCK_MEMBER_SEEN", "NATURAL"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def add_months(when: datetime, months: int) -> datetime:
-    """`when` moved by whole calendar months, the day clamped to the month's last day."""
-    total = when.year * 12 + (when.month - 1) + months
-    year, month = divmod(total, 12)
-    month += 1
-    last = [31, 29 if (year % 4 == 0 and (year % 100 or year % 400 == 0)) else 28, 31, 30, 31,
-            30, 31, 31, 30, 31, 30, 31][month - 1]
-    return when.replace(year=year, month=month, day=min(when.day, last))
+__all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash",
+           "record_failure", "FAILED_KIND", "lock_member_and_replay", "LOCK_MEMBER_SEEN",
+           "NATURAL"]
 
 
 def request_hash(request: dict[str, Any]) -> str:
@@ -71,7 +58,8 @@ class Operation:
     #: the member's points left in open lots at `now`, ``{"active": ..., "pending": ...,
     #: "lapsed": ...}`` (`cvm.programme.ledger.state`), read and kept current like `sums`
     held: dict[str, int] | None = None
-    #: the operations row as queued (`Tx.insert`), completed in place by `finish` if unsent
+    #: the operations row as queued (`cvm.programme.batching.Tx.insert`), completed in place
+    #: by `finish` if unsent
     row: dict[str, Any] | None = None
 
     def booked(self, member_id: str, kind: str, points: int) -> None:

@@ -1,0 +1,204 @@
+"""`Administration`: the programme's configuration, partners, reports and API keys.
+
+The part of the `Programme` facade that the admin and staff routes and the CLI's jobs and
+reports call: tiers and floors, the catalogue, earning rules, partners with their rates,
+transactions and settlements, the finance reports and API keys. Each method is one
+transaction (a write, or a read of one consistent state); the SQL is in the modules it calls.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from cvm._time import utcnow
+from cvm.config import ProgrammeSettings
+from cvm.programme import apikeys, catalogue, earning, partners, reports, tiers
+from cvm.programme.runner import Runner
+from cvm.store.db import Store
+
+__all__ = ["Administration"]
+
+
+def _moment(day: date | datetime) -> datetime:
+    """A datetime as given; a date as its midnight in UTC."""
+    if isinstance(day, datetime):
+        return day
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+class Administration(Runner):
+    """Configuration, partners, reports and keys of a programme over a `Store`."""
+
+    #: How long a verified API key is trusted without asking the database again.
+    AUTH_CACHE_SECONDS = 5.0
+
+    def __init__(self, store: Store, settings: ProgrammeSettings | None = None):
+        super().__init__(store, settings)
+        self._auth_cache: dict[str, tuple[apikeys.Principal, float]] = {}
+
+    # ---- tiers ------------------------------------------------------------------------
+    def tiers(self) -> list[dict[str, Any]]:
+        """Tiers with thresholds, multipliers and benefits, lowest first."""
+        return self._read(tiers.list_tiers)
+
+    def put_tier(self, code: str, *, rank: int, threshold: int, name: str = "",
+                 multiplier: Any = 1, invitation_only: bool = False,
+                 benefits: dict[str, Any] | None = None) -> None:
+        """Add or replace a tier; `threshold` is cents of spend or points (``tier_basis``)."""
+        self._write(lambda conn: tiers.define_tier(
+            conn, code, rank=rank, threshold=threshold, name=name, multiplier=multiplier,
+            invitation_only=invitation_only, benefits=benefits))
+
+    def set_tier_floor(self, member_id: str, tier: str | None, reason: str, *,
+                       on: date | None = None,
+                       now: datetime | None = None) -> dict[str, Any] | None:
+        """Give a member a manual or invitation tier as a floor (None removes it) and rate
+        them again on day `on` (default today); returns the tier change, if any."""
+        now = now or utcnow()
+        return self._write(lambda conn: tiers.set_floor(
+            conn, member_id, tier, on or now.date(), reason, self.settings, now))
+
+    def tier_history(self, member_id: str) -> list[dict[str, Any]]:
+        """Every tier change of the member, oldest first (404 if not a member)."""
+        return self._read(tiers.history, member_id)
+
+    def run_tiers(self, on: date | None = None, batch: int = 500) -> list[dict[str, Any]]:
+        """The tier job for day `on`: upgrades, grace and downgrades for every member."""
+        on = on or utcnow().date()
+        now = utcnow()
+        ids = self._read(tiers.member_ids)
+        changes = []
+        for i in range(0, len(ids), batch):
+            changes += self._write(lambda conn, chunk=ids[i:i + batch]: tiers.evaluate_all(
+                conn, chunk, on, self.settings, now))
+        return changes
+
+    # ---- catalogue and rules --------------------------------------------------------------
+    def catalogue(self) -> list[dict[str, Any]]:
+        """The redemption catalogue, by item code."""
+        return self._read(catalogue.items)
+
+    def put_catalogue_item(self, code: str, *, name: str, points: int,
+                           min_tier_code: str | None = None, active: bool = True) -> None:
+        """Add or replace a catalogue item."""
+        self._write(lambda conn: catalogue.put_item(
+            conn, code, name=name, points=points, min_tier_code=min_tier_code, active=active))
+
+    def rules(self) -> list[dict[str, Any]]:
+        """The earning rules, in the order they apply."""
+        return self._read(earning.list_rules)
+
+    def add_rule(self, code: str, *, points_per_step: int, step: Any = 0,
+                 name: str | None = None, min_amount: Any = 0, idem_key: str | None = None,
+                 actor: str = "system", **options: Any) -> dict[str, Any]:
+        """Add an earning rule (`cvm.programme.earning.define_rule`), once per idempotency
+        key; answers ``{"rule_id": ..., "operation_id": ..., "replayed": ...}``."""
+        request = dict(code=code, name=name, points_per_step=points_per_step, step=step,
+                       min_amount=min_amount, **options)
+        return self._config_op("rule", request, lambda conn: {
+            "rule_id": earning.define_rule(conn, **request)}, idem_key=idem_key, actor=actor)
+
+    # ---- partners ---------------------------------------------------------------------
+    def partners(self) -> list[dict[str, Any]]:
+        """Partner merchants, by id."""
+        return self._read(partners.list_partners)
+
+    def partner(self, partner_id: str) -> dict[str, Any]:
+        """A partner and its rate periods (404 if unknown)."""
+        return self._read(partners.get_partner, partner_id)
+
+    def add_partner(self, partner_id: str, name: str, *, idem_key: str | None = None,
+                    actor: str = "system") -> dict[str, Any]:
+        """Add a partner merchant, once per idempotency key (409 if the id is taken)."""
+        return self._config_op(
+            "partner", {"partner_id": partner_id, "name": name},
+            lambda conn: partners.add_partner(conn, partner_id, name, utcnow()),
+            idem_key=idem_key, actor=actor)
+
+    def add_rate(self, partner_id: str, earn_rate: Any, burn_rate: Any, valid_from: date,
+                 valid_to: date | None = None, *, idem_key: str | None = None,
+                 actor: str = "system") -> dict[str, Any]:
+        """Add an earn/burn rate period to a partner (no overlaps), once per idempotency
+        key; answers the partner and the period."""
+        rate = {"earn_rate": earn_rate, "burn_rate": burn_rate, "valid_from": valid_from,
+                "valid_to": valid_to}
+
+        def work(conn):
+            partners.add_rate(conn, partner_id, **rate)
+            return {"partner_id": partner_id, **rate}
+        return self._config_op("rate", dict(rate, partner_id=partner_id), work,
+                               idem_key=idem_key, actor=actor)
+
+    def partner_transactions(self, partner_id: str, *, limit: int = 100,
+                             after: int = 0) -> list[dict[str, Any]]:
+        """Ledger entries booked at a partner, after entry id `after` (404 if unknown)."""
+        return self._read(lambda conn: partners.transactions(conn, partner_id, limit=limit,
+                                                             after=after))
+
+    def settle(self, partner_id: str, month: str, now: datetime | None = None) -> dict:
+        """The partner's settlement batch of a finished month (made once, then fixed)."""
+        return self._write(lambda conn: partners.settle(conn, partner_id, month,
+                                                        now or utcnow()))
+
+    def settlements(self, partner_id: str) -> list[dict[str, Any]]:
+        """The partner's settlement batches by month (404 if unknown)."""
+        return self._read(partners.batches, partner_id)
+
+    # ---- reports ----------------------------------------------------------------------
+    def liability(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Points held by expiry month, valued at ``point_value`` (`cvm.programme.reports`)."""
+        return self._read(reports.liability, now or utcnow(), self.settings.point_value)
+
+    def breakage(self) -> dict[str, Any]:
+        """Points issued, refunded, spent and expired, and the breakage rate."""
+        return self._read(reports.breakage)
+
+    def earn_burn(self, start: date | datetime | None = None,
+                  end: date | datetime | None = None) -> list[dict[str, Any]]:
+        """Points earned and burned by tier and partner from `start` (default the first of
+        this month) to `end` (exclusive; default tomorrow); a date is its midnight UTC."""
+        today = utcnow().date()
+        return self._read(reports.earn_burn, _moment(start or today.replace(day=1)),
+                          _moment(end or today + timedelta(days=1)))
+
+    # ---- API keys ---------------------------------------------------------------------
+    def create_api_key(self, role: str, partner_id: str | None = None, name: str = "", *,
+                       init: bool = False) -> str:
+        """Make an API key and return its text (shown once; only its hash is stored).
+        ``init`` creates or upgrades the tables first (a key for a new programme)."""
+        if init:
+            self.store.upgrade()
+        return self._write(lambda conn: apikeys.create_key(
+            conn, role, utcnow(), partner_id=partner_id, name=name))
+
+    def revoke_api_key(self, key_id: str) -> None:
+        """Revoke a key (404 if no active key has this id); forgotten at once here."""
+        self._write(lambda conn: apikeys.revoke_key(conn, key_id, utcnow()))
+        self._auth_cache.clear()
+
+    def authenticate(self, token: str | None) -> apikeys.Principal:
+        """The key's principal (401 if missing, unknown or revoked).
+
+        A verified key is remembered for `AUTH_CACHE_SECONDS` to spare a query per request;
+        a key revoked through this object is forgotten at once, one revoked elsewhere (another
+        process) is refused at the latest that many seconds later.
+        """
+        principal = self.cached_principal(token)
+        if principal is not None:
+            return principal
+        with self.store.engine.connect() as conn:
+            principal = apikeys.authenticate(conn, token)
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[token] = (principal, time.monotonic() + self.AUTH_CACHE_SECONDS)
+        return principal
+
+    def cached_principal(self, token: str | None) -> apikeys.Principal | None:
+        """The principal of a key verified less than `AUTH_CACHE_SECONDS` ago, else None
+        (no database access: the API answers it on its event loop)."""
+        hit = self._auth_cache.get(token) if token else None
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
