@@ -53,6 +53,9 @@ def test_indicators_as_of_an_earlier_day(ind_ws):
     assert t.loc["w1", "purchase_days"] == 2
     assert t.loc["w1", "repeat_rate"] == pytest.approx(0.5)
     assert t.loc["w1", "revenue"] == 80.0 and t.loc["w1", "recency_days"] == 40
+    # the facade takes the day as text too, and gives the same table as Arrow
+    f = ind_ws.survey.indicators(as_of="2024-02-29").to_pandas().set_index("customer_id")
+    assert (f.loc["w1", "revenue"], f.loc["w1", "recency_days"]) == (80.0, 40)
 
 
 def test_cli_indicators(ind_ws):
