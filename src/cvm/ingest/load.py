@@ -18,11 +18,13 @@ import duckdb
 import pyarrow as pa
 
 from cvm.errors import InputError, Problem, ValidationError
+from cvm.ingest import csvcheck
 from cvm.ingest.readers import ROW, Source, file_sha256, open_source
 from cvm.schema import FieldSpec, TableSpec, table_spec
 
 __all__ = ["ImportReport", "import_file"]
 
+_SUSPECT = "__suspect"
 _SQL_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE", "float": "DOUBLE"}
 # Layouts read without --date-format: only those whose year, month and day cannot be confused
 # (a four-digit year first). 05/01/24 could be any of three dates, so it needs --date-format.
@@ -219,12 +221,18 @@ class _Importer:
             cols.append(f"{_parse_expr(f, raw, self.date_format, self.tz)} AS {_q(f.name)}")
             self.raw_col[f.name] = _q("raw_" + f.name)
         cols += [f"src.{self.pos[c]} AS {_q('x_' + c)}" for c in self.extras]
+        if self.source.kind == "csv":  # values a lenient reading may have got wrong
+            cols.append(" OR ".join(
+                f"coalesce(regexp_matches(src.{self.pos[c]}, '[\\r\\n\"]|\\\\$'), false)"
+                for c in self.source.columns) + f" AS {_SUSPECT}")
         all_null = " AND ".join(f"src.{self.pos[c]} IS NULL" for c in self.source.columns)
         self.con.execute(
             f"CREATE TEMP TABLE staged AS SELECT src.{ROW} AS {ROW}, {', '.join(cols)} "
             f"FROM {src} WHERE NOT ({all_null})")
         if self.source.kind != "parquet":
             self.con.unregister("src_stream")
+        if self.source.kind == "csv":
+            self._check_structure()
         n = self._scalar("SELECT count(*) FROM staged")
         if self.source.kind == "parquet" and on_rows is not None:
             on_rows(n)
@@ -232,6 +240,25 @@ class _Importer:
         if self.spec.derived_key and key_field not in self.mapping:
             self._derive_key(key_field)
         return n
+
+    def _check_structure(self) -> None:
+        """Refuse a CSV file that is not well-formed, naming its rows: when the fast reader
+        stopped, or read a value spanning lines, holding a quote or ending in a backslash,
+        the file is read again strictly (`cvm.ingest.csvcheck.scan`)."""
+        src = self.source
+        if src.failure is None and not self._scalar(
+                f"SELECT count(*) FROM staged WHERE {_SUSPECT}"):
+            return
+        problems = csvcheck.scan(src.path, src.delimiter, src.encoding, len(src.columns))
+        if problems:
+            raise ValidationError(str(src.path), self.spec.name, problems[:self.max_examples],
+                                  len(problems), hint=(
+                                      "Nothing was stored: rows of a file that is not "
+                                      "well-formed CSV cannot be told apart reliably."))
+        if src.failure is not None:
+            raise InputError(f"{src.path}: cannot be read as CSV with delimiter "
+                             f"{src.delimiter!r}: {src.failure}. Check the delimiter "
+                             "(--delimiter) and quoting.")
 
     def _derive_key(self, key_field: str) -> None:
         """Key = hash of the row's canonical field values plus its occurrence among identical

@@ -37,6 +37,9 @@ class Source:
     total_rows: int | None  # known up front for Parquet and Excel, not for CSV
     _open: Callable[[], Iterator[pa.RecordBatch]]
     types: dict[str, pa.DataType] | None = None  # typed sources (Parquet); else all text
+    delimiter: str | None = None  # CSV only
+    encoding: str | None = None  # CSV only
+    failure: str | None = None  # why the stream stopped early (CSV): set by the reader
 
     def type_of(self, column: str) -> pa.DataType:
         return (self.types or {}).get(column, pa.string())
@@ -142,14 +145,17 @@ def _csv(path: Path, delimiter: str | None, encoding: str) -> Source:
         null_values=[""], quoted_strings_can_be_null=True)
 
     def batches() -> Iterator[pa.RecordBatch]:
+        # a malformed row or a bad byte may come in any block, also while DuckDB pulls the
+        # stream (where an exception would surface as DuckDB's): the reader stops and says
+        # why in source.failure, and the importer locates the row (cvm.ingest.csvcheck)
         try:
             reader = pacsv.open_csv(path, read_options, parse_options, convert_options)
             yield from reader
         except pa.ArrowInvalid as exc:
-            raise InputError(f"{path}: cannot be read as CSV with delimiter {delimiter!r}: "
-                             f"{exc}. Check the delimiter (--delimiter) and quoting.") from None
+            source.failure = str(exc)
 
-    return Source(path, "csv", columns, None, batches)
+    source = Source(path, "csv", columns, None, batches, delimiter=delimiter, encoding=encoding)
+    return source
 
 
 def _parquet(path: Path) -> Source:
