@@ -131,7 +131,8 @@ class Workspace:
         """Import a CSV, Parquet or .xlsx file into a canonical table; see `cvm.ingest`.
 
         ``mapping`` maps canonical field names to the file's column names. Options:
-        ``reject_file``, ``date_format``, ``delimiter``, ``encoding``, ``sheet``, ``on_rows``.
+        ``reject_file``, ``date_format``, ``delimiter``, ``encoding``, ``sheet``, ``on_rows``,
+        ``on_wait``.
         Returns an `ImportReport`; raises `ValidationError` (storing nothing) on bad rows.
         """
         from cvm.ingest import import_file

@@ -161,3 +161,29 @@ def test_bad_date_format_is_a_user_error(ws, tmp_path):
         ws.import_file("transactions", path, date_format="%Q")
     with pytest.raises(InputError, match="no strptime code.*not dd/mm/yyyy"):
         ws.import_file("transactions", path, date_format="dd/mm/yyyy")
+
+
+def test_nul_characters_are_refused_in_ids_and_attributes(ws, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"customer_id,region,tier_note\nc1\x00,north,x\nc2,north,a\x00b\n")
+    before = warehouse_state(ws)
+    with pytest.raises(ValidationError) as info:
+        ws.import_file("customers", path)
+    assert warehouse_state(ws) == before
+    assert sorted((p.row, p.field) for p in info.value.problems) == [
+        (2, "customer_id"), (3, "tier_note")]
+
+
+def test_a_changed_attribute_is_refused_like_a_changed_field(ws, tmp_path):
+    """A stored customer cannot change silently: a changed region and a changed further
+    attribute are both refused, naming the row; the same values again add nothing."""
+    ws.import_file("customers", write_csv(tmp_path / "a.csv",
+                                          "customer_id,region,grade\nc1,north,gold\n"))
+    for text in ("customer_id,region,grade\nc1,south,gold\n",
+                 "customer_id,region,grade\nc1,north,silver\n",
+                 "customer_id,region,grade,vip_since\nc1,north,gold,2020\n"):
+        with pytest.raises(ValidationError, match="row 2.*not already stored with other"):
+            ws.import_file("customers", write_csv(tmp_path / "b.csv", text))
+    same = write_csv(tmp_path / "c.csv", "customer_id,grade,region\nc1,gold,north\n")
+    report = ws.import_file("customers", same)
+    assert (report.rows_added, report.rows_already_stored) == (0, 1)

@@ -51,7 +51,7 @@ def _register() -> None:
     from cvm.cli import retention as _retention
     from cvm.cli import survey as _survey
     from cvm.cli import value as _value
-    from cvm.cli import workspace as _workspace
+    from cvm.cli import workspace_commands as _workspace
 
     _workspace.register(app)
     app.add_typer(_value.app, name="value")

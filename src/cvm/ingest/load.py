@@ -296,6 +296,8 @@ class _Importer:
             if raw != val:  # the value was parsed from text, which can fail
                 add(f.name, f"{raw} IS NOT NULL AND {val} IS NULL",
                     _lit(_expected(f, self.date_format)))
+            if f.kind == "string":
+                add(f.name, f"contains({val}, chr(0))", _lit("text without NUL characters"))
             if f.min_value is not None:
                 add(f.name, f"{val} < {f.min_value}", _lit(f"a value >= {f.min_value:g}"))
             if f.kind == "float" and raw == val:  # typed (Parquet): NaN and infinity get here
@@ -305,6 +307,11 @@ class _Importer:
                 add(f.name, f"{val} < make_date({lo}, 1, 1) OR {val} >= make_date({hi + 1}, 1, 1)",
                     _lit(f"a date from {lo}-01-01 to {hi}-12-31 (settings imports.min_year "
                          "and imports.max_year); is the layout misread? Give --date-format"))
+        for c in self.extras:
+            text = f"CAST({_q('x_' + c)} AS VARCHAR)"
+            qs.append(f"SELECT {ROW} AS row, {_lit(c)} AS field, {text} AS value, "
+                      f"'text without NUL characters' AS expected FROM staged "
+                      f"WHERE contains({text}, chr(0))")
         names = {f.name for f in self.present}
         for early, late in self.spec.ordered_pairs:
             if early in names and late in names:
@@ -365,9 +372,15 @@ class _Importer:
             f"GROUP BY {kcols} HAVING count(*) > 1) USING ({kcols}) WHERE {ROW} <> first_row"
         ]
         if self.stored_parts:
-            differs = " OR ".join(
-                f"s.{_q(f.name)} IS DISTINCT FROM t.{_q(f.name)}" for f in self.present
-                if f.name not in key)
+            # a stored row may not change: neither a canonical field nor a further attribute
+            # (a new attribute counts as a change where the row gives it a value)
+            stored_cols = {r[0] for r in self.con.execute("DESCRIBE stored").fetchall()}
+            changes = [f"s.{_q(f.name)} IS DISTINCT FROM t.{_q(f.name)}" for f in self.present
+                       if f.name not in key]
+            changes += [f"CAST(s.{_q('x_' + c)} AS VARCHAR) IS DISTINCT FROM "
+                        f"CAST(t.{_q(c)} AS VARCHAR)" if c in stored_cols
+                        else f"s.{_q('x_' + c)} IS NOT NULL" for c in self.extras]
+            differs = " OR ".join(changes)
             on = " AND ".join(f"s.{_q(k)} = t.{_q(k)}" for k in key)
             out.append(
                 f"SELECT s.{ROW} AS row, {_lit(label)} AS field, {shown('s.')} "
@@ -460,21 +473,28 @@ class _Importer:
                  if f.name not in self.mapping]
         cols += [f"{_q('x_' + c)} AS {_q(c)}" for c in self.extras]
         staged = self.ws.warehouse.scratch_dir / f"staged-{self.spec.name}-{id(self)}.parquet"
-        self.con.execute(
-            f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}) "
-            f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
-        entry = {"file": str(self.source.path), "sha256": self.sha256, "rows": added}
-        if self.spec.name == "transactions":  # lets the workspace know its latest day cheaply
-            latest = self._scalar(f"SELECT max(timestamp) FROM staged WHERE {good}")
-            entry["max_timestamp"] = latest.isoformat()
-        self.ws.warehouse.add_part(self.spec.name, staged, entry)
+        try:
+            self.con.execute(
+                f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}) "
+                f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
+            entry = {"file": str(self.source.path), "sha256": self.sha256, "rows": added}
+            if self.spec.name == "transactions":  # the workspace's latest day, cheaply
+                latest = self._scalar(f"SELECT max(timestamp) FROM staged WHERE {good}")
+                entry["max_timestamp"] = latest.isoformat()
+            self.ws.warehouse.add_part(self.spec.name, staged, entry)
+        finally:
+            staged.unlink(missing_ok=True)  # moved into the warehouse, or not to be kept
 
 
 def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None = None, *,
                 reject_file: str | Path | None = None, date_format: str | None = None,
                 delimiter: str | None = None, encoding: str = "utf-8", sheet: str | None = None,
-                on_rows: Callable[[int], None] | None = None) -> ImportReport:
-    """Import one file into a canonical table of the workspace; see the module docstring."""
+                on_rows: Callable[[int], None] | None = None,
+                on_wait: Callable[[], None] | None = None) -> ImportReport:
+    """Import one file into a canonical table of the workspace; see the module docstring.
+
+    ``on_rows(n)`` is told of rows read; ``on_wait()`` once if another import holds the
+    workspace's write lock, before waiting for it."""
     spec = table_spec(table)
     if date_format is not None:
         check_date_format(date_format)
@@ -492,7 +512,7 @@ def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None
     else:
         report.ignored_columns = [c for c in source.columns if c not in resolved.values()]
     sha = file_sha256(source.path)
-    with ws.warehouse.write_lock():
+    with ws.warehouse.write_lock(on_wait):
         previous = [e for e in ws.warehouse.imports(table) if e.get("sha256") == sha]
         if previous:
             report.skipped_same_file = True

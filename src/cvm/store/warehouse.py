@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,17 +46,32 @@ def canonical_schema(name: str) -> pa.Schema:
     return pa.schema([(f.name, _ARROW_TYPES[f.kind]) for f in spec.fields])
 
 
-def _lock_file(fh, exclusive: bool) -> None:
-    """Lock or unlock an open file for the whole process: flock on POSIX, msvcrt on Windows."""
+def _lock_file(fh, exclusive: bool, wait: bool = True) -> bool:
+    """Lock (or unlock) an open file for the whole process: flock on POSIX, msvcrt on
+    Windows. With ``wait`` false, answer False at once when another process holds it."""
     try:
         import fcntl
     except ImportError:  # Windows
         import msvcrt
 
         fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_LOCK if exclusive else msvcrt.LK_UNLCK, 1)
-    else:
-        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_UN)
+        mode = (msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK) if exclusive else msvcrt.LK_UNLCK
+        try:
+            msvcrt.locking(fh.fileno(), mode, 1)
+        except OSError:
+            if wait:
+                raise
+            return False
+        return True
+    flags = (fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)) if exclusive else fcntl.LOCK_UN
+    try:
+        fcntl.flock(fh, flags)
+    except BlockingIOError:
+        return False
+    return True
+
+
+_STAGED = ("staged-*.parquet", "result-*.parquet")  # written only under the write lock
 
 
 class Warehouse:
@@ -93,8 +108,13 @@ class Warehouse:
         os.replace(tmp, self.dir / _MANIFEST)
 
     @contextlib.contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """Serialise writers to the warehouse across processes; re-entrant in this object."""
+    def write_lock(self, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Serialise writers to the warehouse across processes; re-entrant in this object.
+
+        ``on_wait`` is called once if another process holds the lock, before waiting for it
+        (the CLI says so). On taking the lock, staged files that a killed writer left in the
+        scratch folder are removed: no other writer can be using them.
+        """
         with self._thread_lock:
             if self._lock_depth:
                 self._lock_depth += 1
@@ -106,9 +126,15 @@ class Warehouse:
             lock_path = self.root / ".cvm" / "lock"
             lock_path.parent.mkdir(parents=True, exist_ok=True)
             with open(lock_path, "a+") as fh:
-                _lock_file(fh, True)
+                if not _lock_file(fh, True, wait=False):
+                    if on_wait is not None:
+                        on_wait()
+                    _lock_file(fh, True)
                 self._lock_depth = 1
                 try:
+                    for pattern in _STAGED:
+                        for stale in self.scratch_dir.glob(pattern):
+                            stale.unlink(missing_ok=True)
                     yield
                 finally:
                     self._lock_depth = 0
@@ -141,13 +167,22 @@ class Warehouse:
         table_spec(table)
         with self.write_lock():
             final = self._new_part(table)
-            os.replace(staged, final)
             manifest = self.manifest()
             manifest["tables"].setdefault(table, []).append(
                 dict(entry, part=str(final.relative_to(self.dir)),
                      imported_at=datetime.now(UTC).isoformat(timespec="seconds")))
-            self._write_manifest(manifest)
+            self._publish(staged, final, manifest)
         return final
+
+    def _publish(self, staged: Path, final: Path, manifest: dict[str, Any]) -> None:
+        """Move a staged part into place and list it; if listing fails (a full disk), the
+        part is removed again, so nothing unlisted stays behind."""
+        os.replace(staged, final)
+        try:
+            self._write_manifest(manifest)
+        except BaseException:
+            final.unlink(missing_ok=True)
+            raise
 
     # ---- results: tables cvm derives (scores, forecasts), replaced or kept as history ------
     def save_result(self, name: str, table: pa.Table, mode: str = "replace",
@@ -165,18 +200,21 @@ class Warehouse:
                                  f"{', '.join(sorted(RESULTS))} (cvm.store.warehouse.RESULTS)")
         if mode not in ("replace", "append"):
             raise WorkspaceError(f"mode must be 'replace' or 'append', got {mode!r}")
-        staged = self.scratch_dir / f"result-{name}-{uuid.uuid4().hex}.parquet"
-        pq.write_table(table, staged, compression="zstd")
         with self.write_lock():
+            staged = self.scratch_dir / f"result-{name}-{uuid.uuid4().hex}.parquet"
+            try:
+                pq.write_table(table, staged, compression="zstd")
+            except BaseException:
+                staged.unlink(missing_ok=True)
+                raise
             final = self._new_part(f"results/{name}")
-            os.replace(staged, final)
             manifest = self.manifest()
             results = manifest.setdefault("results", {})
             old = results.get(name, []) if mode == "replace" else []
             entry = {"part": str(final.relative_to(self.dir)), "rows": table.num_rows,
                      "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "note": note}
             results[name] = ([] if mode == "replace" else results.get(name, [])) + [entry]
-            self._write_manifest(manifest)
+            self._publish(staged, final, manifest)
             for e in old:
                 (self.dir / e["part"]).unlink(missing_ok=True)
         return final

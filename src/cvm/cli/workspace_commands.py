@@ -1,0 +1,171 @@
+"""Top-level commands on a workspace: init, import, status, demo, summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cvm.cli._common import (
+    Format,
+    FormatOpt,
+    OutOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    emit_json,
+    err_console,
+    open_workspace,
+)
+from cvm.errors import InputError
+
+__all__ = ["register"]
+
+
+def init(directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")]
+         = Path(".")) -> None:
+    """Create a workspace: a documented cvm.toml and an empty warehouse."""
+    from cvm.workspace import Workspace
+
+    ws = Workspace.init(directory)
+    console.print(f"Created workspace {ws.path} (settings in {ws.path / 'cvm.toml'}).")
+
+
+def _parse_map(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InputError(f"--map {item!r}: expected field=Column, e.g. "
+                             "--map customer_id=CustNo")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def import_(
+    table: Annotated[str, typer.Argument(help="customers, transactions, survey_responses, "
+                                               "survey_items, interactions or contracts.")],
+    file: Annotated[Path, typer.Argument(help="A .csv (any delimiter), .parquet or .xlsx file.")],
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", "-m", help="field=Column: which of your columns holds a canonical field "
+                            "(repeatable). Same-named columns are matched automatically.")] = None,
+    reject_file: Annotated[Path | None, typer.Option(
+        help="Store the good rows and write the bad ones here with a reason column.")] = None,
+    date_format: Annotated[str | None, typer.Option(
+        help="strptime format of dates, e.g. %d/%m/%Y (default: ISO or YYYYMMDD).")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")]
+    = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8",
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Import a file into one of the workspace's tables (validated; all or nothing)."""
+    ws = open_workspace(workspace)
+    start = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=fmt is not Format.table) as progress:
+        task = progress.add_task(f"importing {file.name}", total=None)
+        report = ws.import_file(table, file, _parse_map(map_ or []), reject_file=reject_file,
+                                date_format=date_format, delimiter=delimiter,
+                                encoding=encoding, sheet=sheet,
+                                on_rows=lambda k: progress.advance(task, k),
+                                on_wait=lambda: err_console.print(
+                                    "waiting for another import into this workspace to "
+                                    "finish ...", markup=False, highlight=False))
+    if fmt is Format.json:
+        emit_json(vars(report) | {"seconds": round(time.perf_counter() - start, 3)})
+        return
+    console.print(f"{report.file} -> {report.table}: {report.rows_added:,} rows added"
+                  f" of {report.rows_read:,} read"
+                  + (f", {report.rows_already_stored:,} already stored"
+                     if report.rows_already_stored else "")
+                  + (f", {report.rows_rejected:,} rejected to {report.reject_file}"
+                     if report.rows_rejected else "")
+                  + f" ({time.perf_counter() - start:.1f} s).")
+    if report.ignored_columns:
+        console.print(f"[dim]columns not used: {', '.join(report.ignored_columns)}[/dim]")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+
+
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")]
+    = Path("cvm-demo"),
+    customers: Annotated[int, typer.Option(min=100, max=2_000_000,
+                                           help="Number of customers.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+) -> None:
+    """Build a seeded synthetic company, import it and show who its valuable customers are."""
+    from cvm.demo import DemoParams, build_demo
+
+    start = time.perf_counter()
+    console.print(f"Building a demo company of {customers:,} customers in {directory} ...")
+    ws, _ = build_demo(directory, DemoParams(customers=customers, seed=seed),
+                       on_table=lambda r: console.print(
+                           f"  imported {r.rows_added:>10,} {r.table}"))
+    window = ws.value.window()
+    console.print(f"\nValue over {window.start} .. {window.end} "
+                  f"({ws.settings.currency}, by {ws.settings.value.tier_by}):")
+    emit(ws.value.tiers().select(["tier", "customers", "revenue", "profit", "revenue_share",
+                                  "profit_share"]), title="Pareto value tiers")
+    stats, _ = ws.value.concentration()
+    console.print(f"Top 1% of customers bring {stats['top_1pct_share']:.1%} of revenue, "
+                  f"top 20% bring {stats['top_20pct_share']:.1%}; Gini {stats['gini']:.3f}.")
+    emit(ws.value.breakdown("relationship_type").select(
+        ["relationship_type", "customers", "mean_value", "customer_value", "revenue_share"]),
+         title="Customer value = customers x mean value, by relationship type")
+    emit(ws.value.rfm_segments().select(["segment", "customers"]), title="RFM segments")
+    console.print(f"Done in {time.perf_counter() - start:.1f} s. Next, with "
+                  f"--workspace {directory}:\n"
+                  "  cvm value tiers            who the valuable customers are\n"
+                  "  cvm clv fit --model bgnbd  what they will bring (then: cvm clv score)\n"
+                  "  cvm programme init --demo  a loyalty programme with 1,000 of them enrolled")
+
+
+def summary(
+    calibration_end: Annotated[dt.datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="Last day of the calibration period (default: the latest "
+                                   "transaction's day).")] = None,
+    unit: Annotated[str | None, typer.Option(help="days, weeks or months (default: the "
+                                                  "setting time_unit).")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: FormatOpt = Format.table,
+    out: OutOpt = None,
+) -> None:
+    """Per-customer repeat-purchase summary: frequency, recency, T, monetary value."""
+    ws = open_workspace(workspace)
+    end = calibration_end.date() if calibration_end else None
+    emit(ws.value.summary(end, unit), fmt, out, title="Repeat-purchase summary")
+
+
+def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """What the workspace holds: rows per table, imports and the engine in use."""
+    import pyarrow as pa
+
+    from cvm.schema import TABLES
+
+    ws = open_workspace(workspace)
+    rows = []
+    for name in TABLES:
+        entries = ws.warehouse.imports(name)
+        rows.append({"table": name, "rows": ws.warehouse.row_count(name), "imports": len(entries),
+                     "last_import": entries[-1]["imported_at"] if entries else None,
+                     "last_file": entries[-1]["file"] if entries else None})
+    if fmt is Format.table:
+        console.print(f"Workspace {ws.path}: engine {ws.settings.engine}, currency "
+                      f"{ws.settings.currency}")
+    emit(pa.Table.from_pylist(rows), fmt, None, title="Tables")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("import")(import_)
+    app.command("status")(status)
+    app.command("demo")(demo)
+    app.command("summary")(summary)
