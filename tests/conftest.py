@@ -179,10 +179,8 @@ def make(db_url):
 @pytest.fixture
 def programme(db_url):
     """A migrated programme with the base rule "10 points per 100 spent"."""
-    from cvm.programme import earning
-
     prog = make_programme(db_url)
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.add_rule("base", points_per_step=10, step=100)
     yield prog
     prog.close()
 
@@ -190,8 +188,6 @@ def programme(db_url):
 @pytest.fixture
 def clawback_programme(make):
     """Like `programme`, with the clawback refund policy."""
-    from cvm.programme import earning
-
     prog = make(refund_shortfall="clawback")
-    prog.configure(earning.define_rule, "base", points_per_step=10, step=100)
+    prog.add_rule("base", points_per_step=10, step=100)
     return prog

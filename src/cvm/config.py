@@ -115,16 +115,19 @@ class SurveySettings(_Section):
     ahp_max_cr: float = Field(0.10, gt=0, lt=1, description=(
         "AHP judgements are accepted when the consistency ratio is below this (Saaty: 0.10)."))
     loyal_intention: float = Field(75.0, ge=0, le=100, description=(
-        "Stated intention (recommend, repurchase, not switch; 0-100) at or above which a "
-        "customer can be loyal."))
+        "Stated intention (recommend, keep buying, use more, not switch; 0-100) at or above "
+        "which a customer is loyal by intention (source 000)."))
     drifting_intention: float = Field(40.0, ge=0, le=100, description=(
         "Stated intention (0-100) below which a customer is drifting."))
     loyal_min_repeat: float = Field(0.5, ge=0, le=1, description=(
-        "Repeat-purchase rate a loyal customer must also show, when behaviour is given."))
+        "Repeat-purchase rate a customer loyal by intention must also show to stay loyal in "
+        "the behavioural check (checked_class)."))
     loyal_min_tenure_months: float = Field(12.0, ge=0, description=(
-        "Months as a customer a loyal customer must also have, when tenure is given."))
+        "Months as a customer a customer loyal by intention must also have to stay loyal in "
+        "the behavioural check (checked_class)."))
     drifting_recency_days: float = Field(180.0, gt=0, description=(
-        "Days since the last purchase beyond which a customer is drifting whatever she says."))
+        "Days since the last purchase beyond which the behavioural check (checked_class) calls "
+        "a customer drifting whatever she says."))
     level_threshold: float = Field(60.0, ge=0, le=100, description=(
         "Score (0-100) a loyalty level (cognitive, affective, conative, action) must reach "
         "to count as attained."))

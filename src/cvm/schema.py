@@ -85,8 +85,8 @@ TOUCHPOINTS = _choices({
     "on_site": ["onsite", "field", "visit", "field_service"],
 })
 REASONS = _choices({
-    "active_natural": ["natural", "moved", "relocated", "deceased", "no_longer_needed"],
-    "active_competitive": ["competitive", "competitor", "switched"],
+    "active_natural": ["natural", "moved", "relocated", "deceased"],
+    "active_competitive": ["competitive", "competitor", "switched", "no_longer_needed"],
     "active_our_fault": ["our_fault", "fault", "service_failure", "billing_error", "complaint"],
     "passive_non_malicious": ["non_malicious", "arrears", "forgot_to_renew", "payment_failed"],
     "passive_retaliatory": ["retaliatory", "dispute", "deliberate_non_payment"],

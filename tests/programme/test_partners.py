@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 
 from cvm.errors import ConflictError, InputError
-from cvm.programme import partners
 
 
 def at(m, d):
@@ -56,7 +55,7 @@ def test_monthly_settlement_prices_each_entry_at_its_days_rate(prog):
 
 def test_rates_cannot_overlap_and_unpriced_days_block_settlement(prog):
     with pytest.raises(ConflictError, match="overlaps"):
-        prog.configure(partners.add_rate, "pa", "0.03", "0.01", date(2025, 3, 1))
+        prog.add_rate("pa", "0.03", "0.01", date(2025, 3, 1))
     prog.add_partner("pb", "Partner B")
     prog.earn("m1", "b1", "100", partner_id="pb", now=at(1, 5))
     with pytest.raises(InputError, match="no rate valid on 2025-01-05"):

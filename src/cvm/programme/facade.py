@@ -319,8 +319,3 @@ class Programme(Administration):
         """What does not hold in the books, one row per problem (`cvm.programme.ledger.audit`);
         empty when they balance."""
         return self._read(ledger.audit)
-
-    def configure(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Deprecated: ``fn(conn, *args, **kwargs)`` in one write transaction. Kept only for
-        tests/conftest.py's fixtures until they call `add_rule`; use the named methods."""
-        return self._write(lambda conn: fn(conn, *args, **kwargs))
