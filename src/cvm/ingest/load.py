@@ -92,7 +92,8 @@ def resolve_mapping(spec: TableSpec, source: Source, mapping: dict[str, str]) ->
     return resolved
 
 
-def _parse_expr(f: FieldSpec, raw: str, date_format: str | None, tz: str) -> str:
+def _parse_expr(f: FieldSpec, raw: str, date_format: str | None, tz: str,
+                decimal: str = ".") -> str:
     if f.kind == "string" and f.choices:
         norm = f"regexp_replace(lower({raw}), '[\\s/\\-]+', '_', 'g')"
         cases = " ".join(f"WHEN {_lit(a)} THEN {_lit(v)}" for a, v in f.choices.items())
@@ -100,6 +101,9 @@ def _parse_expr(f: FieldSpec, raw: str, date_format: str | None, tz: str) -> str
     if f.kind == "string":
         return raw
     if f.kind == "float":
+        if decimal == ",":  # 1.234,50 or 1 234,50: drop the thousands separators first
+            raw = (f"replace(regexp_replace({raw}, '[.\\s\u00a0\u202f]', '', 'g'), "
+                   "',', '.')")
         number = f"TRY_CAST({raw} AS DOUBLE)"
         # refused: anything but a plain number, a non-finite value (1e400), and a value that
         # underflows to 0 although its digits are not all 0 (1e-400)
@@ -121,11 +125,13 @@ def _parse_expr(f: FieldSpec, raw: str, date_format: str | None, tz: str) -> str
     return f"CAST({ts} AS DATE)" if f.kind == "date" else ts
 
 
-def _expected(f: FieldSpec, date_format: str | None) -> str:
+def _expected(f: FieldSpec, date_format: str | None, decimal: str = ".") -> str:
     if f.choices:
-        return "one of " + ", ".join(sorted(set(f.choices.values())))
+        return ("one of " + ", ".join(sorted(set(f.choices.values())))
+                + " (map your own values with --map-value FIELD:VALUE=CODE)")
     if f.kind == "float":
-        return "a number such as 1234.50 (finite: not NaN, infinity or 1_000)"
+        example = "1234.50" if decimal == "." else "1234,50 or 1.234,50"
+        return f"a number such as {example} (finite: not NaN, infinity or 1_000)"
     if date_format is None:
         example = "a date such as 2024-01-31 or 20240131"
         if f.kind == "timestamp":
@@ -152,13 +158,18 @@ def check_date_format(date_format: str) -> None:
 
 class _Importer:
     def __init__(self, ws, spec: TableSpec, source: Source, mapping: dict[str, str],
-                 date_format: str | None, max_examples: int, sha256: str):
+                 date_format: str | None, max_examples: int, sha256: str, *,
+                 decimal: str = ".", value_maps: dict[str, dict[str, str]] | None = None,
+                 skip: frozenset[str] = frozenset(), options: dict | None = None):
         self.ws = ws
         self.sha256 = sha256
         self.spec = spec
         self.source = source
         self.mapping = mapping
         self.date_format = date_format
+        self.decimal = decimal
+        self.value_maps = value_maps or {}
+        self.options = options or {}
         self.tz = ws.settings.timezone
         self.max_examples = max_examples
         self.con = duckdb.connect(config={
@@ -175,7 +186,8 @@ class _Importer:
         self.pos = {c: f"c{i}" for i, c in enumerate(source.columns)}
         self.present = [f for f in spec.fields if f.name in mapping]
         mapped = set(mapping.values())
-        self.extras = [c for c in source.columns if c not in mapped] if spec.keep_extra else []
+        self.extras = ([c for c in source.columns if c not in mapped and c not in skip]
+                       if spec.keep_extra else [])
         self.extras = [c for c in self.extras if _norm(c) not in {_norm(n) for n in spec.names}]
 
     def _scalar(self, sql: str):
@@ -213,12 +225,17 @@ class _Importer:
                 self.raw_col[f.name] = _q(f.name)
                 continue
             raw = f"NULLIF(trim(CAST({col} AS VARCHAR)), '')"
+            if f.name in self.value_maps:  # the company's own words for a value
+                cases = " ".join(f"WHEN {_lit(a)} THEN {_lit(b)}"
+                                 for a, b in self.value_maps[f.name].items())
+                raw = f"(CASE {raw} {cases} ELSE {raw} END)"
             if f.kind == "string" and not f.choices:
                 cols.append(f"{raw} AS {_q(f.name)}")
                 self.raw_col[f.name] = _q(f.name)
                 continue
             cols.append(f"{raw} AS {_q('raw_' + f.name)}")
-            cols.append(f"{_parse_expr(f, raw, self.date_format, self.tz)} AS {_q(f.name)}")
+            cols.append(f"{_parse_expr(f, raw, self.date_format, self.tz, self.decimal)} "
+                        f"AS {_q(f.name)}")
             self.raw_col[f.name] = _q("raw_" + f.name)
         cols += [f"src.{self.pos[c]} AS {_q('x_' + c)}" for c in self.extras]
         if self.source.kind == "csv":  # values a lenient reading may have got wrong
@@ -295,7 +312,7 @@ class _Importer:
                 add(f.name, f"{raw} IS NULL", _lit("a value (the field is required)"))
             if raw != val:  # the value was parsed from text, which can fail
                 add(f.name, f"{raw} IS NOT NULL AND {val} IS NULL",
-                    _lit(_expected(f, self.date_format)))
+                    _lit(_expected(f, self.date_format, self.decimal)))
             if f.kind == "string":
                 add(f.name, f"contains({val}, chr(0))", _lit("text without NUL characters"))
             if f.min_value is not None:
@@ -477,7 +494,8 @@ class _Importer:
             self.con.execute(
                 f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}) "
                 f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
-            entry = {"file": str(self.source.path), "sha256": self.sha256, "rows": added}
+            entry = {"file": str(self.source.path), "sha256": self.sha256, "rows": added,
+                 "options": self.options}
             if self.spec.name == "transactions":  # the workspace's latest day, cheaply
                 latest = self._scalar(f"SELECT max(timestamp) FROM staged WHERE {good}")
                 entry["max_timestamp"] = latest.isoformat()
@@ -486,21 +504,54 @@ class _Importer:
             staged.unlink(missing_ok=True)  # moved into the warehouse, or not to be kept
 
 
+def _check_value_maps(spec: TableSpec, value_maps: dict[str, dict[str, str]]) -> None:
+    for fld, pairs in value_maps.items():
+        if fld not in spec.names:
+            raise InputError(f"--map-value {fld}:...: '{fld}' is not a field of {spec.name}; "
+                             f"fields are: {', '.join(spec.names)}")
+        f = spec.field(fld)
+        if f.choices:
+            codes = set(f.choices.values())
+            for source_value, target in pairs.items():
+                if target not in codes:
+                    raise InputError(f"--map-value {fld}:{source_value}={target}: '{target}' is "
+                                     f"not a code of {fld}; codes are: "
+                                     f"{', '.join(sorted(codes))}")
+
+
 def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None = None, *,
                 reject_file: str | Path | None = None, date_format: str | None = None,
                 delimiter: str | None = None, encoding: str = "utf-8", sheet: str | None = None,
+                decimal: str = ".", value_maps: dict[str, dict[str, str]] | None = None,
                 on_rows: Callable[[int], None] | None = None,
                 on_wait: Callable[[], None] | None = None) -> ImportReport:
     """Import one file into a canonical table of the workspace; see the module docstring.
 
-    ``on_rows(n)`` is told of rows read; ``on_wait()`` once if another import holds the
-    workspace's write lock, before waiting for it."""
+    ``decimal`` is the decimal mark of numbers ("." or ","; with "," a "." or a space groups
+    thousands). ``value_maps`` maps, per field, a value of the file onto the value to store,
+    e.g. ``{"relationship_type": {"企业": "business"}}``. A file already imported with the
+    same options adds nothing; with other options it is read again, and rows already
+    stored are skipped. A reject file written by an earlier import (first column ``row``,
+    last ``reason``) imports back without those two columns. ``on_rows(n)`` is told of rows
+    read; ``on_wait()`` once if another import holds the workspace's write lock.
+    """
     spec = table_spec(table)
     if date_format is not None:
         check_date_format(date_format)
+    if decimal not in (".", ","):
+        raise InputError(f"--decimal {decimal!r}: the decimal mark must be '.' or ','")
+    value_maps = value_maps or {}
+    _check_value_maps(spec, value_maps)
     source = open_source(path, delimiter=delimiter, encoding=encoding, sheet=sheet)
-    resolved = resolve_mapping(spec, source, mapping or {})
+    mapping = mapping or {}
+    skip: frozenset[str] = frozenset()
+    if (len(source.columns) > 2 and source.columns[0] == "row"
+            and source.columns[-1] == "reason" and not {"row", "reason"} & set(mapping.values())):
+        skip = frozenset({"row", "reason"})
+    resolved = resolve_mapping(spec, source, mapping)
     report = ImportReport(table, str(source.path))
+    if skip:
+        report.notes.append("a reject file: its row and reason columns are not imported")
     missing = [f.name for f in spec.fields if f.required and f.name not in resolved]
     if missing:
         problems = [Problem(None, m, None, f"a column named {m} (or map yours with "
@@ -510,20 +561,29 @@ def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None
     if spec.keep_extra:
         report.ignored_columns = []
     else:
-        report.ignored_columns = [c for c in source.columns if c not in resolved.values()]
+        report.ignored_columns = [c for c in source.columns
+                                  if c not in resolved.values() and c not in skip]
     sha = file_sha256(source.path)
+    # what decides how the file is read: the same file read otherwise is a new import
+    options = {"map": dict(sorted(mapping.items())), "date_format": date_format,
+               "delimiter": source.delimiter, "encoding": encoding, "sheet": sheet,
+               "decimal": decimal,
+               "map_value": {k: dict(sorted(v.items())) for k, v in sorted(value_maps.items())}}
     with ws.warehouse.write_lock(on_wait):
-        previous = [e for e in ws.warehouse.imports(table) if e.get("sha256") == sha]
+        previous = [e for e in ws.warehouse.imports(table)
+                    if e.get("sha256") == sha and e.get("options", options) == options]
         if previous:
             report.skipped_same_file = True
             report.notes.append(f"this file was already imported on "
-                                f"{previous[0]['imported_at']}; nothing added")
+                                f"{previous[0]['imported_at']} with the same options; nothing "
+                                "added")
             return report
         if (spec.references_customers and not ws.has_rows("customers")
                 and "customer_id" in resolved):
             report.notes.append("no customers are loaded yet, so customer ids were not checked")
         importer = _Importer(ws, spec, source, resolved, date_format,
-                             ws.settings.imports.max_examples, sha)
+                             ws.settings.imports.max_examples, sha, decimal=decimal,
+                             value_maps=value_maps, skip=skip, options=options)
         try:
             return importer.run(report, Path(reject_file) if reject_file else None, on_rows)
         finally:
