@@ -187,3 +187,33 @@ def test_a_changed_attribute_is_refused_like_a_changed_field(ws, tmp_path):
     same = write_csv(tmp_path / "c.csv", "customer_id,grade,region\nc1,gold,north\n")
     report = ws.import_file("customers", same)
     assert (report.rows_added, report.rows_already_stored) == (0, 1)
+
+
+def _xlsx(path, rows):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(path)
+    return path
+
+
+def test_xlsx_text_cells_follow_the_same_rules(ws, tmp_path):
+    """Ambiguous text dates, non-finite text numbers and headers differing only in case,
+    in a workbook: refused or read as in a CSV file; real date cells read exactly."""
+    path = _xlsx(tmp_path / "t.xlsx", [
+        ["transaction_id", "customer_id", "timestamp", "amount", "AMOUNT"],
+        ["t1", "c1", dt.datetime(2024, 1, 5, 9, 30), 10, 99],
+        ["t2", "c1", "05/01/24", 10, 99],
+        ["t3", "c1", "2024-01-06", 10, "inf"]])
+    before = warehouse_state(ws)
+    with pytest.raises(ValidationError) as info:
+        ws.import_file("transactions", path, {"amount": "AMOUNT"})
+    assert warehouse_state(ws) == before
+    assert sorted((p.row, p.field) for p in info.value.problems) == [
+        (3, "timestamp"), (4, "amount")]
+    ws.import_file("transactions", path, {"amount": "AMOUNT"},
+                   reject_file=tmp_path / "bad.csv")
+    assert _stored(ws) == [dt.datetime(2024, 1, 5, 9, 30)]
+    assert _stored(ws, "amount") == [99.0]
