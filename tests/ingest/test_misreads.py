@@ -217,3 +217,14 @@ def test_xlsx_text_cells_follow_the_same_rules(ws, tmp_path):
                    reject_file=tmp_path / "bad.csv")
     assert _stored(ws) == [dt.datetime(2024, 1, 5, 9, 30)]
     assert _stored(ws, "amount") == [99.0]
+
+
+def test_real_date_cells_read_beside_a_date_format(ws, tmp_path):
+    """A workbook whose date column mixes real date cells and text in the company's layout:
+    --date-format reads the text, the real dates read as they are."""
+    path = _xlsx(tmp_path / "t.xlsx", [
+        ["transaction_id", "customer_id", "timestamp", "amount"],
+        ["t1", "c1", dt.datetime(2024, 1, 5), 10],
+        ["t2", "c1", "06/01/2024", 10]])
+    ws.import_file("transactions", path, date_format="%d/%m/%Y")
+    assert _stored(ws) == [dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 6)]

@@ -115,6 +115,10 @@ def _parse_expr(f: FieldSpec, raw: str, date_format: str | None, tz: str,
         ts = f"TRY_STRPTIME({raw}, {_lit(date_format)})"
         if "%z" in date_format or "%Z" in date_format:  # an instant: to the workspace's zone
             ts = f"timezone({_lit(tz)}, {ts})"
+        # an unambiguous ISO date is read too: a workbook's real date cells arrive so
+        ts = (f"coalesce({ts}, CASE WHEN regexp_full_match({raw}, "
+              f"'\\d{{4}}-\\d{{2}}-\\d{{2}}( \\d{{2}}:\\d{{2}}:\\d{{2}})?') "
+              f"THEN TRY_CAST({raw} AS TIMESTAMP) END)")
     else:
         slashed = "[" + ", ".join(_lit(x) for x in _SLASHED_FORMATS) + "]"
         ts = (f"CASE WHEN regexp_full_match({raw}, {_lit(_ISO)}) "
@@ -138,7 +142,7 @@ def _expected(f: FieldSpec, date_format: str | None, decimal: str = ".") -> str:
             example = example.replace("a date", "a date or date-time")
         return (example + "; other layouts, such as 05/01/24, are ambiguous: give "
                 "--date-format, e.g. %d/%m/%y")
-    return f"a date in the format {date_format}"
+    return f"a date in the format {date_format} (or ISO, 2024-01-31)"
 
 
 def check_date_format(date_format: str) -> None:
