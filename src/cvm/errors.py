@@ -26,6 +26,7 @@ __all__ = [
     "InconsistentJudgementsWarning",
     "SmallSampleWarning",
     "ConflictError",
+    "PointsLimitError",
     "InsufficientPointsError",
     "IdempotencyConflictError",
     "ReplayedError",
@@ -177,6 +178,14 @@ class ConflictError(CvmError, ValueError):
 
     code = "conflict"
     http_status = 409
+
+
+class PointsLimitError(InputError):
+    """A write would put more points in one entry, or credit a member with more in all, than
+    the ledger holds exactly (`cvm.programme.ledger.MAX_POINTS`); nothing is booked."""
+
+    code = "points_limit"
+    http_status = 422
 
 
 class InsufficientPointsError(ConflictError):

@@ -474,3 +474,43 @@ def test_points_past_their_expiry_date_read_as_lapsed_not_active(programme):
     assert {k: after[k] for k in ("active", "lapsed", "expired", "negative", "total")} == {
         "active": 30, "lapsed": 0, "expired": 100, "negative": 0, "total": 30}
     assert prog.audit() == []
+
+
+def test_points_past_the_bound_are_refused_before_booking_and_the_books_still_add_up(make):
+    from cvm.errors import PointsLimitError
+    from cvm.programme.ledger import MAX_POINTS
+
+    assert MAX_POINTS == 2**53 - 1 == 9_007_199_254_740_991
+    prog = make(return_window_days=0)
+    prog.add_rule("huge", points_per_step=10_000, step="0.01")
+    prog.create_member("m1", now=T0)
+    # 999,999,999,999.99 at 10,000 points per cent is about 10^18 points: refused, ten times
+    for i in range(10):
+        with pytest.raises(PointsLimitError, match="more than the 9007199254740991 one entry"):
+            prog.earn("m1", f"big{i}", "999999999999.99", now=T0)
+    assert entries(prog) == []
+    # two earns of 4,503,599,627,370,000 points reach the member's bound less 991 ...
+    for i in range(2):
+        assert prog.earn("m1", f"half{i}", "4503599627.37",
+                         now=T0)["points"] == 4_503_599_627_370_000
+    with pytest.raises(PointsLimitError, match="credited 9007199254740000 points in all"):
+        prog.earn("m1", "one-more", "0.01", now=T0)
+    assert prog.adjust("m1", 991, "to the bound", now=T0)["balance"]["active"] == MAX_POINTS
+    with pytest.raises(PointsLimitError):
+        prog.adjust("m1", 1, "past it", now=T0)
+    # ... and every sum of them still works: balance, reports, audit
+    assert prog.balance("m1", now=T0)["total"] == MAX_POINTS
+    assert prog.breakage()["issued"] == MAX_POINTS
+    assert prog.earn_burn(T0.date(), T0.date() + DAY)[0]["earned"] == 2 * 4_503_599_627_370_000
+    assert prog.audit() == []
+    # spending and refunding stay possible; credits spent still count towards the bound
+    assert prog.redeem("m1", MAX_POINTS, now=T0)["balance"]["active"] == 0
+    with pytest.raises(PointsLimitError):
+        prog.adjust("m1", 1, "still past it", now=T0)
+    with pytest.raises(PointsLimitError):
+        prog.adjust("m1", -(2**63), "far past", now=T0)
+    with pytest.raises(PointsLimitError):
+        prog.redeem("m1", 2**70, now=T0)
+    with pytest.raises(InputError, match="at most 10000000000000"):
+        prog.earn("m1", "huge-amount", "1e20", now=T0)
+    assert prog.audit() == []

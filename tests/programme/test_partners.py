@@ -84,3 +84,71 @@ def test_reports_liability_breakage_and_earn_burn(prog):
     eb = prog.earn_burn(at(1, 1), at(3, 1))
     assert eb == [{"tier": None, "partner_id": None, "earned": 50, "burned": 40},
                   {"tier": None, "partner_id": "pa", "earned": 30, "burned": 0}]
+
+
+def _old_partner(prog, partner_id):
+    """A partner stored before ids were checked (an id with ':' or the till's '-')."""
+    from cvm.store.tables import partners
+
+    with prog.store.write() as conn:
+        conn.execute(sa.insert(partners).values(partner_id=partner_id, name=partner_id,
+                                                created_at=at(1, 1)))
+
+
+def test_a_partner_cannot_refund_or_block_another_partners_sale(prog):
+    from cvm.errors import NotFoundError
+
+    _old_partner(prog, "acme:uk")
+    prog.add_partner("acme", "Acme")
+    assert prog.earn("m1", "c1", "1000", partner_id="acme:uk", now=at(1, 2))["points"] == 100
+    # acme's own sale "uk:c1" is another sale: booked, not refused as acme:uk's "c1"
+    assert prog.earn("m1", "uk:c1", "200", partner_id="acme", now=at(1, 2))["points"] == 20
+    with pytest.raises(NotFoundError):
+        prog.refund("m1", "c2", partner_id="acme:uk", now=at(1, 3))
+    # acme refunds its own "uk:c1" (20 points), never acme:uk's "c1"
+    assert prog.refund("m1", "uk:c1", partner_id="acme", now=at(1, 3))["points_reversed"] == 20
+    with pytest.raises(ConflictError, match="already refunded in full"):
+        prog.refund("m1", "uk:c1", partner_id="acme", now=at(1, 3))
+    assert prog.refund("m1", "c1", partner_id="acme:uk", now=at(1, 3))["points_reversed"] == 100
+    with pytest.raises(ConflictError, match="already refunded in full"):
+        prog.refund("m1", "c1", partner_id="acme:uk", now=at(1, 3))
+    assert prog.balance("m1", now=at(1, 4))["total"] == 0
+    assert prog.audit() == []
+
+
+def test_a_partner_named_dash_does_not_share_the_tills_sales(prog):
+    from cvm.errors import NotFoundError
+
+    _old_partner(prog, "-")
+    assert prog.earn("m1", "s1", "500", now=at(1, 2))["points"] == 50
+    assert prog.earn("m1", "s1", "300", partner_id="-", now=at(1, 2))["points"] == 30
+    with pytest.raises(NotFoundError):
+        prog.refund("m1", "s2", partner_id="-", now=at(1, 3))
+    assert prog.refund("m1", "s1", partner_id="-", now=at(1, 3))["points_reversed"] == 30
+    assert prog.refund("m1", "s1", now=at(1, 3))["points_reversed"] == 50
+    # refund ids are per partner too, escaped the same way
+    prog.earn("m1", "s3", "500", now=at(1, 4))
+    prog.earn("m1", "a:b", "500", partner_id="-", now=at(1, 4))
+    assert prog.refund("m1", "s3", "100", refund_id="r:1", now=at(1, 5))["points_reversed"] == 10
+    assert prog.refund("m1", "a:b", "100", refund_id="r:1", partner_id="-",
+                       now=at(1, 5))["points_reversed"] == 10
+    assert prog.audit() == []
+
+
+@pytest.mark.parametrize("partner_id", ["acme:uk", "-", "", "a b", "x" * 65, ".acme", "a\\b"])
+def test_partner_ids_are_letters_digits_and_dot_underscore_at_dash(prog, partner_id):
+    with pytest.raises(InputError, match="letters, digits"):
+        prog.add_partner(partner_id, "bad")
+    assert [p["partner_id"] for p in prog.partners()] == ["pa"]
+
+
+def test_natural_keys_never_collide():
+    from cvm.programme.idempotency import natural_key
+
+    pairs = [(None, "c1"), ("-", "c1"), ("acme", "uk:c1"), ("acme:uk", "c1"), ("a\\", ":c1"),
+             ("a", "\\:c1"), ("a\\:", "c1"), ("a", "-"), (None, "-"), ("-", "-")]
+    keys = [natural_key("transaction", p, t) for p, t in pairs]
+    assert len(set(keys)) == len(keys), keys
+    # ordinary ids keep the key they always had (no migration of their rows)
+    assert natural_key("transaction", None, "s1") == "transaction:-:s1"
+    assert natural_key("refund", "pa", "r1") == "refund:pa:r1"

@@ -7,6 +7,12 @@ its own lot first, then other active lots, and leaves the rest owed or clawed ba
 points are paid from active lots at the next write). After every step the ledger's derived
 balance must equal the model's, the ledger sum must equal active + pending - negative, and
 no balance may go negative under the clawback policy.
+
+Sales are made at the tills and at partners whose ids hold the sale keys' separators
+(``acme`` and ``acme:uk``, ``-``, ``a\\``), with transaction ids that would collide with
+each other's under a naive ``partner:transaction`` key: each (partner, transaction) is its
+own sale, refunded only by its own partner. Amounts and adjustments go up to the bounds
+(`MAX_POINTS` credited per member, `MAX_AMOUNT`): past them a write is refused whole.
 """
 
 from __future__ import annotations
@@ -16,16 +22,32 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_programme
 from cvm._time import add_months
-from cvm.errors import ConflictError, InputError, InsufficientPointsError
+from cvm.errors import (
+    ConflictError,
+    InputError,
+    InsufficientPointsError,
+    NotFoundError,
+    PointsLimitError,
+)
+from cvm.programme.earning import MAX_AMOUNT
+from cvm.programme.ledger import MAX_POINTS
+from cvm.store.tables import partners
 
 pytestmark = pytest.mark.slow
 WINDOW = timedelta(days=30)
 START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+#: None is the company's tills; the others are stored as before ids were checked
+PARTNERS = [None, "acme", "acme:uk", "-", "a\\"]
+#: transaction ids, with {m} the member: ("acme", "uk:{m}") and ("acme:uk", "{m}") collide
+#: under a key that joins them with ':', as (None, "{m}") and ("-", "{m}") under '-' for None
+TXNS = ["{m}", "uk:{m}", "{m}:", "\\{m}", ":{m}"]
+MAX_CENTS = int(MAX_AMOUNT * 100)
 
 
 class Model:
@@ -66,9 +88,20 @@ class Model:
         for i, owed in enumerate(self.debts):
             self.debts[i], _ = self._take(self._active(t), owed)
 
+    def _credit(self, n):
+        if sum(lot["points"] for lot in self.lots) + n > MAX_POINTS:
+            raise PointsLimitError("model: past the member's bound")
+
     def earn(self, t, txn, cents):
+        """`txn`: the sale, (partner, transaction id)."""
+        if cents > MAX_CENTS:
+            raise InputError("model: amount too large")
+        if txn in self.sales:
+            raise ConflictError("model: already booked")
         self.housekeep(t)
         pts = cents // 10000 * 10
+        if pts:
+            self._credit(pts)
         lot = self._lot(pts, t, t + WINDOW) if pts else None
         self.sales[txn] = {"cents": cents, "refunded": 0, "lot": lot, "reversed": 0}
 
@@ -82,6 +115,8 @@ class Model:
                                  "reversed": False})
 
     def refund(self, t, txn, cents):
+        if txn not in self.sales:
+            raise NotFoundError("model: no such sale of this partner")
         sale = self.sales[txn]
         left = sale["cents"] - sale["refunded"]
         if left <= 0:
@@ -106,6 +141,7 @@ class Model:
     def adjust(self, t, n):
         self.housekeep(t)
         if n > 0:
+            self._credit(n)
             self._lot(n, t, t)
             self.housekeep(t)
         else:
@@ -143,6 +179,12 @@ DAYS = st.sampled_from([1, 7, 29, 30, 31, 90, 365, 700, 731])
 steps = st.lists(st.one_of(
     st.tuples(st.just("earn"), st.integers(0, 60_000)),
     st.tuples(st.just("earn"), st.integers(0, 60_000)),
+    st.tuples(st.just("sale"), st.integers(0, 60_000), st.integers(0, len(PARTNERS) - 1),
+              st.integers(0, len(TXNS) - 1)),
+    st.tuples(st.just("refund_as"), st.integers(0, 20), st.integers(0, len(PARTNERS) - 1)),
+    # near the bounds: the largest amounts, and adjustments of almost MAX_POINTS
+    st.tuples(st.just("earn"), st.integers(MAX_CENTS - 2, MAX_CENTS + 2)),
+    st.tuples(st.just("adjust"), st.integers(MAX_POINTS - 10**6, MAX_POINTS)),
     st.tuples(st.just("redeem"), st.integers(1, 60)),
     st.tuples(st.just("refund"), st.integers(0, 20), st.sampled_from([None, 25, 50, 100])),
     st.tuples(st.just("adjust"), st.integers(-40, 60).filter(bool)),
@@ -170,11 +212,18 @@ def _run(prog, policy, ops):
             if kind == "advance":
                 t += timedelta(days=step[1])
                 continue
-            if kind == "earn":
-                txn = f"{member}-s{len(sales)}"
-                model.earn(t, txn, step[1])
-                answered = prog.earn(member, txn, f"{step[1] / 100:.2f}", now=t)["balance"]
-                sales.append(txn)
+            if kind in ("earn", "sale"):
+                if kind == "earn":
+                    sale = (None, f"{member}-s{len(sales)}")
+                else:
+                    sale = (PARTNERS[step[2]], TXNS[step[3]].format(m=member))
+                model_error = _try(model.earn, t, sale, step[1])
+                failed, answered = _try_answer(prog.earn, member, sale[1],
+                                               _money(step[1]), partner_id=sale[0],
+                                               now=t)
+                assert type(failed) is type(model_error), (failed, model_error)
+                if failed is None:
+                    sales.append(sale)
             elif kind == "redeem":
                 model_error = _try(model.redeem, t, step[1])
                 failed, answered = _try_answer(prog.redeem, member, step[1], now=t)
@@ -185,11 +234,19 @@ def _run(prog, policy, ops):
                 txn = sales[step[1] % len(sales)]
                 sale = model.sales[txn]
                 cents = None if step[2] in (None, 100) else sale["cents"] * step[2] // 100
-                amount = None if cents is None else f"{cents / 100:.2f}"
+                amount = None if cents is None else _money(cents)
                 if cents == 0:
                     continue
                 model_error = _try(model.refund, t, txn, cents)
-                failed, answered = _try_answer(prog.refund, member, txn, amount, now=t)
+                failed, answered = _try_answer(prog.refund, member, txn[1], amount,
+                                               partner_id=txn[0], now=t)
+                assert type(failed) is type(model_error), (failed, model_error)
+            elif kind == "refund_as" and sales:
+                # a full refund of a sale's transaction id sent by a partner, maybe another
+                txn = (PARTNERS[step[2]], sales[step[1] % len(sales)][1])
+                model_error = _try(model.refund, t, txn, None)
+                failed, answered = _try_answer(prog.refund, member, txn[1],
+                                               partner_id=txn[0], now=t)
                 assert type(failed) is type(model_error), (failed, model_error)
             elif kind == "adjust":
                 model_error = _try(model.adjust, t, step[1])
@@ -219,18 +276,22 @@ def _run(prog, policy, ops):
             assert got["negative"] == 0 and got["total"] >= 0
 
 
+def _money(cents):
+    return f"{cents // 100}.{cents % 100:02d}"   # exact, up to MAX_AMOUNT
+
+
 def _try_answer(fn, *args, **kwargs):
     """(error or None, the answer's balance or None)."""
     try:
         return None, fn(*args, **kwargs).get("balance")
-    except (InsufficientPointsError, ConflictError, InputError) as exc:
+    except (InsufficientPointsError, ConflictError, InputError, NotFoundError) as exc:
         return exc, None
 
 
 def _try(fn, *args, **kwargs):
     try:
         fn(*args, **kwargs)
-    except (InsufficientPointsError, ConflictError, InputError) as exc:
+    except (InsufficientPointsError, ConflictError, InputError, NotFoundError) as exc:
         return exc
     return None
 
@@ -258,6 +319,15 @@ EDGES = [
      ("redeem", 1)],
     [("earn", 30_000), ("advance", 31), ("redeem", 25), ("refund", 0, None), ("adjust", 7),
      ("earn", 50_000), ("advance", 31), ("adjust", 1), ("refund", 1, 50)],
+    # acme:uk's "m" and acme's "uk:m", the tills' "m" and partner "-"'s: four sales, each
+    # refunded by its own partner only
+    [("sale", 10_000, 2, 0), ("sale", 20_000, 1, 1), ("sale", 30_000, 0, 0),
+     ("sale", 40_000, 3, 0), ("sale", 50_000, 2, 0), ("refund_as", 1, 2), ("refund_as", 0, 1),
+     ("refund_as", 0, 2), ("refund", 0, None), ("refund_as", 2, 3), ("refund_as", 3, 3),
+     ("refund", 2, 50)],
+    # the member's bound: reached exactly, then refused; the largest amount and one past it
+    [("adjust", MAX_POINTS - 10**6), ("earn", MAX_CENTS), ("adjust", 10**6 - 10**5),
+     ("earn", MAX_CENTS + 1), ("adjust", 1), ("redeem", 60), ("adjust", 1)],
 ]
 
 
@@ -304,6 +374,10 @@ def test_ledger_matches_model_clawback_policy_postgres(pg_clawback, ops):
 def _on(url, policy):
     prog = make_programme(url, refund_shortfall=policy)
     prog.add_rule("base", points_per_step=10, step=100)
+    prog.add_partner("acme", "Acme")
+    with prog.store.write() as conn:   # ids no longer accepted, as stored before the check
+        for pid in PARTNERS[2:]:
+            conn.execute(sa.insert(partners).values(partner_id=pid, name=pid, created_at=START))
     return _tiered(prog)
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from cvm.errors import ConfigError
+from cvm.errors import ConfigError, ConflictError
 from cvm.store.db import Store, current_revision
 from cvm.store.tables import APPEND_ONLY, metadata
 
@@ -18,7 +18,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
     store = Store(db_url)
     assert current_revision(store.engine) is None
     store.upgrade()
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
     with store.engine.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
         assert set(metadata.tables) <= names
@@ -31,7 +31,51 @@ def test_upgrade_head_then_downgrade_base(db_url):
         assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
     assert current_revision(store.engine) is None
     store.upgrade()       # and up again on the emptied database
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
+    store.dispose()
+
+
+def test_0003_rewrites_the_sale_keys_partners_shared_and_back(db_url):
+    from cvm.programme import Programme
+    from cvm.store.tables import members, operations, partners
+
+    store = Store(db_url)
+    store.upgrade("0002")
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    old = [("earn", "acme:uk", "c1", "transaction:acme:uk:c1"),   # acme's "uk:c1" before
+           ("earn", "-", "c1", "transaction:-:c1"),               # the tills' "c1" before
+           ("earn", None, "c2", "transaction:-:c2"),              # ordinary: unchanged
+           ("earn", "acme", "x\\y", "transaction:acme:x\\y"),
+           ("refund", "acme:uk", "c1", "refund:acme:uk:r:1"),
+           ("refund", None, "c2", "refund:-:r2")]
+    new = ["transaction:acme\\:uk:c1", "transaction:\\-:c1", "transaction:-:c2",
+           "transaction:acme:x\\\\y", "refund:acme\\:uk:r\\:1", "refund:-:r2"]
+    with store.engine.begin() as conn:
+        conn.execute(sa.insert(members).values(member_id="m1", joined_on=now.date(),
+                                               status="active", created_at=now))
+        for pid in ("acme", "acme:uk", "-"):
+            conn.execute(sa.insert(partners).values(partner_id=pid, name=pid, created_at=now))
+        for i, (kind, pid, txn, key) in enumerate(old):
+            conn.execute(sa.insert(operations).values(
+                idem_key=f"k{i}", natural_key=key, request_hash="h", kind=kind,
+                member_id="m1", partner_id=pid, source_txn=txn, amount_cents=100,
+                actor="t", created_at=now))
+
+    def keys():
+        with store.engine.connect() as conn:
+            return conn.execute(sa.select(operations.c.natural_key)
+                                .order_by(operations.c.op_id)).scalars().all()
+    store.upgrade()
+    assert keys() == new
+    store.downgrade("0002")
+    assert keys() == [k for *_, k in old]
+    store.upgrade()
+    # the programme finds the sales by their new keys: acme's "uk:c1" is another sale than
+    # acme:uk's "c1", which is booked once
+    prog = Programme(store)
+    assert prog.earn("m1", "uk:c1", "100", partner_id="acme", now=now)["transaction_id"] == "uk:c1"
+    with pytest.raises(ConflictError, match="^transaction 'c1' was already booked;"):
+        prog.earn("m1", "c1", "100", partner_id="acme:uk", now=now)
     store.dispose()
 
 
@@ -85,7 +129,7 @@ def test_postgresql_reads_a_members_lots_from_the_indexes_alone(pg_schemas):
         text = _state_plan(prog.store.engine, "m1")
         assert "Index Only Scan" not in text and "Index Scan" in text, text
         prog.store.upgrade()
-        assert current_revision(prog.store.engine) == "0002"
+        assert current_revision(prog.store.engine) == "0003"
     finally:
         prog.close()
         pg_schemas.drop(url)

@@ -38,14 +38,20 @@ __all__ = ["define_rule", "list_rules", "rule_points", "earn", "period_start", "
            "ACTIVE_RULES", "TIER_MULTIPLIERS"]
 
 
+#: the largest amount of money taken (1e13, a thousand times the API's limit): its cents and
+#: the rules' steps stay within 64-bit integers
+MAX_AMOUNT = Decimal(10**13)
+
+
 def to_cents(amount: Any, what: str = "amount") -> int:
     """Money as whole cents; more than two decimals or a non-number is refused."""
     try:
         d = Decimal(str(amount))
     except ArithmeticError:
         raise InputError(f"{what} {amount!r} is not a number; send e.g. 123.45") from None
-    if not d.is_finite() or d != d.quantize(Decimal("0.01")):
-        raise InputError(f"{what} {amount!r} must be a finite amount with at most 2 decimals")
+    if not d.is_finite() or abs(d) > MAX_AMOUNT or d != d.quantize(Decimal("0.01")):
+        raise InputError(f"{what} {amount!r} must be a finite amount of at most {MAX_AMOUNT} "
+                         "with at most 2 decimals")
     return int(d * 100)
 
 

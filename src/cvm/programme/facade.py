@@ -147,7 +147,7 @@ class Programme(Administration):
             raise InputError(f"amount {amount} is negative; send a refund instead")
         request = {"member_id": member_id, "transaction_id": transaction_id, "amount": cents,
                    "product": product, "channel": channel, "partner_id": partner_id}
-        natural_key = f"transaction:{partner_id or '-'}:{transaction_id}"
+        natural_key = ops.natural_key("transaction", partner_id, transaction_id)
         return self._member_op(
             "earn", member_id, request, idem_key, actor, now,
             lambda conn, m, op: earning.earn(conn, op, m, transaction_id, cents, self.policy,
@@ -163,6 +163,8 @@ class Programme(Administration):
                idem_key: str | None = None, actor: str = "system",
                now: datetime | None = None) -> dict[str, Any]:
         """Spend active points, oldest lots first, or buy a catalogue item; 409 when short."""
+        if isinstance(points, int):
+            ledger.check_points(points, "a redemption")
         request = {"member_id": member_id, "points": points, "item": item, "reason": reason,
                    "partner_id": partner_id}
 
@@ -194,18 +196,21 @@ class Programme(Administration):
 
         def prepare(conn, member):
             earn_op = conn.execute(select(operations).where(
-                operations.c.natural_key == f"transaction:{partner_id or '-'}:{transaction_id}",
+                operations.c.natural_key == ops.natural_key("transaction", partner_id,
+                                                            transaction_id),
                 operations.c.member_id == member_id)).first()
             if earn_op is None:
                 raise NotFoundError(f"no purchase {transaction_id!r} earned points for member "
                                     f"{member_id!r}" + (f" at partner {partner_id!r}"
                                                         if partner_id else ""))
+            # the refunds of this sale: its member's, at its own partner (or till)
+            owner = earn_op.partner_id
             before = -int(conn.execute(select(func.coalesce(func.sum(
                 operations.c.amount_cents), 0)).where(
-                operations.c.kind == "refund", operations.c.member_id == member_id,
-                operations.c.source_txn == transaction_id,
-                operations.c.partner_id.is_(None) if partner_id is None
-                else operations.c.partner_id == partner_id)).scalar_one())
+                operations.c.kind == "refund", operations.c.member_id == earn_op.member_id,
+                operations.c.source_txn == earn_op.source_txn,
+                operations.c.partner_id.is_(None) if owner is None
+                else operations.c.partner_id == owner)).scalar_one())
             left = earn_op.amount_cents - before
             cents = left if amount is None else earning.to_cents(amount)
             if left <= 0:
@@ -214,7 +219,7 @@ class Programme(Administration):
             if not 0 < cents <= left:
                 raise InputError(f"refund amount {cents / 100:.2f} must be above 0 and at "
                                  f"most the {left / 100:.2f} not yet refunded")
-            key = f"refund:{partner_id or '-'}:{refund_id}" if refund_id else None
+            key = ops.natural_key("refund", partner_id, refund_id) if refund_id else None
             return {"op": {"amount_cents": -cents, "natural_key": key},
                     "earn_op": earn_op, "cents": cents, "before": before}
 
@@ -251,6 +256,8 @@ class Programme(Administration):
         """A staff correction with its reason; a debit cannot exceed the active balance."""
         if not reason or not reason.strip():
             raise InputError("an adjustment needs a reason (who asked and why)")
+        if isinstance(points, int):
+            ledger.check_points(points, "an adjustment")
         request = {"member_id": member_id, "points": points, "reason": reason}
         return self._member_op(
             "adjust", member_id, request, idem_key, actor, now,

@@ -33,7 +33,23 @@ from cvm.store.tables import members, operations
 
 __all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash",
            "record_failure", "FAILED_KIND", "lock_member_and_replay", "LOCK_MEMBER_SEEN",
-           "NATURAL"]
+           "NATURAL", "natural_key"]
+
+
+def natural_key(kind: str, partner_id: str | None, ident: str) -> str:
+    """The key of a sale (``transaction``) or a refund (``refund``) of a partner (None: the
+    company's own tills): ``kind:partner:id``, each part escaped so that no two pairs share
+    a key: ``\\`` and ``:`` get a backslash, no partner is ``-`` and a partner named
+    ``-`` is ``\\-``. Ordinary ids keep their text (``transaction:-:s1``)."""
+    return f"{kind}:{_part(partner_id)}:{_part(ident)}"
+
+
+def _part(value: str | None) -> str:
+    if value is None:
+        return "-"
+    if value == "-":
+        return "\\-"
+    return value.replace("\\", "\\\\").replace(":", "\\:")
 
 
 def request_hash(request: dict[str, Any]) -> str:
@@ -209,13 +225,30 @@ def begin(conn: Connection | Tx, *, kind: str, request: dict[str, Any], actor: s
 
 
 def _refuse_if_booked(tx: Tx, natural_key: str) -> None:
-    rows = tx.rows(NATURAL, {"natural_key": natural_key})
-    if rows:
-        dup = rows[0]
+    # the refusal names neither the operation nor the member that booked the key: the
+    # caller may be another member's till or another partner
+    if tx.rows(NATURAL, {"natural_key": natural_key}):
+        kind, ident = _describe(natural_key)
         raise ConflictError(
-            f"{natural_key.split(':', 1)[0]} {natural_key.rsplit(':', 1)[-1]!r} was already "
-            f"booked by operation {dup.op_id} (member {dup.member_id!r}); it is not booked "
-            "twice. Resend with the same Idempotency-Key to get the first answer.")
+            f"{kind} {ident!r} was already booked; it is not booked twice. Resend with the "
+            "same Idempotency-Key to get the first answer.")
+
+
+def _describe(key: str) -> tuple[str, str]:
+    """A natural key's kind and its last part, unescaped (`natural_key`)."""
+    parts, part, escaped = [], "", False
+    for ch in key:
+        if escaped:
+            part, escaped = part + ch, False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ":":
+            parts.append(part)
+            part = ""
+        else:
+            part += ch
+    parts.append(part)
+    return parts[0], parts[-1]
 
 
 def finish(conn: Connection | Tx, op: Operation, result: dict[str, Any],

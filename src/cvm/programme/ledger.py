@@ -34,8 +34,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
-    Integer,
     and_,
     bindparam,
     case,
@@ -50,17 +50,35 @@ from sqlalchemy import (
 )
 
 from cvm._time import add_months
-from cvm.errors import ConflictError, InputError, InsufficientPointsError, NotFoundError
+from cvm.errors import (
+    ConflictError,
+    InputError,
+    InsufficientPointsError,
+    NotFoundError,
+    PointsLimitError,
+)
 from cvm.programme.batching import Tx
 from cvm.programme.idempotency import Operation
 from cvm.store.tables import allocations, ledger_entries, operations
 
 __all__ = ["Policy", "Lot", "lots", "state", "balance", "book_credit", "book_debit", "housekeep",
            "bucket", "current_balance", "redeem", "adjust", "refund", "reverse_redemption", "audit",
-           "CREDIT_KINDS", "STATE", "STATE_ALL"]
+           "CREDIT_KINDS", "STATE", "STATE_ALL", "MAX_POINTS", "check_points"]
 
 E = ledger_entries
 CREDIT_KINDS = ("earn", "adjust", "reverse")
+#: the most points one entry may hold, and the most a member may be credited in all (every
+#: credit it ever had, spent or not): 2^53 - 1, exact as a double too (JSON clients). Debits
+#: never exceed a member's credits, so every sum of a member's points (balances, the audit)
+#: stays within 64-bit integers.
+MAX_POINTS = 2**53 - 1
+
+
+def check_points(points: int, what: str) -> None:
+    """Refuse a number of points beyond `MAX_POINTS` either way (`PointsLimitError`)."""
+    if abs(points) > MAX_POINTS:
+        raise PointsLimitError(f"{what} of {points} points is more than the {MAX_POINTS} "
+                               "one entry may hold; nothing was booked")
 
 
 @dataclass(frozen=True)
@@ -121,7 +139,7 @@ _SUMS = (select(E.c.kind, _POSITIVE.label("positive"), func.sum(E.c.points).labe
 # A write's lots, bounded by what it needs: each open lot with whether it is mature (active)
 # and due to expire at `now`, and the spendable points of the older lots before it (FIFO).
 _NOW = bindparam("now", type_=E.c.booked_at.type)
-_NEED = bindparam("need", type_=Integer)
+_NEED = bindparam("need", type_=BigInteger)   # up to MAX_POINTS: not int4
 _MATURE = func.coalesce(E.c.matures_at, E.c.booked_at) <= _NOW
 _DUE = and_(E.c.expires_at.is_not(None), E.c.expires_at <= _NOW)
 _SPENDABLE = case((and_(_MATURE, not_(_DUE)), E.c.points - _USED), else_=0)
@@ -216,6 +234,13 @@ def book_credit(conn: Connection, op: Operation, member_id: str, kind: str, poin
     """Append a lot; returns its entry id."""
     if points <= 0:
         raise InputError(f"a {kind} credit must be positive, got {points}")
+    check_points(points, f"a {kind} credit")
+    if op.sums is not None and op.sums_member == member_id:
+        credited = sum(v for k, v in op.sums.items() if k.endswith("+"))
+        if credited + points > MAX_POINTS:
+            raise PointsLimitError(
+                f"member {member_id!r} has been credited {credited} points in all; {points} "
+                f"more would pass the {MAX_POINTS} a member may hold; nothing was booked")
     entry_id = Tx.of(conn).insert(E, _entry_row(
         op_id=op.op_id, member_id=member_id, kind=kind, points=points, reason=reason[:300],
         booked_at=op.now, matures_at=matures_at or op.now, expires_at=expires_at,
@@ -236,6 +261,7 @@ def book_debit(conn: Connection, op: Operation, member_id: str, kind: str, point
     """
     if points <= 0:
         raise InputError(f"a {kind} debit must be positive, got {points}")
+    check_points(points, f"a {kind} debit")
     plan, left = [], points
     for lot in sources:
         if left == 0:

@@ -17,6 +17,7 @@ half-up to cents once, on the month's total. A batch is written once per partner
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -27,11 +28,20 @@ from cvm.errors import ConflictError, InputError, NotFoundError
 from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import partner_rates, partners, settlement_batches
 
-__all__ = ["add_partner", "add_rate", "rate_on", "get_partner", "list_partners", "settle",
-           "batches", "transactions", "month_bounds"]
+__all__ = ["PARTNER_ID", "add_partner", "add_rate", "rate_on", "get_partner", "list_partners",
+           "settle", "batches", "transactions", "month_bounds"]
+
+
+#: what a new partner's id may be: 1 to 64 letters, digits, ``.``, ``_``, ``@`` and ``-``,
+#: starting with a letter or digit (no ``:``, the separator of sale keys, and never ``-``,
+#: which stands for the company's own tills in them)
+PARTNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
 def add_partner(conn: Connection, partner_id: str, name: str, now: datetime) -> dict[str, Any]:
+    if not isinstance(partner_id, str) or not PARTNER_ID.fullmatch(partner_id):
+        raise InputError(f"partner id {partner_id!r} must be 1 to 64 letters, digits, '.', "
+                         "'_', '@' or '-', starting with a letter or digit")
     if conn.execute(select(partners).where(partners.c.partner_id == partner_id)).first():
         raise ConflictError(f"partner {partner_id!r} already exists")
     conn.execute(insert(partners).values(partner_id=partner_id, name=name, created_at=now))
@@ -85,9 +95,9 @@ def rate_on(rates: list[Any], day: date) -> Any | None:
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     try:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError:
-        raise InputError(f"month {month!r} must be YYYY-MM") from None
-    end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    except ValueError:   # not a month, or 9999-12 (its end is past the last datetime)
+        raise InputError(f"month {month!r} must be YYYY-MM, before 9999-12") from None
     return start, end
 
 

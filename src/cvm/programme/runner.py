@@ -10,6 +10,7 @@ facade is built on it; nothing here is public.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,8 @@ from cvm.store.db import Store
 from cvm.store.tables import ledger_entries, operations
 
 __all__ = ["Runner"]
+
+log = logging.getLogger("cvm.programme")
 
 
 def _connection_lost(exc: OperationalError) -> bool:
@@ -59,7 +62,11 @@ class Runner:
                 # A unique key (idempotency or natural key, member id) was taken by a
                 # concurrent request that committed first: rerun, which replays or refuses.
                 if attempt == 2:
-                    raise ConflictError(f"the write clashed with stored data: {exc.orig}") from None
+                    # the database's text names tables and constraints: logged, not answered
+                    log.warning("write refused by the database: %s", exc.orig)
+                    raise ConflictError(
+                        "the write clashes with stored data or refers to something that "
+                        "does not exist; nothing was booked") from None
             except OperationalError as exc:
                 text = str(exc.orig).lower()
                 if _connection_lost(exc):
