@@ -9,22 +9,24 @@ internals).
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cvm.api.guard import Guard
 from cvm.api.routes import members, programme
 from cvm.api.schemas import ErrorOut
 from cvm.config import ProgrammeSettings, Settings
 from cvm.errors import CvmError, ReplayedError
 from cvm.programme import Programme
 
-__all__ = ["create_app", "workspace_app"]
+__all__ = ["create_app", "docs_page", "workspace_app"]
 
 log = logging.getLogger("cvm.api")
 _CODES = {
@@ -34,6 +36,7 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
     422: "invalid_request",
 }
 
@@ -75,10 +78,17 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
         "`Authorization: Bearer <key>`; writes take an "
         "`Idempotency-Key`.",
         responses={code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)},
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: blank offline
+        redoc_url=None,
     )
     app.state.programme = prog
+    app.add_middleware(Guard, programme=prog)
     app.include_router(members.router, prefix="/api/v1")
     app.include_router(programme.router, prefix="/api/v1")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(docs_page(app.openapi()))
 
     @app.exception_handler(CvmError)
     async def _cvm(request: Request, exc: CvmError):
@@ -112,6 +122,69 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
                       "the same Idempotency-Key: a booked write is replayed, never booked twice")
 
     return app
+
+
+def _type(schema: dict) -> str:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return f'<a href="#schema-{html.escape(name)}">{html.escape(name)}</a>'
+    if "anyOf" in schema:
+        return " | ".join(_type(s) for s in schema["anyOf"])
+    if schema.get("type") == "array":
+        return f"array of {_type(schema.get('items', {}))}"
+    if "enum" in schema:
+        return " | ".join(html.escape(repr(v)) for v in schema["enum"])
+    return html.escape(str(schema.get("type", "any")))
+
+
+def _text(value: str | None) -> str:
+    return html.escape(value or "").replace("\n", "<br>")
+
+
+def docs_page(spec: dict) -> str:
+    """The API reference as one HTML page made from the OpenAPI document: each operation
+    with its parameters, body, responses and authentication; no script, no other host."""
+    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>"
+           f"{html.escape(spec['info']['title'])}</title><style>body{{font-family:sans-serif;"
+           "max-width:60em;margin:auto}table{border-collapse:collapse}td,th{border:1px solid "
+           "#ccc;padding:2px 6px;text-align:left}code{background:#eee}</style></head><body>",
+           f"<h1>{html.escape(spec['info']['title'])} {html.escape(spec['info']['version'])}"
+           f"</h1><p>{_text(spec['info'].get('description'))}</p>"
+           "<p>The machine-readable document: <a href='/openapi.json'>/openapi.json</a>.</p>"]
+    for path, ops in spec.get("paths", {}).items():
+        for method, op in ops.items():
+            out.append(f"<h2><code>{method.upper()} {html.escape(path)}</code> "
+                       f"{html.escape(op.get('summary', ''))}</h2>"
+                       f"<p>{_text(op.get('description'))}</p>")
+            if op.get("security"):
+                out.append("<p>Authentication: <code>Authorization: Bearer &lt;key&gt;"
+                           "</code></p>")
+            params = op.get("parameters", [])
+            if params:
+                out.append("<table><tr><th>parameter</th><th>in</th><th>type</th>"
+                           "<th>required</th><th>description</th></tr>")
+                out += [f"<tr><td>{html.escape(q['name'])}</td><td>{q['in']}</td>"
+                        f"<td>{_type(q.get('schema', {}))}</td><td>{q.get('required', False)}"
+                        f"</td><td>{_text(q.get('description'))}</td></tr>" for q in params]
+                out.append("</table>")
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                out.append(f"<p>Body (JSON): {_type(body.get('schema', {}))}</p>")
+            out.append("<p>Responses: " + ", ".join(
+                f"{code} {html.escape(r.get('description', ''))}"
+                for code, r in op.get("responses", {}).items()) + "</p>")
+    out.append("<h2>Schemas</h2>")
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        required = set(schema.get("required", []))
+        out.append(f"<h3 id='schema-{html.escape(name)}'>{html.escape(name)}</h3>"
+                   f"<p>{_text(schema.get('description'))}</p><table><tr><th>field</th>"
+                   "<th>type</th><th>required</th><th>description</th></tr>")
+        out += [f"<tr><td>{html.escape(f)}</td><td>{_type(s)}</td><td>{f in required}</td>"
+                f"<td>{_text(s.get('description'))}</td></tr>"
+                for f, s in schema.get("properties", {}).items()]
+        out.append("</table>")
+    out.append("</body></html>")
+    return "".join(out)
 
 
 def workspace_app() -> FastAPI:

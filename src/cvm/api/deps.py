@@ -8,6 +8,7 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from cvm.api.guard import PRINCIPAL
 from cvm.errors import PermissionDeniedError
 from cvm.programme import Programme
 from cvm.programme.apikeys import ROLES, Principal
@@ -43,6 +44,7 @@ IdemKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
         max_length=200,
         description="Any unique string; a retried write with the same key returns the first "
         "answer and books nothing.",
@@ -61,8 +63,11 @@ def role(*allowed: str):
     ) -> Principal:
         # async: a key verified in the last few seconds is answered on the event loop, without
         # a hop to the thread pool; otherwise the database is asked from a worker thread
+        # a request with a body was authenticated by `cvm.api.guard.Guard` before it was read
+        principal = request.scope.get(PRINCIPAL)
         token = creds.credentials if creds else None
-        principal = prog.cached_principal(token)
+        if principal is None:
+            principal = prog.cached_principal(token)
         if principal is None:
             principal = await run_in_threadpool(prog.authenticate, token)
         if principal.role not in allowed:

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 __all__ = [
     "MemberIn",
@@ -27,10 +27,14 @@ __all__ = [
 ]
 
 Id = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@-]+$")
+PartnerId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 Money = Field(ge=0, le=Decimal("1e12"), max_digits=14, decimal_places=2)
 
 
 class _In(BaseModel):
+    """Unknown fields are refused; numbers and booleans are strict (``"points": "5"`` and
+    ``"points": true`` are refused, not read as 5 and 1); amounts may be strings."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -47,7 +51,7 @@ class EarnIn(_In):
 
 
 class RedeemIn(_In):
-    points: int | None = Field(None, gt=0, le=10**12)
+    points: StrictInt | None = Field(None, gt=0, le=10**12)
     item: str | None = Field(None, max_length=64)
     reason: str | None = Field(None, max_length=200)
 
@@ -59,12 +63,12 @@ class RefundIn(_In):
 
 
 class ReverseIn(_In):
-    operation_id: int = Field(gt=0, le=2**62)
+    operation_id: StrictInt = Field(gt=0, le=2**62)
     reason: str = Field("cancelled", min_length=1, max_length=200)
 
 
 class AdjustIn(_In):
-    points: int = Field(ge=-(10**12), le=10**12)
+    points: StrictInt = Field(ge=-(10**12), le=10**12)
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -75,41 +79,41 @@ class FloorIn(_In):
 
 class TierIn(_In):
     name: str = Field("", max_length=100)
-    rank: int = Field(ge=0, le=1000)
-    threshold: int = Field(ge=0, le=10**15, description="Cents of spend, or points.")
+    rank: StrictInt = Field(ge=0, le=1000)
+    threshold: StrictInt = Field(ge=0, le=10**15, description="Cents of spend, or points.")
     multiplier: Decimal = Field(Decimal(1), gt=0, le=100, decimal_places=3)
-    invitation_only: bool = False
+    invitation_only: StrictBool = False
     benefits: dict[str, Any] = Field(default_factory=dict)
 
 
 class CatalogueIn(_In):
     name: str = Field(min_length=1, max_length=200)
-    points: int = Field(gt=0, le=10**12)
+    points: StrictInt = Field(gt=0, le=10**12)
     min_tier_code: str | None = Field(None, max_length=32)
-    active: bool = True
+    active: StrictBool = True
 
 
 class RuleIn(_In):
     code: str = Id
     name: str | None = Field(None, max_length=200)
-    points_per_step: int = Field(ge=0, le=10**9)
+    points_per_step: StrictInt = Field(ge=0, le=10**9)
     step: Decimal = Field(Decimal(0), ge=0, le=Decimal("1e9"), decimal_places=2)
     min_amount: Decimal = Field(Decimal(0), ge=0, le=Decimal("1e12"), decimal_places=2)
     product: str | None = Field(None, max_length=64)
     channel: str | None = Field(None, max_length=64)
     partner_id: str | None = Field(None, max_length=64)
-    tier_multiplier: bool = True
+    tier_multiplier: StrictBool = True
     valid_from: date | None = None
     valid_to: date | None = None
-    member_limit: int | None = Field(None, ge=1, le=10**6)
+    member_limit: StrictInt | None = Field(None, ge=1, le=10**6)
     member_limit_period: Literal["year", "month", "lifetime"] = "year"
-    cap_points: int | None = Field(None, ge=0, le=10**15)
+    cap_points: StrictInt | None = Field(None, ge=0, le=10**15)
     cap_period: Literal["year", "month", "lifetime"] = "month"
-    budget_points: int | None = Field(None, ge=0, le=10**15)
+    budget_points: StrictInt | None = Field(None, ge=0, le=10**15)
 
 
 class PartnerIn(_In):
-    partner_id: str = Id
+    partner_id: str = PartnerId
     name: str = Field(min_length=1, max_length=200)
 
 

@@ -49,6 +49,10 @@ def _jsonable(value: Any) -> str:
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
+#: a member's balance and statement are kept by no cache (a proxy's, a browser's)
+_PRIVATE = {"Cache-Control": "no-store"}
+
+
 def _actor(p: Principal) -> str:
     return f"{p.role}:{p.key_id}"
 
@@ -75,7 +79,7 @@ def get_member(member_id: MemberId, prog: Prog, who: StaffKey) -> dict:
 def get_balance(member_id: MemberId, prog: Prog, who: AnyKey) -> dict:
     """Active, pending, spent, expired, lapsed (past expiry, not yet booked as expired) and
     negative points, from the ledger."""
-    return _Json(prog.balance(member_id))
+    return _Json(prog.balance(member_id), headers=_PRIVATE)
 
 
 @router.get("/{member_id}/statement")
@@ -88,7 +92,7 @@ def get_statement(
 ) -> dict:
     """The member's ledger entries in order (a partner sees only its own)."""
     return _Json(prog.statement(member_id, partner_id=who.partner_id, limit=limit,
-                                after=after))
+                                after=after), headers=_PRIVATE)
 
 
 @router.post("/{member_id}/earn", status_code=201)
