@@ -38,9 +38,19 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from cvm._version import __version__
+
+        typer.echo(f"cvm {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(ctx: typer.Context,
-          debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors.")):
+          debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+          version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the version and exit.")):
     ctx.obj = {"debug": debug}
 
 

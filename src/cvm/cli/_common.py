@@ -1,13 +1,17 @@
-"""Shared CLI pieces: workspace, format and output options, and printing a table."""
+"""Shared CLI pieces: workspace, format and output options, checks of paths and encodings
+given as options, and printing a table."""
 
 from __future__ import annotations
 
+import codecs
 import math
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -18,8 +22,10 @@ from rich.table import Table
 from cvm._json import dumps
 from cvm.errors import InputError
 
-__all__ = ["Format", "FormatOpt", "OutOpt", "WorkspaceOpt", "console", "err_console",
-           "emit", "emit_json", "open_workspace"]
+__all__ = ["Format", "FormatOpt", "OutOpt", "WorkspaceOpt", "check_delimiter",
+           "check_encoding", "check_folder", "check_input_file", "check_output_file",
+           "console", "emit", "emit_json", "err_console", "open_workspace", "write_table",
+           "wrote"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -31,15 +37,80 @@ class Format(StrEnum):
     json = "json"
 
 
+def _name(param: click.Parameter) -> str:
+    """--out for an option, FILE for an argument named file."""
+    return param.opts[0] if param.param_type_name == "option" else param.name.upper()
+
+
+def check_output_file(ctx: typer.Context, param: typer.CallbackParam,
+                      value: Path | None) -> Path | None:
+    """Option callback of every file cvm writes: refuse, before any work, a folder that is
+    missing or not writable, or a path that is a folder (else a library fails late)."""
+    if value is None:
+        return None
+    what = f"{_name(param)} {value}"
+    if value.is_dir():
+        raise InputError(f"{what}: is a folder; give a file name")
+    folder = value.parent
+    if not folder.is_dir():
+        raise InputError(f"{what}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{what}: folder {folder} is not writable")
+    return value
+
+
+def check_input_file(ctx: typer.Context, param: typer.CallbackParam,
+                     value: Path | None) -> Path | None:
+    """Option callback of a file cvm reads: a folder is refused (a missing file is reported
+    by the reader, which names what it needed)."""
+    if value is not None and value.is_dir():
+        raise InputError(f"{_name(param)} {value}: is a folder, not a file")
+    return value
+
+
+def check_folder(ctx: typer.Context, param: typer.CallbackParam, value: Path) -> Path:
+    """Callback of a folder cvm creates: an existing file of that name is refused."""
+    if value.exists() and not value.is_dir():
+        raise InputError(f"{_name(param)} {value}: is a file, not a folder")
+    return value
+
+
+def check_encoding(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """A text encoding Python knows (else LookupError when the file is opened)."""
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise InputError(f"{_name(param)} {value!r}: unknown text encoding; e.g. utf-8, "
+                         "cp1252, latin-1, gbk") from None
+    return value
+
+
+def check_delimiter(ctx: typer.Context, param: typer.CallbackParam,
+                    value: str | None) -> str | None:
+    """A CSV delimiter is one character (the csv module's TypeError otherwise)."""
+    if value is not None and len(value) != 1:
+        raise InputError(f"{_name(param)} {value!r}: give one character, e.g. ';' or '|'")
+    return value
+
+
+def wrote(path: Path) -> None:
+    """Say which file a --figure, --heatmap or --report option wrote (on stderr: stdout may
+    be csv or json)."""
+    err_console.print(f"wrote {path}", markup=False, highlight=False)
+
+
 WorkspaceOpt = Annotated[Path | None, typer.Option(
     "--workspace", "-w", envvar="CVM_WORKSPACE",
     help="Workspace folder (default: the current folder).")]
 FormatOpt = Annotated[Format, typer.Option(
     "--format", "-f", help="table: a readable head; csv, json: the full table on stdout.")]
 OutOpt = Annotated[Path | None, typer.Option(
-    "--out", "-o", help="Also write the full table to this .csv or .parquet file.")]
+    "--out", "-o", callback=check_output_file,
+    help="Also write the full table to this .csv or .parquet file.")]
 
 TABLE_HEAD_ROWS = 40
+#: text longer than this folds over lines when the table is too wide
+TEXT_FOLD = 24
 
 
 def open_workspace(path: Path | None):
@@ -58,12 +129,15 @@ def write_table(data: Any, out: Path) -> None:
     """Write a table to CSV or Parquet, chosen by the file's extension."""
     table = _to_arrow(data)
     suffix = out.suffix.lower()
-    if suffix == ".csv":
-        pacsv.write_csv(table, out)
-    elif suffix in (".parquet", ".pq"):
-        pq.write_table(table, out)
-    else:
+    if suffix not in (".csv", ".parquet", ".pq"):
         raise InputError(f"--out {out}: unknown extension '{suffix}'; use .csv or .parquet")
+    try:
+        if suffix == ".csv":
+            pacsv.write_csv(table, out)
+        else:
+            pq.write_table(table, out)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
 
 
 def emit_json(obj: Any) -> None:
@@ -83,9 +157,40 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+def _widths(names: list[str], rows: list[list[str]], numeric: list[bool],
+            room: int) -> list[int]:
+    """Width of each column shown, the leftmost first: every number whole, headers and long
+    text folded when the table is too wide, then columns dropped from the right until the
+    rest fits in ``room`` characters."""
+    full, least = [], []
+    for i, name in enumerate(names):
+        cells = max((len(r[i]) for r in rows), default=0)
+        full.append(max(cells, len(name)))
+        least.append(max(cells if numeric[i] else min(cells, TEXT_FOLD), min(len(name), 8)))
+
+    def frame(k: int) -> int:  # borders and padding of k columns
+        return 3 * k + 1
+
+    if sum(full) + frame(len(names)) <= room:
+        return full
+    k = len(names)
+    while k > 1 and sum(least[:k]) + frame(k) > room:
+        k -= 1
+    widths = least[:k]
+    spare = room - sum(widths) - frame(k)
+    for i in range(k):  # give the room left to the columns folded most, left first
+        extra = min(spare, full[i] - widths[i])
+        widths[i] += max(extra, 0)
+        spare -= max(extra, 0)
+    return widths
+
+
 def emit(data: Any, fmt: Format = Format.table, out: Path | None = None,
          title: str | None = None) -> None:
-    """Print a table in the chosen format and write it to --out if given."""
+    """Print a table in the chosen format and write it to --out if given.
+
+    The table format never cuts a value: on a narrow terminal headers and long text fold,
+    and columns that do not fit are left out, named, rather than shown elided."""
     table = _to_arrow(data)
     if out is not None:
         write_table(table, out)
@@ -96,15 +201,23 @@ def emit(data: Any, fmt: Format = Format.table, out: Path | None = None,
     elif fmt is Format.json:
         emit_json(table.to_pylist())
     else:
-        shown = table.slice(0, TABLE_HEAD_ROWS)
+        names = table.column_names
+        rows = [[_cell(v) for v in row.values()]
+                for row in table.slice(0, TABLE_HEAD_ROWS).to_pylist()]
+        numeric = [pa.types.is_integer(t) or pa.types.is_floating(t)
+                   for t in table.schema.types]
+        widths = _widths(names, rows, numeric, console.width)
         rich_table = Table(title=title, show_lines=False)
-        for name in table.column_names:
-            numeric = pa.types.is_integer(table.schema.field(name).type) or pa.types.is_floating(
-                table.schema.field(name).type)
-            rich_table.add_column(name, justify="right" if numeric else "left")
-        for row in shown.to_pylist():
-            rich_table.add_row(*(_cell(v) for v in row.values()))
+        for name, width, num in zip(names, widths, numeric, strict=False):
+            rich_table.add_column(name, justify="right" if num else "left", width=width,
+                                  overflow="fold")
+        for row in rows:
+            rich_table.add_row(*row[:len(widths)])
         console.print(rich_table)
+        if len(widths) < len(names):
+            console.print(f"columns left out to fit {console.width} columns: "
+                          f"{', '.join(names[len(widths):])} (--format csv or --out FILE "
+                          "shows them)", style="dim", markup=False, highlight=False)
         if table.num_rows > TABLE_HEAD_ROWS:
             console.print(f"[dim]{TABLE_HEAD_ROWS} of {table.num_rows:,} rows shown; "
                           "use --format csv or --out FILE for all.[/dim]")

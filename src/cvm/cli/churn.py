@@ -13,11 +13,14 @@ from cvm.cli._common import (
     FormatOpt,
     OutOpt,
     WorkspaceOpt,
+    check_input_file,
+    check_output_file,
     console,
     emit,
     emit_json,
     open_workspace,
     write_table,
+    wrote,
 )
 from cvm.errors import InputError
 
@@ -27,14 +30,13 @@ app = typer.Typer(help=("Likelihood to cancel: train on a workspace's history or
                          "table, score customers."),
                   no_args_is_help=True)
 
-DEFAULT_MODEL = Path(DEFAULT_MODEL_FILE)
 _SHOWN_METRICS = ("auc", "pr_auc", "brier", "ece", "top_decile_lift", "top_decile_capture",
                   "base_rate")
 
 
 @app.command("fit")
 def fit(
-    table: Annotated[Path | None, typer.Option("--table", help=(
+    table: Annotated[Path | None, typer.Option("--table", callback=check_input_file, help=(
         "Snapshot table (.csv or .parquet): one row per customer, features and a churned "
         "flag. Without it, train on the workspace's contracts, transactions, interactions "
         "and surveys with a time-based split."))] = None,
@@ -50,16 +52,16 @@ def fit(
         "--window-days after it (default: the latest known day + 1 - window)."))] = None,
     window_days: Annotated[int, typer.Option("--window-days", min=1, help=(
         "Workspace mode: days after the cut-off in which leaving counts as churn."))] = 90,
-    model_out: Annotated[Path | None, typer.Option("--model-out", help=(
-        f"Where to save the model (default: {DEFAULT_MODEL} with --table, else "
-        "WORKSPACE/models/churn.joblib)."))] = None,
+    model_out: Annotated[Path | None, typer.Option("--model-out", callback=check_output_file, help=(
+        f"Where to save the model (default: {DEFAULT_MODEL_FILE} beside the --table file, "
+        "else WORKSPACE/models/churn.joblib)."))] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, max=20, help=(
         "Stratified cross-validation folds."))] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of folds and model.")] = 0,
     leak_auc: Annotated[float, typer.Option("--leak-auc", min=0.5, max=1.0, help=(
         "Leave out a column that alone ranks churners with at least this ROC AUC: a copy of "
         "the label or something recorded because the customer left."))] = 0.99,
-    report: Annotated[Path | None, typer.Option("--report", help=(
+    report: Annotated[Path | None, typer.Option("--report", callback=check_output_file, help=(
         "Also write the cross-validated gains and calibration charts to this .html file."))]
     = None,
     fmt: FormatOpt = Format.table,
@@ -87,9 +89,11 @@ def fit(
                              "(the customer id)")
         if cutoff is not None:
             raise InputError("--cutoff is for training on a workspace (no --table)")
-        model_out = model_out or DEFAULT_MODEL
+        model_out = model_out or table.parent / DEFAULT_MODEL_FILE
         model = ChurnFacade.fit_table(table, label, id, positive, folds, seed, leak_auc,
                                       save=model_out, report=report)
+    if report is not None:
+        wrote(report)
     doc = {"model": model.metrics_["model"], "baseline": model.metrics_["baseline"],
            "warnings": model.metrics_["warnings"], "data": model.report_.to_dict(),
            "model_path": str(model_out)}
@@ -119,21 +123,21 @@ def fit(
                       f"in rows {m.rows} (ids {m.ids}); {m.handling}", markup=False)
     for w in model.metrics_["warnings"]:
         console.print(f"[bold red]warning:[/bold red] {w}")
-    console.print(f"saved the model to {model_out}", markup=False)
+    console.print(f"saved the model to {model_out}", markup=False, soft_wrap=True)
 
 
 @app.command("score")
 def score(
-    table: Annotated[Path | None, typer.Option("--table", help=(
+    table: Annotated[Path | None, typer.Option("--table", callback=check_input_file, help=(
         "Table to score (.csv or .parquet) with the model's id and feature columns. Without "
         "it, score every customer of the workspace active on the latest known day and "
         "store the churn_scores result."))] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help=(
+    out: Annotated[Path | None, typer.Option("--out", "-o", callback=check_output_file, help=(
         "Write id, probability and the top reasons per row to this .csv or .parquet "
         "(required with --table)."))] = None,
-    model: Annotated[Path | None, typer.Option("--model", help=(
-        f"Model saved by `cvm churn fit` (default: {DEFAULT_MODEL} with --table, else "
-        "WORKSPACE/models/churn.joblib)."))] = None,
+    model: Annotated[Path | None, typer.Option("--model", callback=check_input_file, help=(
+        f"Model saved by `cvm churn fit` (default: {DEFAULT_MODEL_FILE} beside the --table "
+        "file, else WORKSPACE/models/churn.joblib)."))] = None,
     workspace: WorkspaceOpt = None,
     reasons: Annotated[int, typer.Option("--reasons", min=0, max=10, help=(
         "How many top reasons to give per row (0: none, faster)."))] = 3,
@@ -149,8 +153,8 @@ def score(
         return
     if out is None:
         raise InputError("--table needs --out FILE (.csv or .parquet) to write the scores to")
-    scored, missing = ChurnFacade.score_table(table, model or DEFAULT_MODEL, reasons=reasons,
-                                              n_jobs=jobs)
+    scored, missing = ChurnFacade.score_table(table, model or table.parent / DEFAULT_MODEL_FILE,
+                                              reasons=reasons, n_jobs=jobs)
     write_table(scored, out)
     if fmt is Format.json:
         emit_json({"rows": len(scored), "out": str(out),
@@ -188,7 +192,7 @@ def _score_workspace(workspace, model, out, reasons, fmt) -> None:
 
 @app.command("survival")
 def survival(
-    table: Annotated[Path, typer.Option("--table", help=(
+    table: Annotated[Path, typer.Option("--table", callback=check_input_file, help=(
         "Table (.csv or .parquet) with one row per customer or contract."))],
     duration: Annotated[str, typer.Option("--duration", help="Column holding the tenure.")],
     event: Annotated[str, typer.Option("--event", help=(
@@ -199,7 +203,7 @@ def survival(
         "Value of --event meaning the customer left (default: inferred)."))] = None,
     horizon: Annotated[float | None, typer.Option("--horizon", min=0, help=(
         "Restricted mean tenure up to this tenure (default: the longest observed)."))] = None,
-    figure: Annotated[Path | None, typer.Option("--figure", help=(
+    figure: Annotated[Path | None, typer.Option("--figure", callback=check_output_file, help=(
         "Also write the survival curves to this .html file."))] = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
@@ -209,6 +213,8 @@ def survival(
 
     res, test = ChurnFacade.survival_table(table, duration, event, group, positive, horizon,
                                            figure)
+    if figure is not None:
+        wrote(figure)
     if fmt is Format.json:
         emit_json({"groups": res.summary.to_dict("records"), "horizon": res.horizon,
                    "logrank": test})

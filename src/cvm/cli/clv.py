@@ -15,6 +15,7 @@ from cvm.cli._common import (
     FormatOpt,
     OutOpt,
     WorkspaceOpt,
+    check_input_file,
     console,
     emit,
     emit_json,
@@ -43,7 +44,8 @@ class ModelName(StrEnum):
 @app.command("fit")
 def fit(
     summary: Annotated[Path | None, typer.Option(
-        "--summary", "-s", help="Fit on this file instead of the workspace: .csv, .parquet "
+        "--summary", "-s", callback=check_input_file,
+        help="Fit on this file instead of the workspace: .csv, .parquet "
         "or .xlsx, one row per customer with customer_id (or ID), frequency, recency, T; "
         "for bgbb frequency, recency, periods; for gammagamma "
         "frequency and monetary_value (or zbar), fitted on the customers with a repeat "
@@ -125,11 +127,19 @@ def _render(report: FitReport, title: str, fmt: Format) -> None:
              title="Hold-out purchases per customer by calibration frequency")
 
 
+class ScoreModel(StrEnum):
+    """The purchase models `ws.clv.score` fits (cvm.clv.facade.PURCHASE_MODELS)."""
+
+    bgnbd = "bgnbd"
+    paretonbd = "paretonbd"
+    mbgnbd = "mbgnbd"
+
+
 @app.command("score")
 def score(
-    model: Annotated[ModelName, typer.Option("--model", "-m", help="bgnbd, paretonbd or "
-                                             "mbgnbd; spend is always Gamma-Gamma.")]
-    = ModelName.bgnbd,
+    model: Annotated[ScoreModel, typer.Option("--model", "-m", help="The purchase model; "
+                                              "spend is always Gamma-Gamma.")]
+    = ScoreModel.bgnbd,
     margin: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of spend that is "
                                           "margin (CLV counts margin, not revenue).")] = 1.0,
     workspace: WorkspaceOpt = None,

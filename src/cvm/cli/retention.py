@@ -13,11 +13,13 @@ from cvm.cli._common import (
     Format,
     FormatOpt,
     WorkspaceOpt,
+    check_output_file,
     console,
     emit,
     emit_json,
     open_workspace,
     write_table,
+    wrote,
 )
 from cvm.errors import InputError
 
@@ -47,13 +49,13 @@ def retention(
     unit: Annotated[str, typer.Option("--unit", help=(
         "Unit of median and restricted mean tenure: days, weeks, months or years."))]
     = "months",
-    heatmap: Annotated[Path | None, typer.Option("--heatmap", help=(
+    heatmap: Annotated[Path | None, typer.Option("--heatmap", callback=check_output_file, help=(
         "Also write the cohort retention heatmap to this .html file."))] = None,
-    report: Annotated[Path | None, typer.Option("--report", help=(
+    report: Annotated[Path | None, typer.Option("--report", callback=check_output_file, help=(
         "Also write every view as charts in one .html file: cohort heatmap, survival "
         "curves, retention rates and churn by reason."))] = None,
     fmt: FormatOpt = Format.table,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help=(
+    out: Annotated[Path | None, typer.Option("--out", "-o", callback=check_output_file, help=(
         "Also write the full table(s) to this .csv or .parquet file; with --view all, one "
         "file per view named FILE-<view>.csv."))] = None,
 ) -> None:
@@ -71,6 +73,9 @@ def retention(
                          "cohorts, survival, reasons or reasons_by_period")
     v = open_workspace(workspace).churn.views(
         view.value, period.value, by.value if by else None, as_of, unit, heatmap, report)
+    for path in (heatmap, report):
+        if path is not None:
+            wrote(path)
     if out is not None:
         for name in v.views:
             path = out if len(v.views) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")

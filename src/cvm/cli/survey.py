@@ -20,6 +20,8 @@ from cvm.cli._common import (
     Format,
     FormatOpt,
     OutOpt,
+    check_input_file,
+    check_output_file,
     console,
     emit,
     emit_json,
@@ -56,10 +58,12 @@ class AhpMethod(StrEnum):
 @app.command("index")
 def index_cmd(
     file: Annotated[Path | None, typer.Argument(
+        callback=check_input_file,
         help="Wide .csv/.parquet: one row per respondent, one column per item; leave out "
         "with --workspace.")] = None,
     model: Annotated[Path | None, typer.Option(
-        "--model", "-m", help="Model TOML: [blocks], [paths], optional [modes] and [scale]. "
+        "--model", "-m", callback=check_input_file,
+        help="Model TOML: [blocks], [paths], optional [modes] and [scale]. "
         "Default: the seven-factor ECSI telecom model. With --workspace [blocks] and [scale] "
         "may be left out (taken from survey_items).")] = None,
     workspace: Annotated[Path | None, typer.Option(
@@ -79,6 +83,7 @@ def index_cmd(
         "--drop-incomplete", help="Leave out respondents with an empty answer.")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
     figure: Annotated[Path | None, typer.Option(
+        callback=check_output_file,
         help="Write the importance-performance map of --target to this .html file.")] = None,
     target: Annotated[str, typer.Option(help="Construct of the importance-performance map.")]
     = "Satisfaction",
@@ -126,6 +131,7 @@ def index_cmd(
 @app.command("drivers")
 def drivers_cmd(
     file: Annotated[Path | None, typer.Argument(
+        callback=check_input_file,
         help="A .csv/.parquet, one row per respondent; leave out with --workspace.")] = None,
     outcome: Annotated[str | None, typer.Option(
         help="Outcome column (NPS answer, overall satisfaction); with --workspace an item, "
@@ -151,6 +157,7 @@ def drivers_cmd(
                                            "intervals.")] = 200,
     seed: Annotated[int | None, typer.Option(help="Seed of the bootstrap.")] = None,
     figure: Annotated[Path | None, typer.Option(
+        callback=check_output_file,
         help="Write the importance-performance quadrant to this .html file.")] = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
@@ -187,6 +194,7 @@ def drivers_cmd(
 @app.command("nps")
 def nps_cmd(
     file: Annotated[Path | None, typer.Argument(
+        callback=check_input_file,
         help="A .csv/.parquet with a 0-10 answer column; leave out with --workspace.")] = None,
     column: Annotated[str | None, typer.Option("--column", "-c", help="File mode: the 0-10 "
                                                "'likely to recommend' column.")] = None,
@@ -213,6 +221,7 @@ def nps_cmd(
                                               "(default: the settings' nps_min_sample).")]
     = None,
     figure: Annotated[Path | None, typer.Option(
+        callback=check_output_file,
         help="Write the NPS per group or month with intervals to this .html file.")] = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
@@ -268,7 +277,8 @@ def nps_cmd(
 
 @app.command("ahp")
 def ahp_cmd(
-    matrix: Annotated[Path, typer.Argument(help="CSV pairwise-comparison matrix: criteria in "
+    matrix: Annotated[Path, typer.Argument(callback=check_input_file,
+    help="CSV pairwise-comparison matrix: criteria in "
                                            "the header and first column; 3, 0.2 or 1/5; "
                                            "empty cells are missing judgements.")],
     method: Annotated[AhpMethod, typer.Option(help="Weights from the principal eigenvector "

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cvm.cli._common import err_console
+from cvm.cli._common import err_console, wrote
 from cvm.errors import CvmWarning, InputError
 
 __all__ = ["SurveyOpt", "warnings_to_stderr", "write_figure"]
@@ -37,5 +37,8 @@ def write_figure(fig, path: Path) -> None:
     """Write a Plotly figure as a self-contained .html file (opens offline)."""
     if path.suffix.lower() != ".html":
         raise InputError(f"--figure {path}: use an .html file")
-    fig.write_html(path, include_plotlyjs=True)
-    err_console.print(f"wrote {path}", markup=False, highlight=False)
+    try:
+        fig.write_html(path, include_plotlyjs=True)
+    except OSError as exc:
+        raise InputError(f"--figure {path}: cannot write: {exc.strerror or exc}") from None
+    wrote(path)

@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from cvm._tables import read_table
-from cvm.cli._common import Format, FormatOpt, OutOpt, console, emit, emit_json, write_table
+from cvm.cli._common import (
+    Format,
+    FormatOpt,
+    OutOpt,
+    check_input_file,
+    console,
+    emit,
+    emit_json,
+    write_table,
+)
 from cvm.errors import InputError
 
 
@@ -32,9 +41,11 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, float] | None:
 
 def fuzzy_cmd(
     counts: Annotated[Path, typer.Argument(
+        callback=check_input_file,
         help="CSV: factors in the first column, one column of counts per grade (best "
         "first), optionally a 'weight' column.")],
     weights: Annotated[Path | None, typer.Option(
+        callback=check_input_file,
         help="CSV of factor, weight (e.g. the --out of `cvm survey ahp`), instead of the "
         "'weight' column.")] = None,
     operator: Annotated[list[str] | None, typer.Option(
@@ -75,9 +86,11 @@ def fuzzy_cmd(
 
 def servqual_cmd(
     data: Annotated[Path, typer.Argument(
+        callback=check_input_file,
         help="CSV, one row per respondent, with an expectation and a perception column per "
         "item.")],
     items: Annotated[Path, typer.Option(
+        callback=check_input_file,
         help="CSV with columns item, dimension, expected, perceived (the data's column "
         "names of each item's E and P).")],
     importance: Annotated[list[str] | None, typer.Option(

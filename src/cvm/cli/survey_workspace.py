@@ -17,6 +17,7 @@ from cvm.cli._common import (
     FormatOpt,
     OutOpt,
     WorkspaceOpt,
+    check_output_file,
     emit,
     err_console,
     open_workspace,
@@ -40,6 +41,7 @@ def saysdoes_cmd(
                                              "of construct nps, or the mean of the "
                                              "satisfaction items).")] = None,
     figure: Annotated[Path | None, typer.Option(
+        callback=check_output_file,
         help="Write one panel per behaviour, with intervals, to this .html file.")] = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,

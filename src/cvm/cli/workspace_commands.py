@@ -15,6 +15,11 @@ from cvm.cli._common import (
     FormatOpt,
     OutOpt,
     WorkspaceOpt,
+    check_delimiter,
+    check_encoding,
+    check_folder,
+    check_input_file,
+    check_output_file,
     console,
     emit,
     emit_json,
@@ -26,7 +31,8 @@ from cvm.errors import InputError
 __all__ = ["register"]
 
 
-def init(directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")]
+def init(directory: Annotated[Path, typer.Argument(
+    help="Folder to create the workspace in.", callback=check_folder)]
          = Path(".")) -> None:
     """Create a workspace: a documented cvm.toml and an empty warehouse."""
     from cvm.workspace import Workspace
@@ -49,17 +55,21 @@ def _parse_map(items: list[str]) -> dict[str, str]:
 def import_(
     table: Annotated[str, typer.Argument(help="customers, transactions, survey_responses, "
                                                "survey_items, interactions or contracts.")],
-    file: Annotated[Path, typer.Argument(help="A .csv (any delimiter), .parquet or .xlsx file.")],
+    file: Annotated[Path, typer.Argument(help="A .csv (any delimiter), .parquet or .xlsx file.",
+                                         callback=check_input_file)],
     map_: Annotated[list[str] | None, typer.Option(
         "--map", "-m", help="field=Column: which of your columns holds a canonical field "
                             "(repeatable). Same-named columns are matched automatically.")] = None,
     reject_file: Annotated[Path | None, typer.Option(
+        callback=check_output_file,
         help="Store the good rows and write the bad ones here with a reason column.")] = None,
     date_format: Annotated[str | None, typer.Option(
         help="strptime format of dates, e.g. %d/%m/%Y (default: ISO or YYYYMMDD).")] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")]
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).",
+                                                  callback=check_delimiter)]
     = None,
-    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.")] = "utf-8",
+    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.",
+                                          callback=check_encoding)] = "utf-8",
     sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = Format.table,
@@ -95,7 +105,8 @@ def import_(
 
 
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Folder for the demo workspace.")]
+    directory: Annotated[Path, typer.Argument(
+        help="Folder for the demo workspace.", callback=check_folder)]
     = Path("cvm-demo"),
     customers: Annotated[int, typer.Option(min=100, max=2_000_000,
                                            help="Number of customers.")] = 20_000,
@@ -105,10 +116,12 @@ def demo(
     from cvm.demo import DemoParams, build_demo
 
     start = time.perf_counter()
-    console.print(f"Building a demo company of {customers:,} customers in {directory} ...")
-    ws, _ = build_demo(directory, DemoParams(customers=customers, seed=seed),
-                       on_table=lambda r: console.print(
-                           f"  imported {r.rows_added:>10,} {r.table}"))
+    ws = _built_demo(directory)
+    if ws is None:
+        console.print(f"Building a demo company of {customers:,} customers in {directory} ...")
+        ws, _ = build_demo(directory, DemoParams(customers=customers, seed=seed),
+                           on_table=lambda r: console.print(
+                               f"  imported {r.rows_added:>10,} {r.table}"))
     window = ws.value.window()
     console.print(f"\nValue over {window.start} .. {window.end} "
                   f"({ws.settings.currency}, by {ws.settings.value.tier_by}):")
@@ -126,6 +139,20 @@ def demo(
                   "  cvm value tiers            who the valuable customers are\n"
                   "  cvm clv fit --model bgnbd  what they will bring (then: cvm clv score)\n"
                   "  cvm programme init --demo  a loyalty programme with 1,000 of them enrolled")
+
+
+def _built_demo(directory: Path):
+    """The workspace at `directory` if it holds customers already (a demo built before, or
+    someone's own data: either way shown, never imported into again), else None."""
+    if not (directory / "cvm.toml").is_file():
+        return None
+    ws = open_workspace(directory)
+    n = ws.warehouse.row_count("customers")
+    if not n:
+        return None
+    console.print(f"{directory} already holds a workspace with {n:,} customers; showing it "
+                  "(to build the demo again, give a new folder).", markup=False)
+    return ws
 
 
 def summary(
