@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,3 +94,27 @@ def test_two_processes_share_a_port_restart_and_stop_with_their_parent(tmp_path)
         if parent.poll() is None:
             parent.kill()
         prog.close()
+
+
+def test_serve_says_where_it_listens_and_its_docs_need_no_other_host(tmp_path):
+    Workspace.init(tmp_path / "ws")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH",
+                                                                               "")]))
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from cvm.cli import main; main()", "programme", "serve", "-w",
+         str(tmp_path / "ws"), "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env)
+    try:
+        line = server.stdout.readline()
+        match = re.fullmatch(r"cvm programme serve: listening on (http://127\.0\.0\.1:\d+) "
+                             r"\(API docs at \1/docs\); press Ctrl\+C to stop\n", line)
+        assert match, line
+        page = httpx.get(f"{match.group(1)}/docs", timeout=10)
+        assert page.status_code == 200
+        assert "POST /api/v1/members</code>" in page.text
+        assert re.findall(r"(?:https?:)?//[\w.\-]+", page.text) == []  # no other host
+        assert httpx.get(f"{match.group(1)}/redoc", timeout=10).status_code == 404
+    finally:
+        server.send_signal(signal.SIGINT)
+        assert server.wait(20) == 130  # stopped by Ctrl+C, as a shell reports it
+    assert "Traceback" not in server.stderr.read()

@@ -20,18 +20,27 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cvm.errors import CvmError
 
-__all__ = ["serve"]
+__all__ = ["serve", "url"]
 
 log = logging.getLogger("cvm.api")
 
 
-def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def url(host: str, port: int) -> str:
+    """The address a client uses for a server listening on `host`, `port`."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
+          on_listen: Callable[[str], None] | None = None) -> None:
     """Serve the API of the workspace at `workspace` until interrupted, its programme's
-    tables created or upgraded first (once, before any server process starts)."""
+    tables created or upgraded first (once, before any server process starts).
+
+    `on_listen` gets the server's URL once the port is bound (port 0: the one given)."""
     import uvicorn
 
     from cvm.workspace import Workspace
@@ -39,11 +48,19 @@ def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: i
     prog = Workspace.open(workspace).programme
     prog.init()
     prog.close()
+    announce = on_listen or (lambda _url: None)
     if workers == 1:
-        uvicorn.run(_app(workspace), host=host, port=port, log_level="warning")
+        try:
+            sock = _bind(host, port, reuse_port=False)
+        except OSError as exc:
+            raise CvmError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        announce(url(host, sock.getsockname()[1]))
+        uvicorn.Server(uvicorn.Config(_app(workspace), log_level="warning")).run(
+            sockets=[sock])
         return
     if not hasattr(socket, "SO_REUSEPORT"):
         os.environ["CVM_WORKSPACE"] = str(workspace)
+        announce(url(host, port))
         uvicorn.run("cvm.api.app:workspace_app", factory=True, workers=workers, host=host,
                     port=port, log_level="warning")
         return
@@ -51,6 +68,7 @@ def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: i
         _bind(host, port).close()  # fail here, once, if the port is taken
     except OSError as exc:
         raise CvmError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    announce(url(host, port))
     ctx = multiprocessing.get_context("spawn")
     stopping = False
 
@@ -93,11 +111,12 @@ def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: i
             signal.signal(s, handler)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, reuse_port: bool = True) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
     return sock

@@ -66,7 +66,10 @@ def serve(workspace: WorkspaceOpt = None,
     """Serve the REST API (OpenAPI at /docs); creates or upgrades the tables first."""
     from cvm.api.server import serve as run_server
 
-    run_server(open_workspace(workspace).path, host=host, port=port, workers=workers)
+    run_server(open_workspace(workspace).path, host=host, port=port, workers=workers,
+               on_listen=lambda url: console.print(
+                   f"cvm programme serve: listening on {url} (API docs at {url}/docs); press "
+                   "Ctrl+C to stop", markup=False, highlight=False, soft_wrap=True))
 
 
 #: the roles of API keys, as the library defines them
