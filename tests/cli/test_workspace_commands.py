@@ -125,3 +125,24 @@ def test_json_of_numpy_values_and_dates():
                  indent=None)
     assert text == ('{"a": null, "b": [3, null, null], "c": "2024-01-31T10:15:00", '
                     '"d": [1.5, null]}')
+
+
+def test_import_with_decimal_commas_and_the_companys_own_words(tmp_path):
+    ws = tmp_path / "ws"
+    run("init", str(ws))
+    customers = write_csv(tmp_path / "c.csv", "编号;类型\n001;个人\n002;企业\n")
+    result = run("import", "customers", str(customers), "-w", str(ws), "--map",
+                 "customer_id=编号", "--map", "relationship_type=类型",
+                 "--map-value", "relationship_type:个人=consumer",
+                 "--map-value", "relationship_type:企业=business")
+    assert result.exit_code == 0, result.output
+    tx = write_csv(tmp_path / "t.csv", "customer_id;timestamp;amount\n001;2024-01-05;1.234,50\n"
+                   "002;2024-01-06;12,5\n")
+    assert run("import", "transactions", str(tx), "-w", str(ws), "--decimal", ",").exit_code == 0
+    out = json.loads(run("value", "breakdown", "--by", "relationship_type", "-w", str(ws),
+                         "--format", "json").stdout)
+    assert {r["relationship_type"]: r["revenue"] for r in out} == {"consumer": 1234.5,
+                                                                   "business": 12.5}
+    bad = runner.invoke(app, ["import", "customers", str(customers), "-w", str(ws),
+                              "--map-value", "relationship_type=business"])
+    assert bad.exit_code == 2 and "expected FIELD:VALUE=CODE" in bad.output

@@ -43,7 +43,9 @@ def test_unidentified_fit_raises_convergence_error_with_a_checklist():
     # b (with a, depending on the path) runs off: the message names it
     assert re.search(r"parameter\(s\) \[[^]]*'b'[^]]*\]", msg)
     for step in ("  1. Check the input", "  2. Use a longer calibration period",
-                 "  3. Give starting values", "  4. Try a simpler", "  5. Raise max_iter"):
+                 "  3. Try a simpler or different model", "--model bgnbd",
+                 "  4. From Python only: give starting values",
+                 "  5. From Python only: raise max_iter"):
         assert step in msg
 
 

@@ -52,6 +52,18 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _parse_map_values(items: list[str]) -> dict[str, dict[str, str]]:
+    maps: dict[str, dict[str, str]] = {}
+    for item in items:
+        field, colon, rest = item.partition(":")
+        value, eq, target = rest.rpartition("=")
+        if not colon or not eq or not field.strip() or not value.strip() or not target.strip():
+            raise InputError(f"--map-value {item!r}: expected FIELD:VALUE=CODE, e.g. "
+                             "--map-value relationship_type:企业=business")
+        maps.setdefault(field.strip(), {})[value.strip()] = target.strip()
+    return maps
+
+
 def import_(
     table: Annotated[str, typer.Argument(help="customers, transactions, survey_responses, "
                                                "survey_items, interactions or contracts.")],
@@ -71,10 +83,19 @@ def import_(
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV file.",
                                           callback=check_encoding)] = "utf-8",
     sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    decimal: Annotated[str, typer.Option(
+        help="Decimal mark of numbers: . (default) or , (then . or a space groups "
+             "thousands: 1.234,50).")] = ".",
+    map_value: Annotated[list[str] | None, typer.Option(
+        "--map-value", help="FIELD:VALUE=CODE: store your value as a canonical code, e.g. "
+                            "relationship_type:企业=business (repeatable).")] = None,
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Import a file into one of the workspace's tables (validated; all or nothing)."""
+    """Import a file into one of the workspace's tables (validated; all or nothing).
+
+    A reject file written by --reject-file imports back once corrected (its row and reason
+    columns are left out); the same file with other options is read again."""
     ws = open_workspace(workspace)
     start = time.perf_counter()
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
@@ -83,7 +104,8 @@ def import_(
         task = progress.add_task(f"importing {file.name}", total=None)
         report = ws.import_file(table, file, _parse_map(map_ or []), reject_file=reject_file,
                                 date_format=date_format, delimiter=delimiter,
-                                encoding=encoding, sheet=sheet,
+                                encoding=encoding, sheet=sheet, decimal=decimal,
+                                value_maps=_parse_map_values(map_value or []),
                                 on_rows=lambda k: progress.advance(task, k),
                                 on_wait=lambda: err_console.print(
                                     "waiting for another import into this workspace to "

@@ -362,10 +362,11 @@ class MaximumLikelihoodModel(Estimator):
             "excluded), and recency and T are in the same time unit.\n"
             "  2. Use a longer calibration period or more customers: with few repeat buyers the "
             "parameters are not identified.\n"
-            "  3. Give starting values: fit(..., initial_params={...}) near a plausible answer.\n"
-            "  4. Try a simpler or different model (e.g. BG/NBD instead of Pareto/NBD) and "
-            "compare log-likelihoods.\n"
-            f"  5. Raise max_iter (now {self.max_iter}).")
+            "  3. Try a simpler or different model (e.g. BG/NBD instead of Pareto/NBD; on the "
+            "command line --model bgnbd) and compare log-likelihoods.\n"
+            "  4. From Python only: give starting values near a plausible answer, "
+            "fit(..., initial_params={...}).\n"
+            f"  5. From Python only: raise max_iter (now {self.max_iter}).")
 
     def _raise_unless_converged(self, best, tried) -> None:
         name = type(self).__name__
