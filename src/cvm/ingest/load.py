@@ -244,8 +244,10 @@ class _Importer:
         cols += [f"src.{self.pos[c]} AS {_q('x_' + c)}" for c in self.extras]
         if self.source.kind == "csv":  # values a lenient reading may have got wrong
             cols.append(" OR ".join(
-                f"coalesce(regexp_matches(src.{self.pos[c]}, '[\\r\\n\"]|\\\\$'), false)"
-                for c in self.source.columns) + f" AS {_SUSPECT}")
+                f"coalesce(contains({v}, chr(10)) OR contains({v}, chr(13)) OR "
+                f"contains({v}, '\"') OR ends_with({v}, '\\'), false)"
+                for v in (f"src.{self.pos[c]}" for c in self.source.columns))
+                + f" AS {_SUSPECT}")
         all_null = " AND ".join(f"src.{self.pos[c]} IS NULL" for c in self.source.columns)
         self.con.execute(
             f"CREATE TEMP TABLE staged AS SELECT src.{ROW} AS {ROW}, {', '.join(cols)} "
