@@ -84,14 +84,15 @@ class Guard:
             except AuthenticationError as exc:
                 return await JSONResponse(exc.to_dict(), status_code=exc.http_status, headers={
                     "WWW-Authenticate": "Bearer"})(scope, receive, send_nosniff)
-        too_large = _error(413, "too_large", f"the request body is larger than "
-                           f"{self.max_body} bytes")
+        def too_large():  # built only when needed: most requests are small
+            return _error(413, "too_large", f"the request body is larger than "
+                          f"{self.max_body} bytes")
         if length is not None and not chunked:
             if not length.strip().isdigit():
                 return await _error(400, "bad_request", "Content-Length is not a number")(
                     scope, receive, send_nosniff)
             if int(length) > self.max_body:
-                return await too_large(scope, receive, send_nosniff)
+                return await too_large()(scope, receive, send_nosniff)
         body, more = b"", True
         while more:
             message = await receive()
@@ -100,7 +101,7 @@ class Guard:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_body:
-                return await too_large(scope, receive, send_nosniff)
+                return await too_large()(scope, receive, send_nosniff)
         if "json" in headers.get("content-type", ""):
             try:
                 json.loads(body, object_pairs_hook=_no_duplicates)
