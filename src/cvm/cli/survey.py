@@ -63,8 +63,8 @@ def index_cmd(
         "with --workspace.")] = None,
     model: Annotated[Path | None, typer.Option(
         "--model", "-m", callback=check_input_file,
-        help="Model TOML: [blocks], [paths], optional [modes] and [scale]. "
-        "Default: the seven-factor ECSI telecom model. With --workspace [blocks] and [scale] "
+        help="Model TOML: tables blocks, paths, optional modes and scale. "
+        "Default: the seven-factor ECSI telecom model. With --workspace blocks and scale "
         "may be left out (taken from survey_items).")] = None,
     workspace: Annotated[Path | None, typer.Option(
         "--workspace", "-w", help="Read the answers of --survey from this workspace instead "
