@@ -146,3 +146,23 @@ def test_import_with_decimal_commas_and_the_companys_own_words(tmp_path):
     bad = runner.invoke(app, ["import", "customers", str(customers), "-w", str(ws),
                               "--map-value", "relationship_type=business"])
     assert bad.exit_code == 2 and "expected FIELD:VALUE=CODE" in bad.output
+
+
+def test_csv_has_no_float_noise_and_files_carry_a_bom_for_excel(tmp_path):
+    """Amounts summing to 0.30000000000000004 print as 0.3; --out FILE.csv starts with the
+    UTF-8 byte-order mark Excel needs for Chinese text; Parquet keeps the exact double."""
+    ws = tmp_path / "ws"
+    run("init", str(ws))
+    tx = write_csv(tmp_path / "t.csv", "transaction_id,customer_id,timestamp,amount\n"
+                   "t1,客户1,2024-01-05,0.1\nt2,客户1,2024-01-06,0.2\n")
+    assert run("import", "transactions", str(tx), "-w", str(ws)).exit_code == 0
+    out = run("value", "tiers", "--customers", "-w", str(ws), "--format", "csv").stdout
+    assert out.splitlines()[1].startswith('"客户1",0.3,')
+    result = run("value", "tiers", "--customers", "-w", str(ws), "--out",
+                 str(tmp_path / "c.csv"), "--format", "json")
+    assert result.exit_code == 0
+    data = (tmp_path / "c.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and "客户1" in data.decode("utf-8-sig")
+    run("value", "tiers", "--customers", "-w", str(ws), "--out", str(tmp_path / "c.parquet"),
+        "--format", "json")
+    assert pq.read_table(tmp_path / "c.parquet").column("revenue")[0].as_py() == 0.1 + 0.2

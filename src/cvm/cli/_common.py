@@ -125,15 +125,45 @@ def _to_arrow(data: Any) -> pa.Table:
     return pa.Table.from_pandas(data, preserve_index=False)
 
 
+CSV_DIGITS = 12  # significant digits a float keeps in CSV: 194723.92000000016 -> 194723.92
+
+
+def _round_significant(column: pa.ChunkedArray) -> pa.Array:
+    """Floats rounded to `CSV_DIGITS` significant digits, written as the shortest decimal:
+    binary noise such as 0.1 + 0.2 = 0.30000000000000004 is not data."""
+    import numpy as np
+
+    column = column.combine_chunks()
+    x = column.to_numpy(zero_copy_only=False).astype(float)
+    out = x.copy()
+    idx = np.flatnonzero(np.isfinite(x) & (x != 0))
+    k = CSV_DIGITS - 1 - np.floor(np.log10(np.abs(x[idx]))).astype(int)
+    exact = (k > 0) & (k <= 22)  # 10**k is an exact double: round(x * 10**k) / 10**k is
+    idx, k = idx[exact], k[exact]  # then the double nearest the rounded decimal
+    scale = 10.0 ** k
+    out[idx] = np.round(x[idx] * scale) / scale
+    return pa.array(out, type=column.type, mask=column.is_null().to_numpy(zero_copy_only=False))
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    """The table as CSV, floats to `CSV_DIGITS` significant digits; Parquet keeps every bit."""
+    columns = [_round_significant(c) if pa.types.is_floating(c.type) else c
+               for c in table.columns]
+    buf = pa.BufferOutputStream()
+    pacsv.write_csv(pa.table(columns, names=table.column_names), buf)
+    return buf.getvalue().to_pybytes()
+
+
 def write_table(data: Any, out: Path) -> None:
-    """Write a table to CSV or Parquet, chosen by the file's extension."""
+    """Write a table to CSV or Parquet, chosen by the file's extension. A CSV file starts
+    with a byte-order mark, so that Excel reads its Chinese (UTF-8) text correctly."""
     table = _to_arrow(data)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
         raise InputError(f"--out {out}: unknown extension '{suffix}'; use .csv or .parquet")
     try:
         if suffix == ".csv":
-            pacsv.write_csv(table, out)
+            out.write_bytes(b"\xef\xbb\xbf" + _csv_bytes(table))
         else:
             pq.write_table(table, out)
     except OSError as exc:
@@ -195,9 +225,7 @@ def emit(data: Any, fmt: Format = Format.table, out: Path | None = None,
     if out is not None:
         write_table(table, out)
     if fmt is Format.csv:
-        buf = pa.BufferOutputStream()
-        pacsv.write_csv(table, buf)
-        sys.stdout.write(buf.getvalue().to_pybytes().decode())
+        sys.stdout.write(_csv_bytes(table).decode())
     elif fmt is Format.json:
         emit_json(table.to_pylist())
     else:
