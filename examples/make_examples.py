@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cvm.survey import PathModel
+
 HERE = Path(__file__).resolve().parent
 SEED = 20240630
 FIXED_ZIP_TIME = (2024, 6, 30, 0, 0, 0)
@@ -194,15 +196,8 @@ def sbg_retention() -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------- surveys
-ECSI_BLOCKS = {
-    "Image": [f"IMAG{i}" for i in range(1, 6)],
-    "Expectation": [f"CUEX{i}" for i in range(1, 4)],
-    "Quality": [f"PERQ{i}" for i in range(1, 8)],
-    "Value": ["PERV1", "PERV2"],
-    "Satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
-    "Complaints": ["CUSCO"],
-    "Loyalty": ["CUSL1", "CUSL2", "CUSL3"],
-}
+# the built-in model's blocks, so the example file and cvm cannot drift apart
+ECSI_BLOCKS = {c: list(items) for c, items in PathModel.ecsi().blocks.items()}
 ECSI_PATHS = {
     "Expectation": {"Image": 0.5},
     "Quality": {"Expectation": 0.55},
