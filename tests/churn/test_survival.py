@@ -164,4 +164,15 @@ def test_cli_survival_on_telco_by_contract(shared_data_dir, tmp_path):
     # month-to-month customers leave far sooner: the log-rank test on 2 df rejects equality
     assert doc["logrank"]["df"] == 2 and doc["logrank"]["p_value"] < 1e-10
     assert groups["Month-to-month"]["median_tenure"] == 35
-    assert fig.stat().st_size > 0
+    assert "Survival of tenure, by Contract (telco_customer_churn.csv)" in fig.read_text()
+
+
+def test_survival_figure_without_groups_is_titled_for_all_customers(tmp_path):
+    from cvm.churn.facade import ChurnFacade
+
+    path = tmp_path / "t.csv"
+    path.write_text("tenure,Churn\n1,Yes\n5,No\n3,Yes\n")
+    ChurnFacade.survival_table(path, "tenure", "Churn", positive="Yes",
+                               figure=tmp_path / "km.html")
+    html = (tmp_path / "km.html").read_text()
+    assert "Survival of tenure, all customers (t.csv)" in html and "by all" not in html

@@ -71,7 +71,8 @@ def retention_report(tables: dict, survival: SurvivalView | None, by: str | None
     figs = [_heatmap(tables["cohorts"])]
     if survival is not None:
         figs.append(survival_figure(survival.curves, title=f"Survival of tenure "
-                                    f"({survival.unit}) by {by or 'all'}"))
+                                    f"({survival.unit}), " + (f"by {by}" if by else
+                                                              "all customers")))
     if "rates" in tables:
         figs.append(rates_figure(tables["rates"].to_pandas()))
     by_period = (tables["reasons_by_period"].to_pandas() if "reasons_by_period" in tables

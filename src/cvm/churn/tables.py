@@ -70,6 +70,7 @@ def survival_table(path: str | Path, duration: str, event: str, group: str | Non
     if figure is not None:
         from cvm.churn.figures import survival_figure
 
-        survival_figure(res.curves, title=f"Survival of {duration} by {group or 'all'}"
+        who = f"by {group}" if group else "all customers"
+        survival_figure(res.curves, title=f"Survival of {duration}, {who} ({Path(path).name})"
                         ).write_html(figure, include_plotlyjs=True)
     return res, test
