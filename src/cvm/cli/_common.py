@@ -99,6 +99,25 @@ def wrote(path: Path) -> None:
     err_console.print(f"wrote {path}", markup=False, highlight=False)
 
 
+def write_figure(fig, path: Path) -> None:
+    """Write a Plotly figure as a self-contained .html page (opens offline), titled with the
+    figure's title and the day it was made, and say so."""
+    import datetime as dt
+    import html
+
+    if path.suffix.lower() != ".html":
+        raise InputError(f"--figure {path}: use an .html file")
+    title = fig.layout.title.text or "cvm figure"
+    fig.update_layout(title=f"{title}<br><sub>cvm, {dt.date.today().isoformat()}</sub>")
+    page = fig.to_html(include_plotlyjs=True, full_html=True).replace(
+        "<head>", f'<head><meta charset="utf-8"><title>{html.escape(title)}</title>', 1)
+    try:
+        path.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"--figure {path}: cannot write: {exc.strerror or exc}") from None
+    wrote(path)
+
+
 WorkspaceOpt = Annotated[Path | None, typer.Option(
     "--workspace", "-w", envvar="CVM_WORKSPACE",
     help="Workspace folder (default: the current folder).")]

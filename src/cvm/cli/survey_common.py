@@ -6,13 +6,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cvm.cli._common import err_console, wrote
-from cvm.errors import CvmWarning, InputError
+from cvm.cli._common import err_console, write_figure
+from cvm.errors import CvmWarning
 
 __all__ = ["SurveyOpt", "warnings_to_stderr", "write_figure"]
 
@@ -31,14 +30,3 @@ def warnings_to_stderr() -> Iterator[None]:
             err_console.print(f"warning: {w.message}", markup=False, highlight=False)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
-def write_figure(fig, path: Path) -> None:
-    """Write a Plotly figure as a self-contained .html file (opens offline)."""
-    if path.suffix.lower() != ".html":
-        raise InputError(f"--figure {path}: use an .html file")
-    try:
-        fig.write_html(path, include_plotlyjs=True)
-    except OSError as exc:
-        raise InputError(f"--figure {path}: cannot write: {exc.strerror or exc}") from None
-    wrote(path)
