@@ -4,8 +4,9 @@ Purchases follow the BG/NBD story (Fader, Hardie & Lee 2005): while alive a cust
 at a Poisson rate lambda ~ Gamma(r, alpha) and after each purchase drops out with
 probability p ~ Beta(a, b); spend per transaction is Gamma(shape, nu) with
 nu ~ Gamma(q, gamma) (the Gamma-Gamma model), scaled by relationship type. Survey answers,
-complaints and contract end reasons depend on whether and why a customer drops out, so
-the later analyses (NPS vs behaviour, churn reasons) have something real to find.
+complaints and contract end reasons depend on whether and why a customer drops out, and
+customers take up product lines (brands) in a fixed order, so the later analyses (NPS vs
+behaviour, churn reasons, propensity to buy a line) have something real to find.
 
 `generate` writes the files; `build_demo` imports them into a workspace through the same
 path a user's files take. The size is a parameter (up to 1M customers / 10M transactions).
@@ -103,10 +104,12 @@ def generate(directory: str | Path, params: DemoParams = DemoParams()) -> dict[s
     amount = rng.gamma(params.spend_shape, 1.0 / nu[owner]) * _REL_SPEND[rel[owner]] / 10
     amount = np.round(amount, 2)
     margin = rng.uniform(0.45, 0.8, owner.size)
-    fav_brand = rng.integers(0, len(_BRANDS), n)
-    brand_idx = np.where(rng.uniform(size=owner.size) < 0.7, fav_brand[owner],
-                         rng.integers(0, len(_BRANDS), owner.size))
+    # draws kept so that every other column stays as it was before lines came in sequence
+    rng.integers(0, len(_BRANDS), n)
+    rng.uniform(size=owner.size)
+    rng.integers(0, len(_BRANDS), owner.size)
     tier_idx = rng.choice(3, owner.size, p=[0.5, 0.35, 0.15])
+    brand_idx = _lines_in_sequence(np.random.default_rng([params.seed, 1]), owner, n)
     products = np.array([_PRODUCTS[b][t] for b in _BRANDS for t in range(3)])
     files = {}
     tx = pa.table({
@@ -182,6 +185,26 @@ def generate(directory: str | Path, params: DemoParams = DemoParams()) -> dict[s
     # survey: NPS, satisfaction and intention items; answers lower for those who leave
     files.update(_survey(out, rng, ids, dropped, complaints_per, params))
     return files
+
+
+def _lines_in_sequence(rng: np.random.Generator, owner: np.ndarray, n: int,
+                       adopt_p: float = 0.2) -> np.ndarray:
+    """The product line (index into `_BRANDS`) of each transaction, rows sorted by customer
+    and time: a customer's first purchase is of a starting line drawn at random; each later
+    purchase takes up the next line of the ladder (start, start + 1, ... modulo the number
+    of lines) with probability ``adopt_p`` and otherwise buys again one of the lines already
+    taken up. Which lines a customer holds therefore tells which line comes next, the
+    pattern a propensity model should find."""
+    k = len(_BRANDS)
+    start = rng.integers(0, k, n)
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    adopt = (rng.uniform(size=owner.size) < adopt_p) & ~first
+    run = np.cumsum(adopt)
+    adopted = run - np.maximum.accumulate(np.where(first, run, 0))  # per-customer count
+    held = np.minimum(adopted, k - 1)  # lines taken up besides the start line
+    step = np.where(adopt & (adopted <= k - 1), adopted,
+                    np.floor(rng.uniform(size=owner.size) * (held + 1)).astype(int))
+    return (start[owner] + step) % k
 
 
 def _survey(out: Path, rng: np.random.Generator, ids: np.ndarray, dropped: np.ndarray,
