@@ -23,7 +23,7 @@ from cvm.errors import ConfigError
 
 __all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "SparkSettings",
            "ClvSettings", "SurveySettings",
-           "ProgrammeSettings"]
+           "ProgrammeSettings", "ScoringSettings"]
 
 TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
 
@@ -140,6 +140,28 @@ class SurveySettings(_Section):
         return self
 
 
+class ScoringSettings(_Section):
+    """The monthly scoring run (cvm score run): lifecycle rules and the propensity models."""
+
+    new_days: int = Field(90, ge=1, le=3650, description=(
+        "A customer is 'new' for this many days after the first purchase or signup."))
+    lapsed_days: int = Field(180, ge=1, le=3650, description=(
+        "A customer with no purchase for more than this many days is 'lapsed'."))
+    trend: float = Field(0.25, gt=0, lt=1, description=(
+        "Spend in the last 180 days at least (1 + trend) times the 180 days before is "
+        "'growing', at most (1 - trend) times is 'declining'; between is 'mature'."))
+    max_lines: int = Field(30, ge=1, le=500, description=(
+        "Propensity and share scores for at most this many product lines (brands), those "
+        "with the most buyers; the run names the lines left out."))
+    training_cutoffs: int = Field(4, ge=2, le=24, description=(
+        "Monthly cut-offs the propensity models learn from (the latest calibrates and "
+        "checks them; the others train)."))
+    max_training_rows: int = Field(200_000, ge=1000, description=(
+        "Propensity models train (and check) on a random sample of at most this many rows."))
+    churn_folds: int = Field(3, ge=2, le=10, description=(
+        "Cross-validation folds of the likelihood-to-cancel model fitted by each run."))
+
+
 class SparkSettings(_Section):
     """Local or cluster Spark, used when engine = "pyspark"."""
 
@@ -214,6 +236,7 @@ class Settings(_Section):
     spark: SparkSettings = Field(default_factory=SparkSettings)
     survey: SurveySettings = Field(default_factory=SurveySettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -4,7 +4,7 @@ per capability.
 CLI commands, the REST API, pages, jobs and tests all go through one `Workspace`: its
 settings, its `Warehouse` (storage, `cvm.store.warehouse`), the analytics engine over the
 warehouse, and the capabilities as lazily built facades: ``ws.value``, ``ws.clv``,
-``ws.survey``, ``ws.churn`` and ``ws.programme``.
+``ws.survey``, ``ws.churn``, ``ws.scoring`` and ``ws.programme``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cvm.clv.facade import ClvFacade
     from cvm.ingest.load import ImportReport
     from cvm.programme.facade import Programme
+    from cvm.scoring.facade import ScoringFacade
     from cvm.survey.facade import SurveyFacade
     from cvm.value.facade import ValueFacade
 
@@ -119,6 +120,13 @@ class Workspace:
         return ChurnFacade(self)
 
     @cached_property
+    def scoring(self) -> ScoringFacade:
+        """The monthly run: every customer's scores as of a day, their history and drift."""
+        from cvm.scoring.facade import ScoringFacade
+
+        return ScoringFacade(self)
+
+    @cached_property
     def programme(self) -> Programme:
         """The loyalty programme on the workspace's operational database."""
         from cvm.programme.facade import Programme
@@ -157,23 +165,26 @@ class Workspace:
             self._cache[key] = read_parquet(self.backend, name, parts, canonical_schema(name))
         return self._cache[key]
 
-    def result(self, name: str):
-        """A stored result (see `cvm.store.warehouse.RESULTS`) as an Ibis table."""
+    def result(self, name: str, partition: str | None = None):
+        """A stored result (see `cvm.store.warehouse.RESULTS`) as an Ibis table; with
+        ``partition``, only the parts saved under it (e.g. one as-of day)."""
         from cvm.store.engines import read_parquet
 
-        parts = self.warehouse.result_parts(name)
+        parts = self.warehouse.result_parts(name, partition)
         key = ("result", name, tuple(parts))
         if key not in self._cache:
             import pyarrow.parquet as pq
 
             schema = pq.read_schema(parts[0])
-            self._cache[key] = read_parquet(self.backend, f"result_{name}", parts, schema)
+            view = f"result_{name}" if partition is None else (
+                f"result_{name}_" + "".join(c if c.isalnum() else "_" for c in partition))
+            self._cache[key] = read_parquet(self.backend, view, parts, schema)
         return self._cache[key]
 
     def save_result(self, name: str, table: pa.Table, mode: str = "replace",
-                    note: str | None = None) -> Path:
+                    note: str | None = None, partition: str | None = None) -> Path:
         """Store a derived table; see `Warehouse.save_result`."""
-        return self.warehouse.save_result(name, table, mode, note)
+        return self.warehouse.save_result(name, table, mode, note, partition)
 
     def has_rows(self, name: str) -> bool:
         return self.warehouse.row_count(name) > 0

@@ -59,6 +59,7 @@ def _register() -> None:
     from cvm.cli import clv as _clv
     from cvm.cli import programme as _programme
     from cvm.cli import retention as _retention
+    from cvm.cli import score as _score
     from cvm.cli import survey as _survey
     from cvm.cli import value as _value
     from cvm.cli import workspace_commands as _workspace
@@ -69,6 +70,7 @@ def _register() -> None:
     app.add_typer(_survey.app, name="survey")
     app.add_typer(_churn.app, name="churn")
     app.add_typer(_programme.app, name="programme")
+    app.add_typer(_score.app, name="score")
     _retention.register(app)
 
 

@@ -37,6 +37,10 @@ RESULTS: dict[str, str] = {
     "satisfaction_index": "0-100 satisfaction index scores per respondent (cvm survey index)",
     "loyalty_classes": "loyalty class by stated intention and the behavioural check per "
                        "respondent (cvm survey classes)",
+    "score_history": "every customer's scores per as-of day: customer_id, as_of, score, "
+                     "value, label, version (cvm score run; one part per month)",
+    "score_runs": "per as-of day and score: version, status, note and the model checks "
+                  "(cvm score run; one part per month)",
 }
 
 
@@ -186,12 +190,15 @@ class Warehouse:
 
     # ---- results: tables cvm derives (scores, forecasts), replaced or kept as history ------
     def save_result(self, name: str, table: pa.Table, mode: str = "replace",
-                    note: str | None = None) -> Path:
+                    note: str | None = None, partition: str | None = None) -> Path:
         """Store a derived table (one of `RESULTS`) as Parquet.
 
         ``mode="replace"`` makes it the result's only part (the old parts are removed once the
         manifest no longer lists them); ``mode="append"`` adds a further part, so a monthly
-        run keeps its history (give the rows a column saying which run they are).
+        run keeps its history (give the rows a column saying which run they are). With a
+        ``partition`` (e.g. the as-of day), an appended part replaces the parts saved
+        earlier under the same partition and no other: rerunning a month replaces that
+        month only.
         """
         import pyarrow.parquet as pq
 
@@ -210,10 +217,15 @@ class Warehouse:
             final = self._new_part(f"results/{name}")
             manifest = self.manifest()
             results = manifest.setdefault("results", {})
-            old = results.get(name, []) if mode == "replace" else []
+            kept = results.get(name, []) if mode == "append" else []
+            if partition is not None:
+                kept = [e for e in kept if e.get("partition") != partition]
+            old = [e for e in results.get(name, []) if e not in kept]
             entry = {"part": str(final.relative_to(self.dir)), "rows": table.num_rows,
                      "saved_at": datetime.now(UTC).isoformat(timespec="seconds"), "note": note}
-            results[name] = ([] if mode == "replace" else results.get(name, [])) + [entry]
+            if partition is not None:
+                entry["partition"] = partition
+            results[name] = kept + [entry]
             self._publish(staged, final, manifest)
             for e in old:
                 (self.dir / e["part"]).unlink(missing_ok=True)
@@ -222,13 +234,23 @@ class Warehouse:
     def result_names(self) -> list[str]:
         return sorted(self.manifest().get("results", {}))
 
-    def result_parts(self, name: str) -> list[Path]:
-        """The Parquet files of a stored result; `NotFoundError` when none is stored."""
+    def result_parts(self, name: str, partition: str | None = None) -> list[Path]:
+        """The Parquet files of a stored result (of one ``partition`` when given);
+        `NotFoundError` when none is stored."""
         entries = self.manifest().get("results", {}).get(name)
+        if partition is not None and entries:
+            entries = [e for e in entries if e.get("partition") == partition]
         if not entries:
-            raise NotFoundError(f"no result named '{name}' in {self.root}; stored results: "
-                                f"{', '.join(self.result_names()) or 'none'}")
+            where = "" if partition is None else f" for {partition}"
+            raise NotFoundError(f"no result named '{name}'{where} in {self.root}; stored "
+                                f"results: {', '.join(self.result_names()) or 'none'}")
         return [self.dir / e["part"] for e in entries]
+
+    def result_partitions(self, name: str) -> list[str]:
+        """The partitions a result holds, sorted (e.g. the as-of days of the score
+        history)."""
+        entries = self.manifest().get("results", {}).get(name, [])
+        return sorted({e["partition"] for e in entries if "partition" in e})
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{t}={self.row_count(t):,}" for t in TABLES if self.row_count(t))

@@ -1,0 +1,322 @@
+"""The monthly run: every customer scored as of a day, kept as that day's history.
+
+`run_scores` computes every score of `cvm.scoring.registry.SCORES` on the workspace as known
+at the end of the as-of day (`cvm.scoring.asof.AsOfView`), for every customer known by then
+(in the customers table or with a purchase), and stores them in long form as the
+``score_history`` result under the as-of day (rerunning a day replaces that day only), with
+one ``score_runs`` row per score saying whether it was computed and why not. A score whose
+inputs are missing is absent with a one-line note, never an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cvm._dates import as_date
+from cvm.errors import CvmError, WorkspaceError
+from cvm.scoring.asof import AsOfView
+from cvm.scoring.features import (
+    product_lines,
+    purchase_features,
+    purchase_labels,
+)
+from cvm.scoring.lifecycle import lifecycle_stage
+from cvm.scoring.propensity import NotTrainable, PropensityModel
+from cvm.scoring.registry import SCORES, line_keys, score_def
+
+__all__ = ["ScoreRun", "run_scores", "HORIZON_DAYS"]
+
+#: Days after the as-of day the tactical scores look ahead.
+HORIZON_DAYS = 90
+
+
+@dataclass
+class ScoreRun:
+    """What a run computed: the wide table (one row per customer), a note per score, and
+    the propensity models' checks."""
+
+    as_of: dt.date
+    scores: pd.DataFrame
+    notes: pd.DataFrame
+    models: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+class _Collector:
+    def __init__(self, ids: pd.Index):
+        self.ids = ids
+        self.values: dict[str, pd.Series] = {}
+        self.labels: dict[str, pd.Series] = {}
+        self.notes: list[dict] = []
+
+    def note(self, name: str, status: str, note: str = "", **checks) -> None:
+        self.notes.append({"score": name, "version": score_def(name).version,
+                           "status": status, "note": note,
+                           "checks": json.dumps(checks) if checks else ""})
+
+    def value(self, name: str, values: pd.Series, note: str = "") -> None:
+        self.values[name] = values.reindex(self.ids).astype(float)
+        self.note(name, "computed", note)
+
+    def label(self, name: str, labels: pd.Series, note: str = "") -> None:
+        self.labels[name] = labels.reindex(self.ids).astype(object)
+        if name not in self.values:
+            self.note(name, "computed", note)
+
+
+def _frame(expr) -> pd.DataFrame:
+    df = expr.to_pyarrow().to_pandas()
+    return df.sort_values("customer_id", kind="stable").set_index("customer_id")
+
+
+def _cutoffs(day_after: dt.date, first_day: dt.date, k: int) -> list[dt.date]:
+    """Monthly cut-offs whose outcome window ends by the as-of day, latest first, each at
+    least 30 days after the first purchase (earlier ones would have no history)."""
+    latest = day_after - dt.timedelta(days=HORIZON_DAYS)
+    out = [latest - dt.timedelta(days=30 * i) for i in range(k)]
+    return [c for c in out if c >= first_day + dt.timedelta(days=30)]
+
+
+def run_scores(ws, as_of, save: bool = True, random_state: int = 0) -> ScoreRun:
+    """Score every customer as of the end of ``as_of`` (a date or YYYY-MM-DD); with
+    ``save``, store the scores as that day's ``score_history`` and the notes as
+    ``score_runs``."""
+    as_of = as_date(as_of, "as_of")
+    view = AsOfView(ws, as_of)
+    if not view.has_rows("transactions"):
+        raise WorkspaceError(f"{ws.path}: no transactions on or before {as_of}; import some "
+                             "with `cvm import transactions FILE` or choose a later --as-of")
+    s = ws.settings.scoring
+    day_after = as_of + dt.timedelta(days=1)
+    tx = view.table("transactions")
+    customers = view.table("customers") if view.has_rows("customers") else None
+    interactions = view.table("interactions") if view.has_rows("interactions") else None
+    lines, left_out = product_lines(tx, s.max_lines)
+    keys = line_keys(lines)
+    feats = _frame(purchase_features(tx, customers, interactions, day_after, lines))
+    out = _Collector(feats.index)
+
+    _value_scores(view, as_of, out)
+    out.label("lifecycle_stage", pd.Series(lifecycle_stage(
+        feats, s.new_days, s.lapsed_days, s.trend), index=feats.index))
+    _revenue_potential(view, out)
+    _loyalty(view, out)
+
+    first_day = tx.timestamp.min().to_pyarrow().as_py().date()
+    cutoffs = _cutoffs(day_after, first_day, s.training_cutoffs)
+    training = _training_frame(tx, customers, interactions, cutoffs, lines)
+    models = []
+    _churn(view, as_of, out, training, feats, cutoffs, random_state, models)
+    for i, line in enumerate(lines):
+        name = f"propensity_{keys[line]}"
+        held = feats[f"l{i}_purchases_365d"] > 0
+        try:
+            if training is None:
+                raise NotTrainable(f"fewer than 2 monthly cut-offs between the first "
+                                   f"purchase ({first_day}) and {as_of} - {HORIZON_DAYS} days")
+            eligible = training[f"l{i}_purchases_365d"] == 0
+            model = PropensityModel(f"l{i}_bought", random_state, s.max_training_rows).fit(
+                training, eligible, cutoffs[0])
+        except NotTrainable as why:
+            out.note(name, "absent", f"line {line!r}: too little history to learn from: {why}")
+            continue
+        p = pd.Series(model.predict(feats), index=feats.index).where(~held)
+        out.value(name, p, f"line {line!r}")
+        models.append({"score": name, "line": line, **model.metrics})
+    if left_out:
+        out.notes.append({"score": "propensity", "version": SCORES["propensity"].version,
+                          "status": "partial", "checks": "",
+                          "note": f"{len(left_out)} line(s) with the fewest buyers left out "
+                                  f"(scoring.max_lines = {s.max_lines}): "
+                                  f"{', '.join(left_out[:10])}"})
+
+    spend = feats["spend_365d"]
+    out.value("product_depth", feats["lines_365d"])
+    for i, line in enumerate(lines):
+        share = (feats[f"l{i}_spend_365d"] / spend).where(spend > 0)
+        out.value(f"share_{keys[line]}", share, f"line {line!r}")
+    if not lines:
+        for name in ("propensity", "share"):
+            out.note(name, "absent", "no transaction names a product line (brand)")
+
+    run = ScoreRun(as_of, _wide(out), pd.DataFrame(out.notes), pd.DataFrame(models))
+    if save:
+        part = as_of.isoformat()
+        ws.save_result("score_history", _long(out, as_of), mode="append", partition=part,
+                       note=f"cvm score run --as-of {part}")
+        notes = run.notes.assign(as_of=as_of)
+        if not run.models.empty:
+            checks = {r["score"]: json.dumps({k: v for k, v in r.items() if k != "score"})
+                      for r in run.models.to_dict("records")}
+            notes["checks"] = [checks.get(n, c) for n, c in zip(notes["score"],
+                                                                 notes["checks"], strict=True)]
+        ws.save_result("score_runs", pa.Table.from_pandas(notes, preserve_index=False),
+                       mode="append", partition=part, note=f"cvm score run --as-of {part}")
+    return run
+
+
+def _value_scores(view: AsOfView, as_of: dt.date, out: _Collector) -> None:
+    tiers = _frame(view.value.customer_tiers(as_of).select("customer_id", "profit", "tier"))
+    out.label("value_tier", tiers["tier"])
+    out.value("profitability", tiers["profit"])
+
+
+def _revenue_potential(view: AsOfView, out: _Collector) -> None:
+    try:
+        clv = view.clv.score(save=False).to_pandas().set_index("customer_id")
+    except (CvmError, ValueError, ArithmeticError) as exc:
+        out.note("revenue_potential", "absent", f"the CLV models could not be fitted: {exc}")
+        return
+    out.value("revenue_potential", clv["clv"],
+              "customers without a purchase are blank")
+
+
+def _loyalty(view: AsOfView, out: _Collector) -> None:
+    if not (view.has_rows("survey_responses") and view.has_rows("survey_items")):
+        out.note("loyalty", "absent", "no survey answers with a time on or before the as-of "
+                 "day")
+        return
+    try:
+        classes = view.survey.classes()
+    except CvmError as exc:
+        out.note("loyalty", "absent", f"no loyalty classes: {exc}")
+        return
+    latest = classes.groupby("customer_id", sort=True).tail(1).set_index("customer_id")
+    out.value("loyalty", latest["intention"] / 100.0,
+              f"survey {classes.attrs.get('survey')}; customers never surveyed are blank")
+    out.labels["loyalty"] = latest["checked_class"].reindex(out.ids).astype(object)
+
+
+def _training_frame(tx, customers, interactions, cutoffs: list[dt.date],
+                    lines: list[str]) -> pd.DataFrame | None:
+    """Features at each cut-off with the outcome of the 90 days after it, stacked."""
+    if len(cutoffs) < 2:
+        return None
+    frames = []
+    for c in cutoffs:
+        f = _frame(purchase_features(tx, customers, interactions, c, lines))
+        lab = _frame(purchase_labels(tx, c, lines, HORIZON_DAYS))
+        f = f.join(lab, how="left")
+        f[lab.columns] = f[lab.columns].fillna(0).astype(int)
+        f["cutoff"] = c
+        frames.append(f.reset_index())
+    return pd.concat(frames, ignore_index=True)
+
+
+def _churn(view: AsOfView, as_of: dt.date, out: _Collector, training, feats, cutoffs,
+           random_state: int, models: list) -> None:
+    """churn_probability, default_risk and overall_risk."""
+    if view.has_rows("contracts"):
+        _contract_churn(view, as_of, out, random_state)
+    else:
+        out.note("default_risk", "absent", "no contracts: passive churn cannot be told apart")
+        try:
+            if training is None:
+                raise NotTrainable("fewer than 2 monthly cut-offs of history")
+            model = PropensityModel("bought_any", random_state,
+                                    view.settings.scoring.max_training_rows).fit(
+                training, pd.Series(True, index=training.index), cutoffs[0])
+        except NotTrainable as why:
+            out.note("churn_probability", "absent", f"too little history: {why}")
+            return
+        out.value("churn_probability", pd.Series(1 - model.predict(feats), index=feats.index),
+                  "no contracts: probability of no purchase in the 90 days after the as-of day")
+        models.append({"score": "churn_probability", "line": "(any purchase)",
+                       **model.metrics})
+    churn = out.values.get("churn_probability")
+    default = out.values.get("default_risk")
+    if churn is None and default is None:
+        out.note("overall_risk", "absent", "neither churn_probability nor default_risk")
+        return
+    parts = [x for x in (churn, default) if x is not None]
+    out.value("overall_risk", pd.concat(parts, axis=1).max(axis=1, skipna=True))
+
+
+def _contract_churn(view: AsOfView, as_of: dt.date, out: _Collector,
+                    random_state: int) -> None:
+    from cvm.churn.history import training_frame, workspace_features
+    from cvm.churn.training import ChurnModel
+
+    folds = view.settings.scoring.churn_folds
+    cutoff = as_of + dt.timedelta(days=1 - HORIZON_DAYS)
+    try:
+        df = training_frame(view, cutoff, HORIZON_DAYS)
+        now = workspace_features(view, as_of + dt.timedelta(days=1)).to_pyarrow().to_pandas()
+    except CvmError as exc:
+        for name in ("churn_probability", "default_risk"):
+            out.note(name, "absent", str(exc))
+        return
+    try:
+        model = ChurnModel(folds=folds, random_state=random_state).fit(df)
+        scored, _ = model.score(now, reasons=0)
+        out.value("churn_probability", scored.set_index("customer_id")["churn_probability"],
+                  "customers without an active contract are blank")
+    except CvmError as exc:
+        out.note("churn_probability", "absent", f"no churn model: {exc}")
+    c = view.table("contracts")
+    passive = (c.filter(c.end_reason.startswith("passive") & (c.end >= cutoff)
+                        & (c.end <= as_of)).select("customer_id").distinct()
+               .to_pyarrow().to_pandas()["customer_id"])
+    if passive.empty:
+        out.note("default_risk", "absent", "no contract ended passive_* in the 90 days "
+                 "before the as-of day: nothing to learn arrears from")
+        return
+    df = df.assign(passive=df["customer_id"].isin(set(passive)).astype(int)
+                   * df["churned"]).drop(columns="churned")
+    try:
+        model = ChurnModel(label="passive", folds=folds, random_state=random_state).fit(df)
+    except CvmError as exc:
+        out.note("default_risk", "absent", f"too few passive ends to learn from: {exc}")
+        return
+    scored, _ = model.score(now, reasons=0)
+    out.value("default_risk", scored.set_index("customer_id")["churn_probability"],
+              "customers without an active contract are blank")
+
+
+def _wide(out: _Collector) -> pd.DataFrame:
+    cols: dict[str, pd.Series] = {}
+    for name in _order(out):
+        if name in out.labels and name in out.values:
+            cols[name] = out.values[name]
+            cols[f"{name}_class"] = out.labels[name]
+        elif name in out.labels:
+            cols[name] = out.labels[name]
+        else:
+            cols[name] = out.values[name]
+    return pd.DataFrame(cols, index=out.ids).reset_index()
+
+
+def _order(out: _Collector) -> list[str]:
+    names = list(dict.fromkeys([*out.values, *out.labels]))
+    rank = {n: i for i, n in enumerate(SCORES)}
+    return sorted(names, key=lambda n: (rank[score_def(n).name], n))
+
+
+def _long(out: _Collector, as_of: dt.date) -> pa.Table:
+    """(customer_id, as_of, score, value, label, version), customers with no value for a
+    score left out."""
+    parts = []
+    for name in _order(out):
+        v = out.values.get(name)
+        lab = out.labels.get(name)
+        frame = pd.DataFrame({
+            "customer_id": out.ids,
+            "value": v.to_numpy() if v is not None else np.nan,
+            "label": lab.to_numpy() if lab is not None else None,
+        })
+        frame = frame[frame["value"].notna() | frame["label"].notna()]
+        frame.insert(1, "score", name)
+        frame["version"] = score_def(name).version
+        parts.append(frame)
+    df = pd.concat(parts, ignore_index=True)
+    df.insert(1, "as_of", as_of)
+    df["label"] = df["label"].astype(object).where(df["label"].notna(), None)
+    schema = pa.schema([("customer_id", pa.string()), ("as_of", pa.date32()),
+                        ("score", pa.string()), ("value", pa.float64()),
+                        ("label", pa.string()), ("version", pa.string())])
+    return pa.Table.from_pandas(df, schema=schema, preserve_index=False)
