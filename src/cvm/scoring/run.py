@@ -69,8 +69,17 @@ class _Collector:
             self.note(name, "computed", note)
 
 
+def _exact(df: pd.DataFrame) -> pd.DataFrame:
+    """Sums rounded to 1e-6: engines add in different orders, and a difference in the
+    last bit would split equal amounts into different bins of the boosted trees, so DuckDB
+    and Spark would train different models."""
+    floats = df.select_dtypes("float").columns
+    df[floats] = df[floats].round(6)
+    return df
+
+
 def _frame(expr) -> pd.DataFrame:
-    df = expr.to_pyarrow().to_pandas()
+    df = _exact(expr.to_pyarrow().to_pandas())
     return df.sort_values("customer_id", kind="stable").set_index("customer_id")
 
 
@@ -245,8 +254,9 @@ def _contract_churn(view: AsOfView, as_of: dt.date, out: _Collector,
     folds = view.settings.scoring.churn_folds
     cutoff = as_of + dt.timedelta(days=1 - HORIZON_DAYS)
     try:
-        df = training_frame(view, cutoff, HORIZON_DAYS)
-        now = workspace_features(view, as_of + dt.timedelta(days=1)).to_pyarrow().to_pandas()
+        df = _exact(training_frame(view, cutoff, HORIZON_DAYS))
+        now = _exact(workspace_features(view, as_of + dt.timedelta(days=1)).to_pyarrow()
+                     .to_pandas())
     except CvmError as exc:
         for name in ("churn_probability", "default_risk"):
             out.note(name, "absent", str(exc))
