@@ -17,8 +17,8 @@ from cvm.errors import NotFoundError
 from cvm.scoring import drift as _drift
 from cvm.scoring.lifecycle import STAGES
 from cvm.scoring.registry import SCORES, score_def
-from cvm.value.customer_value import TIERS
 from cvm.scoring.run import ScoreRun, run_scores
+from cvm.value.customer_value import TIERS
 
 if TYPE_CHECKING:
     from cvm.workspace import Workspace
