@@ -4,12 +4,16 @@ The file is streamed through an embedded DuckDB connection (never whole into pan
 it is parsed into a staging table, every check runs as SQL over it, and only then are
 the good rows written to one new Parquet part that the manifest lists. A file with bad
 rows stores nothing, unless a reject file is given: then the good rows are stored and
-the bad ones written to the reject file with a ``reason`` column. Rows whose key is
-already stored with the same values are skipped, so importing a file twice adds nothing.
+the bad ones written to the reject file with a ``reason`` column; so are CSV rows with
+another number of fields than the header (their fields in the header's columns, the
+surplus in the last one). Rows whose key is already stored with the same values are
+skipped, so importing a file twice adds nothing.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +23,15 @@ import pyarrow as pa
 
 from cvm.errors import InputError, Problem, ValidationError
 from cvm.ingest import csvcheck
-from cvm.ingest.readers import ROW, Source, file_sha256, open_source
+from cvm.ingest.readers import ROW, RaggedRow, Source, file_sha256, open_source
 from cvm.schema import FieldSpec, TableSpec, table_spec
 
 __all__ = ["ImportReport", "import_file"]
 
 _SUSPECT = "__suspect"
+_REASON = "__reason"
+# how the reason of a ragged row starts in a reject file (see _Importer._ragged_table)
+_RAGGED_REASON = r"^row has \d+ fields?, the header has \d+"
 _SQL_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE", "float": "DOUBLE"}
 # Layouts read without --date-format: only those whose year, month and day cannot be confused
 # (a four-digit year first). 05/01/24 could be any of three dates, so it needs --date-format.
@@ -186,11 +193,15 @@ class _Importer:
         self.con.execute("SET enable_progress_bar = false")  # the CLI shows its own
         # times without an offset are read in the workspace's zone, never the machine's
         self.con.execute(f"SET TimeZone = {_lit(self.tz)}")
+        # CSV rows with another number of fields than the header, kept apart for the reject
+        # file (None: such a row refuses the file)
+        self.ragged: list[RaggedRow] | None = None
         # columns are named by position (c0, c1, ...): DuckDB matches names without regard
         # to case, so 'amount' and 'AMOUNT' would otherwise read the same column
         self.pos = {c: f"c{i}" for i, c in enumerate(source.columns)}
         self.present = [f for f in spec.fields if f.name in mapping]
         mapped = set(mapping.values())
+        self.skip = skip  # a reject file's row and reason columns
         self.extras = ([c for c in source.columns if c not in mapped and c not in skip]
                        if spec.keep_extra else [])
         self.extras = [c for c in self.extras if _norm(c) not in {_norm(n) for n in spec.names}]
@@ -219,7 +230,7 @@ class _Importer:
                    f"{_lit(str(self.source.path))}, file_row_number = true) AS p({aliases}))"
                    " AS src")
         else:
-            self.con.register("src_stream", self.source.reader(on_rows))
+            self.con.register("src_stream", self.source.reader(on_rows, ragged=self.ragged))
             src = f"src_stream AS src({aliases}, {ROW})"
         cols = []
         self.raw_col = {}
@@ -243,6 +254,8 @@ class _Importer:
                         f"AS {_q(f.name)}")
             self.raw_col[f.name] = _q("raw_" + f.name)
         cols += [f"src.{self.pos[c]} AS {_q('x_' + c)}" for c in self.extras]
+        if "reason" in self.skip:  # a reject file imported back: its reasons, checked
+            cols.append(f"CAST(src.{self.pos['reason']} AS VARCHAR) AS {_REASON}")
         if self.source.kind == "csv":  # values a lenient reading may have got wrong
             cols.append(" OR ".join(
                 f"coalesce(contains({v}, chr(10)) OR contains({v}, chr(13)) OR "
@@ -267,18 +280,37 @@ class _Importer:
 
     def _check_structure(self) -> None:
         """Refuse a CSV file that is not well-formed, naming its rows: when the fast reader
-        stopped, or read a value spanning lines, holding a quote or ending in a backslash,
-        the file is read again strictly (`cvm.ingest.csvcheck.scan`)."""
+        stopped, left out rows with another number of fields than the header, or read a
+        value spanning lines, holding a quote or ending in a backslash, the file is read
+        again strictly (`cvm.ingest.csvcheck.scan`). With a reject file, rows whose only
+        fault is their number of fields go there, when both readings agree on which they are."""
         src = self.source
-        if src.failure is None and not self._scalar(
+        if src.failure is None and not self.ragged and not self._scalar(
                 f"SELECT count(*) FROM staged WHERE {_SUSPECT}"):
             return
-        problems = csvcheck.scan(src.path, src.delimiter, src.encoding, len(src.columns))
-        if problems:
-            raise ValidationError(str(src.path), self.spec.name, problems[:self.max_examples],
-                                  len(problems), hint=(
-                                      "Nothing was stored: rows of a file that is not "
-                                      "well-formed CSV cannot be told apart reliably."))
+        apart = self.ragged is not None
+        found = csvcheck.scan(src.path, src.delimiter, src.encoding, len(src.columns),
+                              every_ragged=apart)
+        if apart and src.failure is None and not found.malformed:
+            fast = [r.row for r in self.ragged]
+            if found.ragged == fast:
+                return  # each ragged row goes to the reject file
+            differ = sorted(set(fast) ^ set(found.ragged))[:5]
+            raise InputError(f"{src.path}: rows {', '.join(map(str, differ))}: the two readings "
+                             "of this CSV file disagree on which rows have another number of "
+                             "fields than the header, so they cannot be told apart reliably; "
+                             "nothing was stored. Check the quoting of these rows.")
+        if found.problems:
+            if found.malformed or apart:
+                hint = ("Nothing was stored: rows of a file that is not well-formed CSV "
+                        "cannot be told apart reliably.")
+            else:
+                hint = ("Nothing was stored. Check the delimiter (--delimiter) and the quoting "
+                        "of these rows, or import with --reject-file BAD.csv to store the "
+                        "other rows and write these there.")
+            raise ValidationError(str(src.path), self.spec.name,
+                                  found.problems[:self.max_examples], len(found.problems),
+                                  hint=hint)
         if src.failure is not None:
             raise InputError(f"{src.path}: cannot be read as CSV with delimiter "
                              f"{src.delimiter!r}: {src.failure}. Check the delimiter "
@@ -338,6 +370,14 @@ class _Importer:
             qs.append(f"SELECT {ROW} AS row, {_lit(c)} AS field, {text} AS value, "
                       f"'text without NUL characters' AS expected FROM staged "
                       f"WHERE contains({text}, chr(0))")
+        if "reason" in self.skip:
+            # a ragged row written to a reject file has its fields in the header's columns by
+            # position, which may be the wrong ones: it imports once its reason is emptied
+            qs.append(f"SELECT {ROW} AS row, 'reason' AS field, {_REASON} AS value, 'an "
+                      "empty reason: the row had another number of fields than the header, "
+                      "so its values may be in the wrong columns; once each is in its column, "
+                      f"empty the reason' AS expected FROM staged WHERE regexp_matches("
+                      f"{_REASON}, {_lit(_RAGGED_REASON)})")
         names = {f.name for f in self.present}
         for early, late in self.spec.ordered_pairs:
             if early in names and late in names:
@@ -453,7 +493,11 @@ class _Importer:
         self.stored_parts = self.ws.warehouse.parts(self.spec.name)
         if self.stored_parts:
             self._view("stored", self.stored_parts)
+        if reject_file is not None and self.source.kind == "csv":
+            self.ragged = []
         report.rows_read = self.stage(on_rows)
+        ragged = self.ragged or []
+        report.rows_read += len(ragged)
         problems_sql = " UNION ALL ".join(self.problem_queries())
         self.con.execute(f"CREATE TEMP TABLE problems AS {problems_sql}")
         total = self._scalar("SELECT count(*) FROM problems")
@@ -463,9 +507,13 @@ class _Importer:
                 f"LIMIT {self.max_examples}").fetchall()
             raise ValidationError(str(self.source.path), self.spec.name,
                                   [Problem(*r) for r in rows], total)
-        if total:
-            report.rows_rejected = self._write_rejects(reject_file)
+        if total or ragged:
+            report.rows_rejected = self._write_rejects(reject_file, total)
             report.reject_file = str(reject_file)
+        if ragged and len(ragged) == report.rows_read:
+            report.notes.append(f"every row has another number of fields than the header "
+                                f"({len(self.source.columns)}); is the delimiter "
+                                f"{self.source.delimiter!r} right? Give it with --delimiter")
         good = f"{ROW} NOT IN (SELECT row FROM problems)"
         if self.stored_parts:
             on = " AND ".join(f"staged.{_q(k)} = stored.{_q(k)}" for k in self.spec.key)
@@ -479,18 +527,63 @@ class _Importer:
         report.rows_added = added
         return report
 
-    def _write_rejects(self, path: Path) -> int:
-        original = ", ".join(f"src_cols.{self.pos[c]} AS {_q(c)}" for c in self.source.columns)
-        aliases = ", ".join(self.pos[c] for c in self.source.columns)
-        self.con.register("src_stream", self.source.reader())
+    def _write_rejects(self, path: Path, total: int) -> int:
+        """Write the rejected rows to ``path`` as the file has them, between their row number
+        and the reason; ``total`` is the number of problems with values."""
+        names = [_q(c) for c in self.source.columns]
+        parts = []
+        if total:  # the file read again, for the rejected rows' values as written
+            original = ", ".join(f"src_cols.{self.pos[c]} AS {n}"
+                                 for c, n in zip(self.source.columns, names, strict=True))
+            aliases = ", ".join(self.pos[c] for c in self.source.columns)
+            again = None if self.ragged is None else []
+            self.con.register("src_stream", self.source.reader(ragged=again))
+            parts.append(
+                f"SELECT src_cols.{ROW} AS row, {original}, r.reason FROM src_stream AS "
+                f"src_cols({aliases}, {ROW}) JOIN "
+                f"(SELECT row, string_agg(field || ': expected ' || expected || ', got ' || "
+                f"coalesce('''' || value || '''', '(empty)'), '; ' ORDER BY field) AS reason "
+                f"FROM problems GROUP BY row) r ON src_cols.{ROW} = r.row")
+        if self.ragged:
+            self.con.register("ragged_rows", self._ragged_table())
+            fields = ", ".join(f"{self.pos[c]} AS {n}"
+                               for c, n in zip(self.source.columns, names, strict=True))
+            parts.append(f"SELECT {ROW} AS row, {fields}, reason FROM ragged_rows")
         self.con.execute(
-            f"COPY (SELECT src_cols.{ROW} AS row, {original}, r.reason FROM src_stream AS "
-            f"src_cols({aliases}, {ROW}) JOIN "
-            f"(SELECT row, string_agg(field || ': expected ' || expected || ', got ' || "
-            f"coalesce('''' || value || '''', '(empty)'), '; ' ORDER BY field) AS reason "
-            f"FROM problems GROUP BY row) r ON src_cols.{ROW} = r.row ORDER BY row) "
+            f"COPY (SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY row) "
             f"TO {_lit(str(path))} (HEADER, DELIMITER ',')")
-        return self._scalar("SELECT count(DISTINCT row) FROM problems")
+        rejected = self._scalar("SELECT count(DISTINCT row) FROM problems") if total else 0
+        return rejected + len(self.ragged or [])
+
+    def _ragged_table(self) -> pa.Table:
+        """The ragged rows as the reject file has them: each field in the header's column of
+        its position; surplus fields in the last column as the file has them (joined by the
+        delimiter, quoted where needed); missing ones empty. The reason starts as
+        ``_RAGGED_REASON`` matches, so that the row imports back only once it is emptied."""
+        columns, delimiter = self.source.columns, self.source.delimiter or ","
+        n = len(columns)
+        cells: list[list[str | None]] = [[] for _ in columns]
+        reasons = []
+        for r in self.ragged or []:
+            got = len(r.fields)
+            values: list[str | None] = list(r.fields[:n]) + [None] * (n - got)
+            if got > n:
+                out = io.StringIO()
+                csv.writer(out, delimiter=delimiter, lineterminator="\n").writerow(
+                    r.fields[n - 1:])
+                values[n - 1] = out.getvalue()[:-1]
+                where = f"fields {n} to {got} are in {columns[-1]} as the file has them"
+            else:
+                where = ("the last column is left empty" if n - got == 1 else
+                         f"the last {n - got} columns are left empty")
+            reasons.append(f"row has {got} field{'s' if got != 1 else ''}, the header has {n}: "
+                           f"{where}; put each value in its column, then empty this reason")
+            for i, v in enumerate(values):
+                cells[i].append(v or None)
+        return pa.table([pa.array([r.row for r in self.ragged or []], pa.int64()),
+                         *(pa.array(c, pa.string()) for c in cells),
+                         pa.array(reasons, pa.string())],
+                        names=[ROW, *(self.pos[c] for c in columns), "reason"])
 
     def _store(self, good: str, added: int, report: ImportReport) -> None:
         cols = [f"CAST({_q(f.name)} AS {_SQL_TYPES[f.kind]}) AS {_q(f.name)}"
@@ -541,7 +634,9 @@ def import_file(ws, table: str, path: str | Path, mapping: dict[str, str] | None
     e.g. ``{"relationship_type": {"企业": "business"}}``. A file already imported with the
     same options adds nothing; with other options it is read again, and rows already
     stored are skipped. A reject file written by an earlier import (first column ``row``,
-    last ``reason``) imports back without those two columns. ``on_rows(n)`` is told of rows
+    last ``reason``) imports back without those two columns; a row of it whose reason says
+    it had another number of fields than the header is refused until that reason is
+    emptied (its values may be in the wrong columns). ``on_rows(n)`` is told of rows
     read; ``on_wait()`` once if another import holds the workspace's write lock.
     """
     spec = table_spec(table)

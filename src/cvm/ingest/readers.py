@@ -3,6 +3,11 @@
 Each batch carries a ``__row`` column: the row number a person sees when opening the
 file (in a spreadsheet or text editor the header is row 1, so the first data row is 2;
 Parquet has no header and counts records from 1). Nothing is read whole into memory.
+
+A CSV row with another number of fields than the header stops the stream, unless the
+reader is given a list for such rows (an import with a reject file): then each is left out
+of the stream and put in the list with its row number and fields, and the rows after it
+keep their own numbers.
 """
 
 from __future__ import annotations
@@ -10,21 +15,31 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from cvm.errors import InputError
 
-__all__ = ["Source", "open_source", "file_sha256", "ROW"]
+__all__ = ["Source", "RaggedRow", "open_source", "file_sha256", "ROW"]
 
 ROW = "__row"
 _BATCH = 128 * 1024
 _DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass
+class RaggedRow:
+    """A CSV row with another number of fields than the header, left out of the stream."""
+
+    row: int  # numbered as the stream's rows are (the header is row 1)
+    fields: list[str]
 
 
 @dataclass
@@ -44,14 +59,18 @@ class Source:
     def type_of(self, column: str) -> pa.DataType:
         return (self.types or {}).get(column, pa.string())
 
-    def reader(self, on_rows: Callable[[int], None] | None = None) -> pa.RecordBatchReader:
-        """A one-shot reader of the file's batches, each with the ``__row`` column added."""
+    def reader(self, on_rows: Callable[[int], None] | None = None,
+               ragged: list[RaggedRow] | None = None) -> pa.RecordBatchReader:
+        """A one-shot reader of the file's batches, each with the ``__row`` column added.
+
+        With ``ragged`` (a list, CSV only), rows with another number of fields than the
+        header are appended to it instead of stopping the reading."""
         first = None
 
         def batches() -> Iterator[pa.RecordBatch]:
             nonlocal first
             start = 1 if self.kind == "parquet" else 2
-            for batch in self._open():
+            for batch in (self._open(ragged) if ragged is not None else self._open()):
                 if on_rows is not None:
                     on_rows(batch.num_rows)
                 if ROW in batch.schema.names:
@@ -135,6 +154,26 @@ def _csv(path: Path, delimiter: str | None, encoding: str) -> Source:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else max(
             _DELIMITERS, key=header_line.count)
     columns = _check_columns(path, next(csv.reader([header_line], delimiter=delimiter)))
+    read_options, parse_options, convert_options = _csv_options(columns, delimiter, encoding)
+
+    def batches(ragged: list[RaggedRow] | None = None) -> Iterator[pa.RecordBatch]:
+        # a malformed row or a bad byte may come in any block, also while DuckDB pulls the
+        # stream (where an exception would surface as DuckDB's): the reader stops and says
+        # why in source.failure, and the importer locates the row (cvm.ingest.csvcheck)
+        try:
+            if ragged is None:
+                yield from pacsv.open_csv(path, read_options, parse_options, convert_options)
+            else:
+                yield from _csv_apart(path, columns, delimiter, encoding, ragged)
+        except pa.ArrowInvalid as exc:
+            source.failure = str(exc)
+
+    source = Source(path, "csv", columns, None, batches, delimiter=delimiter, encoding=encoding)
+    return source
+
+
+def _csv_options(columns: list[str], delimiter: str, encoding: str) -> tuple[
+        pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
     read_options = pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=16 << 20,
                                      encoding=encoding)
     # empty lines are kept (and skipped later) so that row numbers match the file's lines
@@ -143,19 +182,54 @@ def _csv(path: Path, delimiter: str | None, encoding: str) -> Source:
     convert_options = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in columns}, strings_can_be_null=True,
         null_values=[""], quoted_strings_can_be_null=True)
+    return read_options, parse_options, convert_options
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        # a malformed row or a bad byte may come in any block, also while DuckDB pulls the
-        # stream (where an exception would surface as DuckDB's): the reader stops and says
-        # why in source.failure, and the importer locates the row (cvm.ingest.csvcheck)
-        try:
-            reader = pacsv.open_csv(path, read_options, parse_options, convert_options)
-            yield from reader
-        except pa.ArrowInvalid as exc:
-            source.failure = str(exc)
 
-    source = Source(path, "csv", columns, None, batches, delimiter=delimiter, encoding=encoding)
-    return source
+def _fields(text: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    except csv.Error:  # e.g. a field longer than the csv module's limit: the line as it is
+        return [text]
+
+
+def _csv_apart(path: Path, columns: list[str], delimiter: str, encoding: str,
+               ragged: list[RaggedRow]) -> Iterator[pa.RecordBatch]:
+    """The CSV file's batches with their ``__row`` column, rows with another number of fields
+    than the header left out and put in ``ragged``.
+
+    Arrow numbers a row it cannot read (the header is row 1) only when it reads serially,
+    so this reading uses one thread; the rows of each batch are numbered around the rows
+    left out before and within it (Arrow parses a block before handing out its batch).
+    """
+    left_out: list[int] = []  # numbers of every row left out, ascending
+
+    def handler(row) -> str:
+        if row.number is None:  # cannot be placed: stop, as the fast reading does
+            return "error"
+        left_out.append(row.number)
+        fields = _fields(row.text, delimiter)
+        if any(fields):  # a line of empty fields (",,") is an empty row, as elsewhere
+            ragged.append(RaggedRow(row.number, fields))
+        return "skip"
+
+    read_options, parse_options, convert_options = _csv_options(columns, delimiter, encoding)
+    read_options.use_threads = False
+    parse_options.invalid_row_handler = handler
+    start, seen = 2, 0  # the next row number to give; left-out rows already passed
+    for batch in pacsv.open_csv(path, read_options, parse_options, convert_options):
+        end = start + batch.num_rows
+        passed = seen
+        while passed < len(left_out) and left_out[passed] < end:
+            end += 1  # a row left out within the batch's span moves its end by one
+            passed += 1
+        numbers = np.arange(start, end, dtype=np.int64)
+        if passed > seen:
+            out = np.asarray(left_out[seen:passed], dtype=np.int64)
+            numbers = numbers[~np.isin(numbers, out, assume_unique=True)]
+        start, seen = end, passed
+        if batch.num_rows:
+            yield pa.RecordBatch.from_arrays([*batch.columns, pa.array(numbers)],
+                                             names=[*batch.schema.names, ROW])
 
 
 def _parquet(path: Path) -> Source:
