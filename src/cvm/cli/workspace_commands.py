@@ -74,7 +74,8 @@ def import_(
                             "(repeatable). Same-named columns are matched automatically.")] = None,
     reject_file: Annotated[Path | None, typer.Option(
         callback=check_output_file,
-        help="Store the good rows and write the bad ones here with a reason column.")] = None,
+        help="Store the good rows and write the bad ones here with a reason column (also CSV "
+             "rows with another number of fields than the header).")] = None,
     date_format: Annotated[str | None, typer.Option(
         help="strptime format of dates, e.g. %d/%m/%Y (default: ISO or YYYYMMDD).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).",
