@@ -2,7 +2,8 @@
 
 Each area is a Typer sub-app in its own module of this package, registered below.
 User errors (`cvm.errors.CvmError`) exit with status 2 and a one-paragraph message on
-stderr; ``cvm --debug ...`` shows the traceback instead.
+stderr; ``cvm --debug ...`` shows the traceback instead. While a command runs, what long
+steps report (e.g. "starting Spark") shows as a spinner on stderr (`_common.command_scope`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from cvm.cli._common import err_console
+from cvm.cli._common import command_scope, err_console
 from cvm.errors import CvmError
 
 __all__ = ["app", "main"]
@@ -20,7 +21,8 @@ __all__ = ["app", "main"]
 class _CvmGroup(TyperGroup):
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with command_scope():
+                return super().invoke(ctx)
         except CvmError as exc:
             if (ctx.obj or {}).get("debug"):
                 raise

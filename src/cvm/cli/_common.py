@@ -1,12 +1,17 @@
 """Shared CLI pieces: workspace, format and output options, checks of paths and encodings
-given as options, and printing a table."""
+given as options, printing a table, writing a figure's page, and the progress line on
+stderr."""
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import logging
 import math
 import os
 import sys
+import threading
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +22,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 from rich.console import Console
+from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
 
 from cvm._json import dumps
@@ -24,11 +31,126 @@ from cvm.errors import InputError
 
 __all__ = ["Format", "FormatOpt", "OutOpt", "WorkspaceOpt", "check_delimiter",
            "check_encoding", "check_folder", "check_input_file", "check_output_file",
-           "console", "emit", "emit_json", "err_console", "open_workspace", "write_table",
-           "wrote"]
+           "command_scope", "console", "emit", "emit_json", "err_console", "open_workspace",
+           "working", "write_figure", "write_table", "wrote"]
 
-console = Console()
-err_console = Console(stderr=True)
+#: The logger long steps report on (`cvm.store.engines.progress`): shown as the spinner.
+PROGRESS_LOGGER = "cvm.progress"
+
+
+class _Spinner:
+    """The one transient line on stderr saying what a long command is doing: the innermost
+    `working` step and the latest note on the logger cvm.progress (e.g. "starting Spark").
+    Shown only on a terminal, and taken down before anything else is printed (`_Console`),
+    so it never mixes with a table or a message."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._steps: list[str] = []
+        self._note: str | None = None
+        self._live: Live | None = None
+
+    def text(self) -> str | None:
+        """The line shown, or None when there is nothing to say."""
+        parts = [p for p in (self._steps[-1] if self._steps else None, self._note) if p]
+        return " - ".join(parts) + " ..." if parts else None
+
+    def _show(self) -> None:
+        text = self.text()
+        if text is None:
+            self.stop()
+            return
+        spinner = Spinner("dots", text, style="cyan")
+        if self._live is not None:
+            self._live.update(spinner, refresh=True)
+            return
+        # a plain console (Live prints through it), made now: Rich decides at creation
+        # whether it is interactive (a terminal, not a dumb one)
+        live_console = Console(stderr=True)
+        if live_console.is_interactive:
+            self._live = Live(spinner, console=live_console, transient=True,
+                              redirect_stdout=False, redirect_stderr=False,
+                              refresh_per_second=10)
+            self._live.start(refresh=True)
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            self._note = text
+            self._show()
+
+    @contextlib.contextmanager
+    def step(self, text: str) -> Iterator[None]:
+        with self._lock:
+            self._steps.append(text)
+            self._note = None
+            self._show()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._steps.pop()
+                self._note = None
+                self._show()
+
+    def stop(self) -> None:
+        """Take the line down (it shows again at the next step or note)."""
+        with self._lock:
+            if self._live is not None:
+                live, self._live = self._live, None
+                live.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._steps.clear()
+            self._note = None
+            self.stop()
+
+
+_spinner = _Spinner()
+
+
+class _Console(Console):
+    """A Rich console that takes the progress line down before it prints."""
+
+    def print(self, *args: Any, **kwargs: Any) -> None:
+        _spinner.stop()
+        super().print(*args, **kwargs)
+
+    def log(self, *args: Any, **kwargs: Any) -> None:
+        _spinner.stop()
+        super().log(*args, **kwargs)
+
+
+console = _Console()
+err_console = _Console(stderr=True)
+
+
+class _ProgressHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        _spinner.note(record.getMessage())
+
+
+@contextlib.contextmanager
+def command_scope() -> Iterator[None]:
+    """Around every command (the root command's invoke): show on stderr what long steps
+    report on the logger cvm.progress."""
+    log = logging.getLogger(PROGRESS_LOGGER)
+    handler, level = _ProgressHandler(logging.INFO), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        _spinner.reset()
+
+
+def working(text: str):
+    """Context manager: say on stderr that ``text`` is running until the block ends (a
+    spinner on a terminal, nothing otherwise); notes such as "starting Spark" show beside
+    it."""
+    return _spinner.step(text)
 
 
 class Format(StrEnum):
@@ -191,6 +313,7 @@ def write_table(data: Any, out: Path) -> None:
 
 def emit_json(obj: Any) -> None:
     """Print a JSON document (NaN and infinities as null, dates as ISO strings)."""
+    _spinner.stop()
     sys.stdout.write(dumps(obj) + "\n")
 
 
@@ -244,6 +367,7 @@ def emit(data: Any, fmt: Format = Format.table, out: Path | None = None,
     if out is not None:
         write_table(table, out)
     if fmt is Format.csv:
+        _spinner.stop()
         sys.stdout.write(_csv_bytes(table).decode())
     elif fmt is Format.json:
         emit_json(table.to_pylist())

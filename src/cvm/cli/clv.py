@@ -20,6 +20,7 @@ from cvm.cli._common import (
     emit,
     emit_json,
     open_workspace,
+    working,
 )
 from cvm.errors import InputError
 
@@ -87,7 +88,9 @@ def fit(
             raise InputError(f"--model {model.value} needs --summary FILE; on the workspace's "
                              f"transactions cvm fits {', '.join(PURCHASE_MODELS)}")
         ws = open_workspace(workspace)
-        report = ws.clv.fit_report(model.value, _day(calibration_end), _day(holdout_end), unit)
+        with working(f"fitting {model.value} on the workspace's transactions"):
+            report = ws.clv.fit_report(model.value, _day(calibration_end), _day(holdout_end),
+                                       unit)
         title = f"{model.value} on {ws.path}"
     else:
         names = [c.strip() for c in covariates.split(",") if c.strip()] if covariates else None
@@ -148,5 +151,7 @@ def score(
 ) -> None:
     """Score every customer (P(alive), expected purchases and spend, discounted CLV) and store
     the scores in the workspace as the result clv_scores."""
-    table = open_workspace(workspace).clv.score(model.value, margin)
+    ws = open_workspace(workspace)
+    with working(f"scoring every customer's lifetime value ({model.value} and Gamma-Gamma)"):
+        table = ws.clv.score(model.value, margin)
     emit(table.sort_by([("clv", "descending")]), fmt, out, title="Customer lifetime value")

@@ -6,6 +6,7 @@ analytics run on the embedded default (DuckDB) and on Spark.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from cvm.errors import EngineUnavailableError
 
 __all__ = ["connect", "read_parquet", "spark_session"]
 
+#: Long steps report here what they are doing (the CLI shows it as a spinner on stderr).
+progress = logging.getLogger("cvm.progress")
+
 
 def connect(settings: Settings, temp_dir: Path) -> ibis.BaseBackend:
     """Open the engine named by ``settings.engine``."""
@@ -27,11 +31,17 @@ def connect(settings: Settings, temp_dir: Path) -> ibis.BaseBackend:
                                   autoinstall_known_extensions=False)
         con.raw_sql("SET enable_progress_bar = false")
         return con
-    return ibis.pyspark.connect(spark_session(settings))
+    return ibis.pyspark.connect(spark_session(settings, temp_dir / "spark.log"))
 
 
-def spark_session(settings: Settings):
-    """The process's Spark session, started with the workspace's Spark settings."""
+def spark_session(settings: Settings, log_file: Path | None = None):
+    """The process's Spark session, started with the workspace's Spark settings.
+
+    Started here, Spark's JVM writes what it prints (log4j's warnings, the JVM's own
+    warnings, the progress bar) to ``log_file`` instead of the console, replaced at each
+    start; a session the process already has is reused as it is. Its log level is ERROR
+    and its console progress bar off either way.
+    """
     if shutil.which("java") is None:
         raise EngineUnavailableError(
             "engine = \"pyspark\" needs Java 17 on the PATH; install it, or set "
@@ -42,19 +52,44 @@ def spark_session(settings: Settings):
         raise EngineUnavailableError(
             "engine = \"pyspark\" needs pyspark: pip install 'cvm[spark]', or set "
             "engine = \"duckdb\" in cvm.toml") from None
-    spark = (
-        SparkSession.builder.master(settings.spark.master)
-        .appName("cvm")
-        .config("spark.driver.memory", settings.spark.driver_memory)
-        .config("spark.sql.shuffle.partitions", str(settings.spark.shuffle_partitions))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.ansi.enabled", "false")
-        .getOrCreate()
-    )
+    from pyspark import SparkConf, SparkContext
+
+    master = settings.spark.master
+    conf = SparkConf().setMaster(master).setAppName("cvm").setAll([
+        ("spark.driver.memory", settings.spark.driver_memory),
+        ("spark.sql.shuffle.partitions", str(settings.spark.shuffle_partitions)),
+        ("spark.sql.session.timeZone", "UTC"),
+        ("spark.ui.enabled", "false"),
+        ("spark.ui.showConsoleProgress", "false"),
+        ("spark.sql.ansi.enabled", "false"),
+    ])
+    # pyspark has no public test for a running JVM or context: its class attributes say
+    if getattr(SparkContext, "_active_spark_context", None) is None:
+        progress.info("starting Spark (%s)", master)
+        gateway = None
+        if log_file is not None and getattr(SparkContext, "_gateway", None) is None:
+            gateway = _launch_jvm(conf, log_file)
+        SparkContext(conf=conf, gateway=gateway)
+    spark = SparkSession.builder.config(conf=conf).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    progress.info("running on Spark (%s)", master)
     return spark
+
+
+def _launch_jvm(conf, log_file: Path):
+    """Start Spark's JVM (pyspark's gateway) with its stdout and stderr in ``log_file``:
+    the JVM warns of incubator modules and log4j prints before any setting can stop it."""
+    from pyspark.java_gateway import launch_gateway
+
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log_file, "wb") as out:  # the JVM keeps its own copy of the descriptor
+            return launch_gateway(conf, popen_kwargs={"stdout": out, "stderr": out})
+    except Exception as exc:  # pyspark raises a bare RuntimeError-like error: say why
+        tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        raise EngineUnavailableError(
+            f"Spark did not start ({exc}); its last messages, from {log_file}:\n"
+            + "\n".join(tail[-10:])) from exc
 
 
 def read_parquet(backend: ibis.BaseBackend, name: str, files: list[Path],
