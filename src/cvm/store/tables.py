@@ -31,7 +31,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = ["metadata", "members", "tiers", "tier_history", "rules", "catalogue", "partners",
            "partner_rates", "operations", "ledger_entries", "allocations", "api_keys",
-           "settlement_batches", "APPEND_ONLY"]
+           "member_proofs", "settlement_batches", "APPEND_ONLY"]
 
 
 
@@ -98,6 +98,9 @@ partners = Table(
     Column("partner_id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", Stamp, nullable=False),
+    # its keys must show a member's card token or one-time code to read or spend points
+    # (migration 0004: partners made before it do not; new ones do unless told otherwise)
+    Column("require_member_proof", Boolean, nullable=False, server_default="0"),
 )
 
 partner_rates = Table(
@@ -239,7 +242,28 @@ api_keys = Table(
     Column("name", String(200), nullable=False, default=""),
     Column("created_at", Stamp, nullable=False),
     Column("revoked_at", Stamp, nullable=True),
+    Column("expires_at", Stamp, nullable=True),
+    # failed member look-ups in the window that began at failures_since (rate limit)
+    Column("lookup_failures", Integer, nullable=False, server_default="0"),
+    Column("failures_since", Stamp, nullable=True),
     CheckConstraint("role IN ('admin', 'staff', 'till', 'partner')", name="role"),
+)
+
+#: What a member shows a partner to prove they are there: a card token (kind ``card``, no
+#: expiry, one active per member) or a one-time code (``code``: short-lived, one
+#: redemption). Only ``sha256(member_id:secret)`` is stored.
+member_proofs = Table(
+    "member_proofs", metadata,
+    Column("proof_id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), ForeignKey("members.member_id"), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("expires_at", Stamp, nullable=True),
+    Column("used_at", Stamp, nullable=True),
+    Column("revoked_at", Stamp, nullable=True),
+    CheckConstraint("kind IN ('card', 'code')", name="kind"),
+    Index(None, "member_id", "secret_hash"),
 )
 
 settlement_batches = Table(
