@@ -123,10 +123,10 @@ def test_a_409_names_no_other_member_operation_or_database_text(api):
         "nothing was booked")}
 
 
-def test_a_month_past_the_calendar_is_400_not_500(api):
+def test_a_month_past_the_calendar_is_422_not_500(api):
     api.post(f"{V1}/partners", json={"partner_id": "pa", "name": "A"}, headers=auth(api))
     r = api.post(f"{V1}/partners/pa/settlements", json={"month": "9999-12"}, headers=auth(api))
-    assert (r.status_code, r.json()["error"]["code"]) == (400, "input_error")
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "input_error")
     assert "before 9999-12" in r.json()["error"]["message"]
 
 

@@ -1,9 +1,11 @@
 """`create_app`: the programme's REST API, built on demand (nothing at import).
 
 Every error answers with one shape, ``{"error": {"code": ..., "message": ...}}``: cvm's
-errors with their own status (401, 403, 404, 409, 422...), request validation with 422,
-unknown routes with 404 and anything unexpected with 500 (the message then names no
-internals).
+errors with their own status (401, 403, 404, 409, 429...), a request refused for its
+content with 422 (request validation, and cvm's input errors), unknown routes with 404 and
+anything unexpected with 500 (the message then names no internals). 400 is only for a
+request the HTTP layer cannot read (`cvm.api.guard`). A 404 for an unknown member (or one
+not proven present) counts against the key's failed look-ups (429 past the limit).
 """
 
 from __future__ import annotations
@@ -15,16 +17,20 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cvm.api.guard import Guard
+from cvm.api.guard import PRINCIPAL, Guard
 from cvm.api.routes import members, programme
 from cvm.api.schemas import ErrorOut
 from cvm.config import ProgrammeSettings, Settings
 from cvm.errors import CvmError, ReplayedError
 from cvm.programme import Programme
+from cvm.programme.admin import LookupLimitError
+from cvm.programme.idempotency import http_status
+from cvm.programme.proofs import MemberNotFoundError
 
 __all__ = ["create_app", "docs_page", "workspace_app"]
 
@@ -38,6 +44,7 @@ _CODES = {
     409: "conflict",
     413: "too_large",
     422: "invalid_request",
+    429: "rate_limited",
 }
 
 
@@ -77,7 +84,7 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
         description="Members, points ledger, tiers, partners and reports. Send "
         "`Authorization: Bearer <key>`; writes take an "
         "`Idempotency-Key`.",
-        responses={code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422)},
+        responses={code: {"model": ErrorOut} for code in (401, 403, 404, 409, 422, 429)},
         docs_url=None,  # FastAPI's pages load their scripts from a CDN: blank offline
         redoc_url=None,
     )
@@ -95,7 +102,14 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
         headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
         if isinstance(exc, ReplayedError):
             headers = {"Idempotent-Replayed": "true"}
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+        elif isinstance(exc, LookupLimitError):
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif isinstance(exc, MemberNotFoundError) and PRINCIPAL in request.scope:
+            try:
+                await run_in_threadpool(prog.record_lookup_failure, request.scope[PRINCIPAL])
+            except CvmError as failed:   # the 404 is still the answer
+                log.warning("a failed member look-up was not counted: %s", failed)
+        return JSONResponse(exc.to_dict(), status_code=http_status(exc), headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

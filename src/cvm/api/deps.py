@@ -16,6 +16,7 @@ from cvm.programme.apikeys import ROLES, Principal
 __all__ = [
     "Prog",
     "IdemKey",
+    "MemberProof",
     "role",
     "ANY",
     "STAFF",
@@ -51,6 +52,18 @@ IdemKey = Annotated[
     ),
 ]
 
+MemberProof = Annotated[
+    str | None,
+    Header(
+        alias="X-Member-Proof",
+        min_length=1,
+        max_length=200,
+        description="The member's card token or one-time code: required from the keys of a "
+        "partner with require_member_proof (balance, statement, redeem); a missing or wrong "
+        "one is answered as an unknown member (404).",
+    ),
+]
+
 
 def role(*allowed: str):
     """The type of a parameter holding the caller's `Principal`: 401 without a valid key, 403 if its
@@ -61,20 +74,21 @@ def role(*allowed: str):
         prog: Prog,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        # async: a key verified in the last few seconds is answered on the event loop, without
-        # a hop to the thread pool; otherwise the database is asked from a worker thread
-        # a request with a body was authenticated by `cvm.api.guard.Guard` before it was read
+        # a request with a body was authenticated by `cvm.api.guard.Guard` before it was
+        # read; any other is here, from a worker thread (the key's row is read every time,
+        # so a revoked key is refused at once by every server process)
         principal = request.scope.get(PRINCIPAL)
-        token = creds.credentials if creds else None
         if principal is None:
-            principal = prog.cached_principal(token)
-        if principal is None:
+            token = creds.credentials if creds else None
             principal = await run_in_threadpool(prog.authenticate, token)
+            request.scope[PRINCIPAL] = principal   # for the count of failed look-ups
         if principal.role not in allowed:
             raise PermissionDeniedError(
                 f"a {principal.role} key may not {request.method} {request.url.path}; "
                 f"allowed roles: {', '.join(allowed)}"
             )
+        if "member_id" in request.path_params:
+            prog.check_lookups(principal)   # 429 after too many failed look-ups
         return principal
 
     return Annotated[Principal, Depends(dependency)]

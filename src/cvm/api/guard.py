@@ -121,8 +121,4 @@ class Guard:
         return await self.app(scope, replay, send_nosniff)
 
     async def _authenticate(self, authorization: str | None):
-        token = _token(authorization)
-        principal = self.programme.cached_principal(token)
-        if principal is None:
-            principal = await run_in_threadpool(self.programme.authenticate, token)
-        return principal
+        return await run_in_threadpool(self.programme.authenticate, _token(authorization))

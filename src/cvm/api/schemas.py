@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 __all__ = [
     "MemberIn",
@@ -20,6 +20,8 @@ __all__ = [
     "CatalogueIn",
     "RuleIn",
     "PartnerIn",
+    "PartnerUpdate",
+    "CodeIn",
     "RateIn",
     "SettleIn",
     "ApiKeyIn",
@@ -115,6 +117,17 @@ class RuleIn(_In):
 class PartnerIn(_In):
     partner_id: str = PartnerId
     name: str = Field(min_length=1, max_length=200)
+    require_member_proof: StrictBool = Field(True, description=(
+        "The partner's keys must send the member's card token or one-time code "
+        "(X-Member-Proof) to read a balance or statement or to redeem."))
+
+
+class PartnerUpdate(_In):
+    require_member_proof: StrictBool
+
+
+class CodeIn(_In):
+    minutes: StrictInt = Field(10, ge=1, le=60, description="How long the code lives.")
 
 
 class RateIn(_In):
@@ -132,6 +145,9 @@ class ApiKeyIn(_In):
     role: Literal["admin", "staff", "till", "partner"]
     partner_id: str | None = Field(None, max_length=64)
     name: str = Field("", max_length=200)
+    expires_at: AwareDatetime | None = Field(None, description=(
+        "When the key stops working (with a time zone, e.g. 2026-12-31T00:00:00Z); "
+        "null: never."))
 
 
 class _ErrorBody(BaseModel):

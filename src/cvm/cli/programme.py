@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from cvm._dates import as_date
+from cvm._time import utcnow
 from cvm.cli._common import FormatOpt, OutOpt, WorkspaceOpt, console, emit, open_workspace
+from cvm.errors import InputError
 from cvm.programme.apikeys import ROLES
+from cvm.programme.proofs import CODE_MINUTES, MAX_CODE_MINUTES
 
 app = typer.Typer(help="Loyalty programme: points ledger, tiers, partners, REST API.",
                   no_args_is_help=True)
@@ -76,14 +80,92 @@ def serve(workspace: WorkspaceOpt = None,
 Role = StrEnum("Role", {role: role for role in ROLES})
 
 
+def _expiry(text: str) -> datetime:
+    """--expires: a number of days from now (``90d``), a day (the key works through it,
+    UTC) or an ISO date-time (UTC if it names no zone)."""
+    if text[:-1].isdigit() and text[-1:] == "d":
+        return utcnow() + timedelta(days=int(text[:-1]))
+    if len(text) == 10:
+        day = as_date(text, "--expires")
+        return datetime.combine(day + timedelta(days=1), time(), UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"--expires must be a number of days (90d), YYYY-MM-DD or an ISO "
+                         f"date-time such as 2026-12-31T18:00:00+08:00, got {text!r}") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 @app.command()
 def apikey(role: Annotated[Role, typer.Option(help="What the key may do.")],
            partner: Annotated[str | None, typer.Option(
                "--partner", help="Partner id (partner keys only).")] = None,
            name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+           expires: Annotated[str | None, typer.Option(
+               "--expires", help="When the key stops working: in N days (90d), after the day "
+               "YYYY-MM-DD (UTC) or at an ISO date-time (UTC unless it names a zone). "
+               "Default: never.")] = None,
            workspace: WorkspaceOpt = None) -> None:
     """Make an API key and print it once (only its hash is stored)."""
-    typer.echo(_programme(workspace).create_api_key(role.value, partner, name, init=True))
+    expires_at = _expiry(expires) if expires is not None else None
+    typer.echo(_programme(workspace).create_api_key(role.value, partner, name,
+                                                    expires_at=expires_at, init=True))
+
+
+@app.command()
+def apikeys(workspace: WorkspaceOpt = None, fmt: FormatOpt = "table",
+            out: OutOpt = None) -> None:
+    """List the API keys (id, name, role, partner, created, expires, revoked).
+
+    Never the key itself: only its hash is stored."""
+    rows = _programme(workspace).api_keys()
+    emit(_frame(rows, ["key_id", "name", "role", "partner_id", "created_at", "expires_at",
+                       "revoked_at"]), fmt, out, title=f"{len(rows)} API keys")
+
+
+@app.command()
+def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (cvm_<id>_...).")],
+           workspace: WorkspaceOpt = None) -> None:
+    """Revoke an API key: every server process refuses it from its next request on."""
+    _programme(workspace).revoke_api_key(key_id)
+    console.print(f"Revoked API key {key_id}.", markup=False, highlight=False)
+
+
+@app.command()
+def card(member: Annotated[str, typer.Argument(help="The member's id.")],
+         workspace: WorkspaceOpt = None) -> None:
+    """Issue a member's card token (or a new one) and print it once.
+
+    The member's earlier card stops working. Partners that require a member's proof of
+    presence ask for it (header X-Member-Proof)."""
+    typer.echo(_programme(workspace).issue_card(member)["card"])
+
+
+@app.command()
+def code(member: Annotated[str, typer.Argument(help="The member's id.")],
+         minutes: Annotated[int, typer.Option(min=1, max=MAX_CODE_MINUTES, help=(
+             "How long the code lives."))] = CODE_MINUTES,
+         workspace: WorkspaceOpt = None) -> None:
+    """Make a member's one-time code (a proof of presence) and print it.
+
+    The code is valid for reads until it expires and for one redemption; the member's
+    earlier unused codes stop working."""
+    made = _programme(workspace).issue_code(member, minutes)
+    typer.echo(f"{made['code']} (expires {made['expires_at']:%Y-%m-%d %H:%M:%S} UTC)")
+
+
+@app.command()
+def partner(partner_id: Annotated[str, typer.Argument(help="The partner's id.")],
+            require_member_proof: Annotated[bool, typer.Option(
+                "--require-member-proof/--no-require-member-proof", help=(
+                    "Whether the partner's keys must send a member's card token or one-time "
+                    "code (X-Member-Proof) to read a balance or statement or to redeem."))],
+            workspace: WorkspaceOpt = None) -> None:
+    """Set whether a partner must show a member's proof of presence."""
+    done = _programme(workspace).set_member_proof(partner_id, require_member_proof)
+    console.print(f"Partner {partner_id} " + ("requires" if done["require_member_proof"]
+                                              else "does not require")
+                  + " a member's proof of presence.", markup=False, highlight=False)
 
 
 @app.command()

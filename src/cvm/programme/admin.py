@@ -2,19 +2,20 @@
 
 The part of the `Programme` facade that the admin and staff routes and the CLI's jobs and
 reports call: tiers and floors, the catalogue, earning rules, partners with their rates,
-transactions and settlements, the finance reports and API keys. Each method is one
+transactions and settlements, the finance reports, API keys with the rate limit of failed
+member look-ups, and members' card tokens and one-time codes. Each method is one
 transaction (a write, or a read of one consistent state); the SQL is in the modules it calls.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cvm._time import utcnow
 from cvm.config import ProgrammeSettings
-from cvm.programme import apikeys, catalogue, earning, partners, reports, tiers
+from cvm.errors import CvmError
+from cvm.programme import apikeys, catalogue, earning, partners, proofs, reports, tiers
 from cvm.programme.runner import Runner
 from cvm.store.db import Store
 
@@ -28,15 +29,29 @@ def _moment(day: date | datetime) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+class LookupLimitError(CvmError, PermissionError):
+    """An API key made too many failed member look-ups in the last minute (429)."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        #: seconds until the key may look members up again (the Retry-After header)
+        self.retry_after = retry_after
+
+
 class Administration(Runner):
     """Configuration, partners, reports and keys of a programme over a `Store`."""
 
-    #: How long a verified API key is trusted without asking the database again.
-    AUTH_CACHE_SECONDS = 5.0
+    #: Failed member look-ups (an unknown member, a missing or wrong proof of presence) a
+    #: staff, till or partner key may make per minute; then its member routes answer 429
+    #: until the minute has passed. Counted in the database, for all server processes.
+    LOOKUP_FAILURES_PER_MINUTE = 30
 
     def __init__(self, store: Store, settings: ProgrammeSettings | None = None):
         super().__init__(store, settings)
-        self._auth_cache: dict[str, tuple[apikeys.Principal, float]] = {}
+        self.lookup_failures_per_minute = self.LOOKUP_FAILURES_PER_MINUTE
 
     # ---- tiers ------------------------------------------------------------------------
     def tiers(self) -> list[dict[str, Any]]:
@@ -109,13 +124,23 @@ class Administration(Runner):
         """A partner and its rate periods (404 if unknown)."""
         return self._read(partners.get_partner, partner_id)
 
-    def add_partner(self, partner_id: str, name: str, *, idem_key: str | None = None,
-                    actor: str = "system") -> dict[str, Any]:
-        """Add a partner merchant, once per idempotency key (409 if the id is taken)."""
+    def add_partner(self, partner_id: str, name: str, *, require_member_proof: bool = True,
+                    idem_key: str | None = None, actor: str = "system") -> dict[str, Any]:
+        """Add a partner merchant, once per idempotency key (409 if the id is taken). With
+        `require_member_proof` (the default) its keys must show a member's card token or
+        one-time code to read a balance or statement or to redeem."""
         return self._config_op(
-            "partner", {"partner_id": partner_id, "name": name},
-            lambda conn: partners.add_partner(conn, partner_id, name, utcnow()),
+            "partner", {"partner_id": partner_id, "name": name,
+                        "require_member_proof": require_member_proof},
+            lambda conn: partners.add_partner(conn, partner_id, name, utcnow(),
+                                              require_member_proof=require_member_proof),
             idem_key=idem_key, actor=actor)
+
+    def set_member_proof(self, partner_id: str, required: bool) -> dict[str, Any]:
+        """Whether the partner's keys must show a member's proof of presence, from their next
+        request on (404 if the partner is unknown); answers the partner."""
+        return self._write(lambda conn: partners.require_member_proof(conn, partner_id,
+                                                                      required))
 
     def add_rate(self, partner_id: str, earn_rate: Any, burn_rate: Any, valid_from: date,
                  valid_to: date | None = None, *, idem_key: str | None = None,
@@ -165,40 +190,65 @@ class Administration(Runner):
 
     # ---- API keys ---------------------------------------------------------------------
     def create_api_key(self, role: str, partner_id: str | None = None, name: str = "", *,
-                       init: bool = False) -> str:
+                       expires_at: datetime | None = None, init: bool = False) -> str:
         """Make an API key and return its text (shown once; only its hash is stored).
-        ``init`` creates or upgrades the tables first (a key for a new programme)."""
+        `expires_at`: when it stops working (None: never). ``init`` creates or upgrades the
+        tables first (a key for a new programme)."""
         if init:
             self.store.upgrade()
         return self._write(lambda conn: apikeys.create_key(
-            conn, role, utcnow(), partner_id=partner_id, name=name))
+            conn, role, utcnow(), partner_id=partner_id, name=name, expires_at=expires_at))
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        """Every API key, oldest first: key_id, name, role, partner_id, created_at,
+        expires_at, revoked_at (never the secret or its hash)."""
+        return self._read(apikeys.list_keys)
 
     def revoke_api_key(self, key_id: str) -> None:
-        """Revoke a key (404 if no active key has this id); forgotten at once here."""
+        """Revoke a key (404 if no active key has this id): every server process refuses
+        it from its next request on."""
         self._write(lambda conn: apikeys.revoke_key(conn, key_id, utcnow()))
-        self._auth_cache.clear()
 
-    def authenticate(self, token: str | None) -> apikeys.Principal:
-        """The key's principal (401 if missing, unknown or revoked).
+    def authenticate(self, token: str | None,
+                     now: datetime | None = None) -> apikeys.Principal:
+        """The key's principal (401 if missing, unknown, revoked or expired), read from the
+        database every time (one statement): a revocation anywhere holds at once."""
+        key_id = apikeys.key_id_of(token)
+        rows = self._query(lambda tx: tx.rows(apikeys.AUTHENTICATE, {"key_id": key_id}))
+        return apikeys.authenticate(rows, token, now or utcnow())
 
-        A verified key is remembered for `AUTH_CACHE_SECONDS` to spare a query per request;
-        a key revoked through this object is forgotten at once, one revoked elsewhere (another
-        process) is refused at the latest that many seconds later.
-        """
-        principal = self.cached_principal(token)
-        if principal is not None:
-            return principal
-        with self.store.engine.connect() as conn:
-            principal = apikeys.authenticate(conn, token)
-        if len(self._auth_cache) > 10_000:
-            self._auth_cache.clear()
-        self._auth_cache[token] = (principal, time.monotonic() + self.AUTH_CACHE_SECONDS)
-        return principal
+    def check_lookups(self, principal: apikeys.Principal, now: datetime | None = None) -> None:
+        """Refuse (429, `LookupLimitError`) a member look-up by a key that made
+        `lookup_failures_per_minute` failed ones in the current minute (no database access:
+        the counts came with the key)."""
+        wait = apikeys.lookup_blocked(principal, self.lookup_failures_per_minute,
+                                      now or utcnow())
+        if wait is not None:
+            raise LookupLimitError(
+                f"this API key looked up {principal.lookup_failures} members that do not "
+                f"exist or were not proven present within a minute (the limit is "
+                f"{self.lookup_failures_per_minute}); retry in {wait} s", wait)
 
-    def cached_principal(self, token: str | None) -> apikeys.Principal | None:
-        """The principal of a key verified less than `AUTH_CACHE_SECONDS` ago, else None
-        (no database access: the API answers it on its event loop)."""
-        hit = self._auth_cache.get(token) if token else None
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
-        return None
+    def record_lookup_failure(self, principal: apikeys.Principal,
+                              now: datetime | None = None) -> None:
+        """Count a failed member look-up against the key (staff, till and partner keys)."""
+        if principal.role in apikeys.LIMITED_ROLES:
+            self._write(lambda conn: apikeys.record_lookup_failure(conn, principal.key_id,
+                                                                   now or utcnow()))
+
+    # ---- members' proofs of presence ----------------------------------------------------
+    def issue_card(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
+        """A new card token for the member, shown once (`cvm.programme.proofs`); the earlier
+        card stops working. 404 if not a member."""
+        now = now or utcnow()
+        token = self._write(lambda conn: proofs.issue_card(conn, member_id, now))
+        return {"member_id": member_id, "card": token, "issued_at": now}
+
+    def issue_code(self, member_id: str, minutes: int = proofs.CODE_MINUTES,
+                   now: datetime | None = None) -> dict[str, Any]:
+        """A one-time code for the member, valid `minutes` (1 to 60): for reads until then
+        and for one redemption; the member's earlier unused codes stop working."""
+        now = now or utcnow()
+        code, expires = self._write(lambda conn: proofs.issue_code(conn, member_id, now,
+                                                                   minutes))
+        return {"member_id": member_id, "code": code, "expires_at": expires}

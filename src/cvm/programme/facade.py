@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, insert, select
 from cvm._time import utcnow
 from cvm.config import ProgrammeSettings
 from cvm.errors import ConflictError, InputError, NotFoundError
-from cvm.programme import catalogue, earning, ledger, tiers
+from cvm.programme import catalogue, earning, ledger, proofs, tiers
 from cvm.programme import idempotency as ops
 from cvm.programme.admin import Administration
 from cvm.programme.batching import Tx
@@ -133,7 +133,7 @@ class Programme(Administration):
         with self.store.read() as conn:
             row = conn.execute(select(members).where(members.c.member_id == member_id)).first()
             if row is None:
-                raise NotFoundError(f"member {member_id!r} not found")
+                raise proofs.no_member(member_id)
             return {**row._asdict(), "benefits": tiers.benefits(conn, member_id)}
 
     # ---- ledger ---------------------------------------------------------------------
@@ -160,15 +160,26 @@ class Programme(Administration):
 
     def redeem(self, member_id: str, points: int | None = None, *, item: str | None = None,
                reason: str | None = None, partner_id: str | None = None,
+               proof: str | None = None, require_proof: bool = False,
                idem_key: str | None = None, actor: str = "system",
                now: datetime | None = None) -> dict[str, Any]:
-        """Spend active points, oldest lots first, or buy a catalogue item; 409 when short."""
+        """Spend active points, oldest lots first, or buy a catalogue item; 409 when short.
+
+        With `require_proof`, `proof` must be the member's card token or a live one-time
+        code (which the redemption spends), else the answer is that of an unknown member
+        (`cvm.programme.proofs`). A retry with the same idempotency key replays the first
+        answer without asking for the proof again."""
         if isinstance(points, int):
             ledger.check_points(points, "a redemption")
         request = {"member_id": member_id, "points": points, "item": item, "reason": reason,
                    "partner_id": partner_id}
+        now = now or utcnow()
+        checked = ((proofs.PROOF, proofs.params(member_id, proof, now)),) if (
+            require_proof and proof) else ()
 
         def prepare(conn, member):
+            if require_proof:
+                proofs.check(conn, member_id, proof, now, spend=True, write=True)
             pts, why = points, reason
             if item is not None and points is not None:
                 raise InputError("give points or a catalogue item to redeem, not both")
@@ -183,7 +194,7 @@ class Programme(Administration):
             "redeem", member_id, request, idem_key, actor, now,
             lambda conn, m, op, points, why: ledger.redeem(conn, op, m.member_id, points, why,
                                                            partner_id=partner_id),
-            partner_id=partner_id, prepare=prepare,
+            partner_id=partner_id, prepare=prepare, prefetch=checked,
             need=points if item is None and isinstance(points, int) else 0)
 
     def refund(self, member_id: str, transaction_id: str, amount: Any = None, *,
@@ -265,12 +276,17 @@ class Programme(Administration):
                                               f"{reason} (by {actor})", self.policy),
             need=max(-points, 0) if isinstance(points, int) else 0)
 
-    def balance(self, member_id: str, now: datetime | None = None) -> dict[str, Any]:
-        """Active, pending, spent, expired, lapsed and negative points at `now`."""
+    def balance(self, member_id: str, now: datetime | None = None, *, proof: str | None = None,
+                require_proof: bool = False) -> dict[str, Any]:
+        """Active, pending, spent, expired, lapsed and negative points at `now`. With
+        `require_proof`, `proof` must be the member's card token or a live one-time code,
+        else the answer is that of an unknown member."""
         # one statement reads lots and sums together: consistent without a transaction
         at = now or utcnow()
 
         def read(tx):
+            if require_proof:
+                proofs.check(tx, member_id, proof, at)
             _, _, sums, held = ledger.state(tx, member_id, at)
             if not sums:  # no entries: does the member exist at all?
                 self._check_member(tx, member_id)
@@ -280,12 +296,16 @@ class Programme(Administration):
     @staticmethod
     def _check_member(tx: Tx, member_id: str) -> None:
         if not tx.rows(_MEMBER_EXISTS, {"member_id": member_id}):
-            raise NotFoundError(f"member {member_id!r} not found")
+            raise proofs.no_member(member_id)
 
     def statement(self, member_id: str, *, partner_id: str | None = None, limit: int = 100,
-                  after: int = 0) -> dict[str, Any]:
-        """The member's entries in booking order (a partner sees only its own)."""
+                  after: int = 0, proof: str | None = None,
+                  require_proof: bool = False) -> dict[str, Any]:
+        """The member's entries in booking order (a partner sees only its own). With
+        `require_proof`, as `balance`."""
         def read(tx):   # one statement: consistent in itself
+            if require_proof:
+                proofs.check(tx, member_id, proof, utcnow())
             params = {"member_id": member_id, "after": after, "limit": limit}
             if partner_id is None:
                 rows = tx.rows(_STATEMENT, params)

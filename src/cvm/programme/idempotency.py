@@ -29,11 +29,12 @@ from cvm.errors import (
     ReplayedError,
 )
 from cvm.programme.batching import Tx
+from cvm.programme.proofs import no_member
 from cvm.store.tables import members, operations
 
 __all__ = ["Operation", "replay", "begin", "finish", "lock_member", "request_hash",
            "record_failure", "FAILED_KIND", "lock_member_and_replay", "LOCK_MEMBER_SEEN",
-           "NATURAL", "natural_key"]
+           "NATURAL", "natural_key", "http_status"]
 
 
 def natural_key(kind: str, partner_id: str | None, ident: str) -> str:
@@ -134,8 +135,7 @@ def lock_member(conn: Connection, member_id: str) -> Any:
 
 
 def _no_member(member_id: str) -> NotFoundError:
-    return NotFoundError(f"member {member_id!r} not found; create it first "
-                         "(POST /api/v1/members or Programme.create_member)")
+    return no_member(member_id, write=True)
 
 
 def lock_member_and_replay(conn: Connection, member_id: str, kind: str,
@@ -195,8 +195,15 @@ def record_failure(conn: Connection, *, kind: str, request: dict[str, Any], idem
     conn.execute(_INSERT_OP, dict(
         idem_key=idem_key, natural_key=None, request_hash=request_hash(dict(request, kind=kind)),
         kind=FAILED_KIND, member_id=member_id, partner_id=None, source_txn=None,
-        amount_cents=None, actor=actor, created_at=now or utcnow(), status_code=error.http_status,
-        result=error.to_dict()))
+        amount_cents=None, actor=actor, created_at=now or utcnow(),
+        status_code=http_status(error), result=error.to_dict()))
+
+
+def http_status(error: CvmError) -> int:
+    """The status the API answers an error with: its own, except that a request refused for
+    its content (`InputError` and any other 400) is 422, as the API's validation of the
+    request's shape is; 400 is left to requests the HTTP layer cannot read."""
+    return 422 if error.http_status == 400 else error.http_status
 
 
 def begin(conn: Connection | Tx, *, kind: str, request: dict[str, Any], actor: str,

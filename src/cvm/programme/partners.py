@@ -22,14 +22,14 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from cvm.errors import ConflictError, InputError, NotFoundError
 from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import partner_rates, partners, settlement_batches
 
 __all__ = ["PARTNER_ID", "add_partner", "add_rate", "rate_on", "get_partner", "list_partners",
-           "settle", "batches", "transactions", "month_bounds"]
+           "require_member_proof", "settle", "batches", "transactions", "month_bounds"]
 
 
 #: what a new partner's id may be: 1 to 64 letters, digits, ``.``, ``_``, ``@`` and ``-``,
@@ -38,14 +38,19 @@ __all__ = ["PARTNER_ID", "add_partner", "add_rate", "rate_on", "get_partner", "l
 PARTNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
 
-def add_partner(conn: Connection, partner_id: str, name: str, now: datetime) -> dict[str, Any]:
+def add_partner(conn: Connection, partner_id: str, name: str, now: datetime, *,
+                require_member_proof: bool = True) -> dict[str, Any]:
+    """Add a partner; by default its keys must show a member's card token or one-time code
+    to read a balance or statement or to redeem (`cvm.programme.proofs`)."""
     if not isinstance(partner_id, str) or not PARTNER_ID.fullmatch(partner_id):
         raise InputError(f"partner id {partner_id!r} must be 1 to 64 letters, digits, '.', "
                          "'_', '@' or '-', starting with a letter or digit")
     if conn.execute(select(partners).where(partners.c.partner_id == partner_id)).first():
         raise ConflictError(f"partner {partner_id!r} already exists")
-    conn.execute(insert(partners).values(partner_id=partner_id, name=name, created_at=now))
-    return {"partner_id": partner_id, "name": name}
+    conn.execute(insert(partners).values(partner_id=partner_id, name=name, created_at=now,
+                                         require_member_proof=bool(require_member_proof)))
+    return {"partner_id": partner_id, "name": name,
+            "require_member_proof": bool(require_member_proof)}
 
 
 def get_partner(conn: Connection, partner_id: str) -> dict[str, Any]:
@@ -55,14 +60,25 @@ def get_partner(conn: Connection, partner_id: str) -> dict[str, Any]:
     rates = conn.execute(select(partner_rates).where(partner_rates.c.partner_id == partner_id)
                          .order_by(partner_rates.c.valid_from)).mappings().all()
     return {"partner_id": row.partner_id, "name": row.name,
+            "require_member_proof": row.require_member_proof,
             "rates": [{"earn_rate": str(r["earn_rate"]), "burn_rate": str(r["burn_rate"]),
                        "valid_from": r["valid_from"], "valid_to": r["valid_to"]}
                       for r in rates]}
 
 
 def list_partners(conn: Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(select(partners.c.partner_id, partners.c.name)
-                                          .order_by(partners.c.partner_id)).mappings()]
+    return [dict(r) for r in conn.execute(select(
+        partners.c.partner_id, partners.c.name, partners.c.require_member_proof)
+        .order_by(partners.c.partner_id)).mappings()]
+
+
+def require_member_proof(conn: Connection, partner_id: str, required: bool) -> dict[str, Any]:
+    """Whether the partner's keys must show a member's proof of presence (404 if unknown);
+    answers the partner as `get_partner` does."""
+    get_partner(conn, partner_id)
+    conn.execute(update(partners).where(partners.c.partner_id == partner_id)
+                 .values(require_member_proof=bool(required)))
+    return get_partner(conn, partner_id)
 
 
 def add_rate(conn: Connection, partner_id: str, earn_rate: Any, burn_rate: Any,

@@ -30,6 +30,7 @@ from cvm.errors import (
 from cvm.programme import idempotency as ops
 from cvm.programme import ledger
 from cvm.programme.batching import Tx
+from cvm.programme.proofs import MemberNotFoundError
 from cvm.store.db import Store
 from cvm.store.tables import ledger_entries, operations
 
@@ -152,6 +153,11 @@ class Runner:
         try:
             return self._write(work)
         except (ReplayedError, IdempotencyConflictError, StoreBusyError, StoreUnavailableError):
+            raise
+        except MemberNotFoundError:
+            # a missing or wrong proof of presence is not stored: it is answered as an
+            # unknown member, which is not stored either (a replayed answer would tell them
+            # apart), and a retry with the proof must be able to succeed
             raise
         except CvmError as exc:
             # a refusal for a business reason is the request's answer: a retry with the same

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from cvm._time import add_months
 from cvm.errors import InputError, NotFoundError
 from cvm.programme.idempotency import lock_member
+from cvm.programme.proofs import no_member
 from cvm.store.tables import ledger_entries as E
 from cvm.store.tables import members, operations, tier_history, tiers
 
@@ -262,7 +263,7 @@ def benefits(conn: Connection, member_id: str) -> dict[str, Any]:
                        .select_from(members.outerjoin(tiers, tiers.c.code == members.c.tier_code))
                        .where(members.c.member_id == member_id)).first()
     if row is None:
-        raise NotFoundError(f"member {member_id!r} not found")
+        raise no_member(member_id)
     return {"tier": row.tier_code, "multiplier": str(row.multiplier or 1),
             **(row.benefits or {})}
 
@@ -271,7 +272,7 @@ def history(conn: Connection, member_id: str) -> list[dict[str, Any]]:
     """Every tier change of the member, oldest first (404 if not a member)."""
     if conn.execute(select(members.c.member_id)
                     .where(members.c.member_id == member_id)).first() is None:
-        raise NotFoundError(f"member {member_id!r} not found")
+        raise no_member(member_id)
     rows = conn.execute(select(tier_history).where(tier_history.c.member_id == member_id)
                         .order_by(tier_history.c.change_id)).mappings().all()
     return [dict(r) for r in rows]

@@ -1,4 +1,5 @@
-"""Member routes: enrol, balance, statement, earn, redeem, refund, reverse, adjust, tier."""
+"""Member routes: enrol, balance, statement, earn, redeem, refund, reverse, adjust, tier,
+card tokens and one-time codes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from cvm.api.deps import AdminKey, AnyKey, IdemKey, Prog, ReaderKey, StaffKey, TillKey, idem_scope
+from cvm.api.deps import (
+    AdminKey,
+    AnyKey,
+    IdemKey,
+    MemberProof,
+    Prog,
+    ReaderKey,
+    StaffKey,
+    TillKey,
+    idem_scope,
+)
 from cvm.api.schemas import (
     AdjustIn,
+    CodeIn,
     EarnIn,
     FloorIn,
     MemberIn,
@@ -76,10 +88,11 @@ def get_member(member_id: MemberId, prog: Prog, who: StaffKey) -> dict:
 
 
 @router.get("/{member_id}/balance")
-def get_balance(member_id: MemberId, prog: Prog, who: AnyKey) -> dict:
+def get_balance(member_id: MemberId, prog: Prog, who: AnyKey, proof: MemberProof = None) -> dict:
     """Active, pending, spent, expired, lapsed (past expiry, not yet booked as expired) and
     negative points, from the ledger."""
-    return _Json(prog.balance(member_id), headers=_PRIVATE)
+    return _Json(prog.balance(member_id, proof=proof, require_proof=who.require_member_proof),
+                 headers=_PRIVATE)
 
 
 @router.get("/{member_id}/statement")
@@ -89,10 +102,12 @@ def get_statement(
     who: ReaderKey,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    proof: MemberProof = None,
 ) -> dict:
     """The member's ledger entries in order (a partner sees only its own)."""
     return _Json(prog.statement(member_id, partner_id=who.partner_id, limit=limit,
-                                after=after), headers=_PRIVATE)
+                                after=after, proof=proof,
+                                require_proof=who.require_member_proof), headers=_PRIVATE)
 
 
 @router.post("/{member_id}/earn", status_code=201)
@@ -129,6 +144,7 @@ def redeem(
     prog: Prog,
     who: AnyKey,
     key: IdemKey = None,
+    proof: MemberProof = None,
 ) -> dict:
     """Spend active points (oldest first) or buy a catalogue item."""
     return _created(
@@ -138,6 +154,8 @@ def redeem(
             item=body.item,
             reason=body.reason,
             partner_id=who.partner_id,
+            proof=proof,
+            require_proof=who.require_member_proof,
             idem_key=idem_scope(who, key),
             actor=_actor(who),
         ),
@@ -215,3 +233,19 @@ def set_floor(
 def tier_history(member_id: MemberId, prog: Prog, who: StaffKey) -> list:
     """Every tier change of the member, oldest first."""
     return prog.tier_history(member_id)
+
+
+@router.post("/{member_id}/card", status_code=201)
+def issue_card(member_id: MemberId, prog: Prog, who: AdminKey) -> dict:
+    """Issue the member's card token, or a new one (the old card stops working); the answer
+    is the only time it is shown."""
+    return _Json(prog.issue_card(member_id), status_code=201, headers=_PRIVATE)
+
+
+@router.post("/{member_id}/codes", status_code=201)
+def issue_code(member_id: MemberId, prog: Prog, who: StaffKey, body: CodeIn | None = None
+               ) -> dict:
+    """A one-time code for the member to show a partner: valid for reads until it expires
+    and for one redemption; earlier unused codes stop working."""
+    minutes = body.minutes if body is not None else CodeIn().minutes
+    return _Json(prog.issue_code(member_id, minutes), status_code=201, headers=_PRIVATE)

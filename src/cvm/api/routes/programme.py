@@ -16,7 +16,16 @@ from cvm.api.deps import (
     idem_scope,
     own_partner_or_staff,
 )
-from cvm.api.schemas import ApiKeyIn, CatalogueIn, PartnerIn, RateIn, RuleIn, SettleIn, TierIn
+from cvm.api.schemas import (
+    ApiKeyIn,
+    CatalogueIn,
+    PartnerIn,
+    PartnerUpdate,
+    RateIn,
+    RuleIn,
+    SettleIn,
+    TierIn,
+)
 
 router = APIRouter()
 Code = Annotated[str, Path(min_length=1, max_length=64)]
@@ -81,9 +90,16 @@ def list_partners(prog: Prog, who: StaffKey) -> list:
 
 @router.post("/partners", tags=["partners"], status_code=201)
 def add_partner(body: PartnerIn, prog: Prog, who: AdminKey, key: IdemKey = None) -> dict:
-    """Add a partner merchant."""
-    return prog.add_partner(body.partner_id, body.name, idem_key=idem_scope(who, key),
-                            actor=who.key_id)
+    """Add a partner merchant (by default its keys must show a member's proof of presence)."""
+    return prog.add_partner(body.partner_id, body.name,
+                            require_member_proof=body.require_member_proof,
+                            idem_key=idem_scope(who, key), actor=who.key_id)
+
+
+@router.patch("/partners/{partner_id}", tags=["partners"])
+def update_partner(partner_id: Code, body: PartnerUpdate, prog: Prog, who: AdminKey) -> dict:
+    """Require a member's proof of presence from the partner's keys, or stop requiring it."""
+    return prog.set_member_proof(partner_id, body.require_member_proof)
 
 
 @router.get("/partners/{partner_id}", tags=["partners"])
@@ -152,13 +168,21 @@ def earn_burn(
 def new_key(body: ApiKeyIn, prog: Prog, who: AdminKey, response: Response) -> dict[str, Any]:
     """Make an API key; the answer is the only time it is shown."""
     response.headers["Cache-Control"] = "no-store"
-    token = prog.create_api_key(body.role, body.partner_id, body.name)
+    token = prog.create_api_key(body.role, body.partner_id, body.name,
+                                expires_at=body.expires_at)
     return {
         "key": token,
         "role": body.role,
         "partner_id": body.partner_id,
         "key_id": token.split("_")[1],
+        "expires_at": body.expires_at,
     }
+
+
+@router.get("/apikeys", tags=["admin"])
+def list_keys(prog: Prog, who: AdminKey) -> list:
+    """Every API key: id, name, role, partner, created, expires, revoked (never the secret)."""
+    return prog.api_keys()
 
 
 @router.delete("/apikeys/{key_id}", tags=["admin"])
