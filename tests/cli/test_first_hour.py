@@ -3,6 +3,7 @@ for bad options, commands that write files without saying so."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -184,6 +185,42 @@ def test_figure_heatmap_and_report_say_what_they_wrote(demo, tmp_path):
     figure = tmp_path / "nps.html"
     result = run("survey", "nps", "-w", demo[0], "--trend", "--figure", figure)
     assert f"wrote {figure}" in flat(result.stderr)
+
+
+def _unescaped(page: str) -> str:
+    """A page with the figure's JSON escapes of <, > and / undone."""
+    return page.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u002f", "/")
+
+
+def test_every_page_from_a_workspace_names_it_and_the_day(demo, tmp_path):
+    byline = f"cvm, workspace demo, {dt.date.today().isoformat()}"  # the folder's name
+    pages = {name: tmp_path / f"{name}.html" for name in ("tiers", "nps", "heat", "report")}
+    for args in (["value", "tiers", "--figure", pages["tiers"]],
+                 ["survey", "nps", "--trend", "--figure", pages["nps"]],
+                 ["retention", "--heatmap", pages["heat"], "--report", pages["report"]]):
+        result = run(*args, "-w", demo[0], "--format", "json")
+        assert result.exit_code == 0, result.output
+    text = {name: page.read_text(encoding="utf-8") for name, page in pages.items()}
+    # --figure: the figure's title in the tab, the byline under the chart's title
+    assert "<title>Value tiers: share of customers and of revenue (demo)</title>" in text["tiers"]
+    assert f"<sub>{byline}</sub>" in _unescaped(text["tiers"])
+    assert re.search(r"<title>[^<]+ \(demo\)</title>", text["nps"])
+    # --heatmap and --report pages (written by cvm.churn): the same, as a heading
+    assert "<title>cvm (demo)</title>" in text["heat"]
+    assert f"<body><header style=\"font-family: sans-serif\"><p>{byline}</p>" in text["heat"]
+    assert "<title>cvm retention (demo)</title>" in text["report"]
+    assert f"<h1>cvm retention</h1><p>{byline}</p></header>" in text["report"]
+    for page in text.values():
+        assert page.count(byline) == 1
+
+
+def test_a_page_from_a_file_names_no_workspace(tmp_path):
+    answers = write_csv(tmp_path / "nps.csv", "score\n10\n9\n7\n3\n10\n")
+    page = tmp_path / "nps.html"
+    result = run("survey", "nps", answers, "--column", "score", "--figure", page)
+    assert result.exit_code == 0, result.output
+    text = _unescaped(page.read_text(encoding="utf-8"))
+    assert f"<sub>cvm, {dt.date.today().isoformat()}</sub>" in text
 
 
 def test_demo_again_shows_the_demo_already_there(demo):

@@ -65,7 +65,7 @@ def test_figure_option_writes_a_titled_page(ws, tmp_path):
         assert result.exit_code == 0, result.output
         assert f"wrote{page}" in "".join(result.stderr.split())  # Rich folds long paths
         text = page.read_text(encoding="utf-8")
-        assert f"<title>{title}" in text and "cvm, 20" in text
+        assert f"<title>{title}" in text and "cvm, workspace ws, 20" in text
     bad = runner.invoke(app, ["value", "tiers", "--customers", "-w", str(ws.path), "--figure",
                               str(tmp_path / "x.html")])
     assert bad.exit_code == 2 and "leave out --customers" in bad.output

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import datetime as dt
+import html
 import logging
 import math
 import os
+import re
 import sys
 import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,6 +40,9 @@ __all__ = ["Format", "FormatOpt", "OutOpt", "WorkspaceOpt", "check_delimiter",
 
 #: The logger long steps report on (`cvm.store.engines.progress`): shown as the spinner.
 PROGRESS_LOGGER = "cvm.progress"
+
+#: The folder of the workspace the running command opened (`open_workspace`), if any
+_opened: ContextVar[Path | None] = ContextVar("cvm_opened_workspace", default=None)
 
 
 class _Spinner:
@@ -133,9 +140,10 @@ class _ProgressHandler(logging.Handler):
 @contextlib.contextmanager
 def command_scope() -> Iterator[None]:
     """Around every command (the root command's invoke): show on stderr what long steps
-    report on the logger cvm.progress."""
+    report on the logger cvm.progress, and forget afterwards which workspace it opened."""
     log = logging.getLogger(PROGRESS_LOGGER)
     handler, level = _ProgressHandler(logging.INFO), log.level
+    token = _opened.set(None)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     try:
@@ -144,6 +152,7 @@ def command_scope() -> Iterator[None]:
         log.removeHandler(handler)
         log.setLevel(level)
         _spinner.reset()
+        _opened.reset(token)
 
 
 def working(text: str):
@@ -215,29 +224,68 @@ def check_delimiter(ctx: typer.Context, param: typer.CallbackParam,
     return value
 
 
+def _byline() -> str:
+    """Who made a page from what, and when: "cvm, workspace acme, 2026-12-05" (the folder
+    name of the workspace the command opened, if it opened one)."""
+    folder = _opened.get()
+    parts = ["cvm", f"workspace {folder.name}" if folder is not None else None,
+             dt.date.today().isoformat()]
+    return ", ".join(p for p in parts if p)
+
+
+def _page_title(title: str) -> str:
+    """A page's title in the browser's tab: the figure's title and the workspace's name."""
+    folder = _opened.get()
+    return f"{title} ({folder.name})" if folder is not None else title
+
+
+def _say_wrote(path: Path) -> None:
+    err_console.print(f"wrote {path}", markup=False, highlight=False)
+
+
 def wrote(path: Path) -> None:
     """Say which file a --figure, --heatmap or --report option wrote (on stderr: stdout may
-    be csv or json)."""
-    err_console.print(f"wrote {path}", markup=False, highlight=False)
+    be csv or json). An .html page written elsewhere (the churn and retention pages) gets
+    here what `write_figure` gives its pages: the title with the workspace's name in the
+    browser's tab, and a heading with the byline (cvm, the workspace, the day)."""
+    if path.suffix.lower() in (".html", ".htm"):
+        _label_page(path)
+    _say_wrote(path)
+
+
+def _label_page(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, body_tag, body = text.partition("<body>")
+    if not body_tag or 'name="generator" content="cvm"' in head:
+        return  # not a page we know, or one labelled already
+    found = re.search(r"<title>(.*?)</title>", head, flags=re.S)
+    title = html.unescape(found.group(1)) if found else "cvm"
+    tags = (f'<meta name="generator" content="cvm">'
+            f"<title>{html.escape(_page_title(title))}</title>")
+    head = (head[:found.start()] + tags + head[found.end():] if found
+            else re.sub(r"<head[^>]*>", lambda m: m.group(0) + tags, head, count=1))
+    heading = ('<header style="font-family: sans-serif">'
+               + (f"<h1>{html.escape(title)}</h1>" if found else "")
+               + f"<p>{html.escape(_byline())}</p></header>")
+    path.write_text(head + body_tag + heading + body, encoding="utf-8")
 
 
 def write_figure(fig, path: Path) -> None:
     """Write a Plotly figure as a self-contained .html page (opens offline), titled with the
-    figure's title and the day it was made, and say so."""
-    import datetime as dt
-    import html
-
+    figure's title, under it the byline (cvm, the workspace's name, the day it was made),
+    and say so."""
     if path.suffix.lower() != ".html":
         raise InputError(f"--figure {path}: use an .html file")
     title = fig.layout.title.text or "cvm figure"
-    fig.update_layout(title=f"{title}<br><sub>cvm, {dt.date.today().isoformat()}</sub>")
+    fig.update_layout(title=f"{title}<br><sub>{html.escape(_byline())}</sub>")
     page = fig.to_html(include_plotlyjs=True, full_html=True).replace(
-        "<head>", f'<head><meta charset="utf-8"><title>{html.escape(title)}</title>', 1)
+        "<head>", '<head><meta charset="utf-8"><meta name="generator" content="cvm">'
+        f"<title>{html.escape(_page_title(title))}</title>", 1)
     try:
         path.write_text(page, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"--figure {path}: cannot write: {exc.strerror or exc}") from None
-    wrote(path)
+    _say_wrote(path)
 
 
 WorkspaceOpt = Annotated[Path | None, typer.Option(
@@ -255,9 +303,13 @@ TEXT_FOLD = 24
 
 
 def open_workspace(path: Path | None):
+    """The workspace at ``path`` (default: the current folder); the pages the command
+    writes name it."""
     from cvm.workspace import Workspace
 
-    return Workspace.open(path or Path.cwd())
+    ws = Workspace.open(path or Path.cwd())
+    _opened.set(ws.path)
+    return ws
 
 
 def _to_arrow(data: Any) -> pa.Table:
