@@ -1,4 +1,5 @@
-"""``cvm clv fit`` on summary files, checked against the published estimates."""
+"""``cvm clv fit`` on summary files, checked against the published estimates; ``cvm clv score
+--figure`` against the scores it prints."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from typer.testing import CliRunner
 
 from clv_helpers import sig3
-from conftest import shared_data
+from conftest import cdnow_sample_workspace, shared_data
 from cvm.cli import app
 
 runner = CliRunner()
@@ -153,3 +156,55 @@ def test_help():
     result = runner.invoke(app, ["clv", "fit", "--help"])
     assert result.exit_code == 0
     assert "--weights" in result.stdout
+
+
+def _figure_in(page) -> go.Figure:
+    """The Plotly figure a --figure page draws (its data and layout, as written)."""
+    text = page.read_text(encoding="utf-8")
+    decoder, at = json.JSONDecoder(), text.index("Plotly.newPlot(") + len("Plotly.newPlot(")
+    parts = []
+    for _ in range(3):  # the element id, the data, the layout
+        while text[at] in " \n,":
+            at += 1
+        value, at = decoder.raw_decode(text, at)
+        parts.append(value)
+    return pio.from_json(json.dumps({"data": parts[1], "layout": parts[2]}))
+
+
+def test_clv_score_figure_draws_the_scores_it_prints(tmp_path):
+    ws = cdnow_sample_workspace(tmp_path)
+    page = tmp_path / "clv.html"
+    result = runner.invoke(app, ["clv", "score", "-w", str(ws.path), "--format", "csv",
+                                 "--figure", str(page)])
+    assert result.exit_code == 0, result.output
+    clv = pd.read_csv(io.StringIO(result.stdout))["clv"].to_numpy()
+    assert len(clv) == 2357
+    fig = _figure_in(page)
+    customers, value, top = fig.data
+    # each band's bars are the printed customers whose CLV is in it, and their share of CLV
+    for label, count_clv, share, clv_share in zip(customers.x, customers.customdata,
+                                                   customers.y, value.y, strict=True):
+        low, _, high = label.replace(",", "").partition(" to ")
+        inside = (clv < float(low[len("under "):])) if low.startswith("under") else (
+            (clv >= float(low)) & ((clv <= float(high)) if label == customers.x[-1]
+                                   else (clv < float(high))))
+        assert count_clv[0] == inside.sum()
+        assert share == pytest.approx(inside.sum() / 2357)
+        assert clv_share == pytest.approx(clv[inside].sum() / clv.sum(), rel=1e-9)
+    assert sum(c[0] for c in customers.customdata) == 2357
+    # the top 1%, 5%, 20% are the first 24, 118, 472 rows of the table (sorted by CLV)
+    ranked = np.sort(clv)[::-1]
+    assert list(top.x) == pytest.approx([ranked[:k].sum() / clv.sum() for k in (24, 118, 472)],
+                                        rel=1e-9)
+    title = fig.layout.title.text
+    assert title.startswith(f"Customer lifetime value: 2,357 customers, {clv.sum():,.0f} USD "
+                            f"in total, median {np.median(clv):,.2f} USD")
+    assert "cvm, workspace ws, 20" in title  # the workspace's folder and the day
+    assert "<title>Customer lifetime value: 2,357 customers" in page.read_text()
+
+
+def test_clv_score_figure_must_be_html_before_any_work(tmp_path):
+    result = runner.invoke(app, ["clv", "score", "-w", str(tmp_path / "nowhere"),
+                                 "--figure", str(tmp_path / "clv.png")])
+    assert result.exit_code == 2
+    assert f"--figure {tmp_path / 'clv.png'}: use an .html file" in _err(result)

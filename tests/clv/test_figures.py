@@ -12,11 +12,15 @@ from cvm.clv import BetaGeoModel
 from cvm.clv.figures import (
     calibration_holdout_figure,
     calibration_holdout_table,
+    clv_bands_table,
+    clv_distribution_figure,
+    clv_top_shares_table,
     probability_alive_figure,
     probability_alive_table,
     tracking_figure,
     tracking_table,
 )
+from cvm.errors import InputError
 
 BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 START = pd.Timestamp("1997-01-01")
@@ -83,3 +87,59 @@ def test_probability_alive_grid():
     assert np.all(np.diff(table.loc[5].to_numpy()) > 0)
     fig = probability_alive_figure(model, T=38.86, max_frequency=10, recency_points=20)
     assert fig.data[0].type == "heatmap"
+
+
+# c01 1000, c02 500, c03 300, c04 200, c05 200, c06..c20 10 each: 2,350 in all
+TWENTY = [1000, 500, 300, 200, 200] + [10] * 15
+
+
+def test_clv_bands_on_a_1_2_5_scale():
+    bands = clv_bands_table(TWENTY)
+    # top edge 1,000 (the largest CLV); three decades down: 1, above which the lowest CLV 10
+    # sets the lowest edge; the band under 10 is empty, so left out
+    assert list(bands.band) == ["10 to 20", "20 to 50", "50 to 100", "100 to 200",
+                                "200 to 500", "500 to 1,000"]
+    assert list(bands.customers) == [15, 0, 0, 0, 3, 2]  # 200 is in 200 to 500, 1,000 in the last
+    assert list(bands.clv) == [150, 0, 0, 0, 700, 1500]
+    assert list(bands.customer_share) == [0.75, 0, 0, 0, 0.15, 0.1]
+    assert list(bands.clv_share) == pytest.approx([150 / 2350, 0, 0, 0, 700 / 2350,
+                                                   1500 / 2350])
+
+
+def test_clv_band_under_the_lowest_edge_holds_zeros_and_dust():
+    bands = clv_bands_table([0, 0, 0.004, 3, 7, 250])
+    # top edge 500; 500 / 10**3 = 0.5 is above the smallest positive CLV, so the bands start
+    # at 0.5 and "under 0.5" holds 0, 0 and 0.004
+    assert list(bands.band) == ["under 0.5", "0.5 to 1", "1 to 2", "2 to 5", "5 to 10",
+                                "10 to 20", "20 to 50", "50 to 100", "100 to 200", "200 to 500"]
+    assert list(bands.customers) == [3, 0, 0, 1, 1, 0, 0, 0, 0, 1]
+    assert bands.clv.iloc[0] == pytest.approx(0.004)
+    assert bands.customers.sum() == 6
+
+
+def test_top_shares_count_ceil_of_the_share_of_customers():
+    top = clv_top_shares_table(TWENTY)
+    assert list(top.top) == ["top 1%", "top 5%", "top 20%"]
+    assert list(top.customers) == [1, 1, 4]  # ceil(0.2), ceil(1), ceil(4) of 20
+    assert list(top.clv) == [1000, 1000, 2000]
+    assert list(top.clv_share) == pytest.approx([1000 / 2350, 1000 / 2350, 2000 / 2350])
+
+
+def test_clv_distribution_figure_draws_both_tables():
+    fig = clv_distribution_figure(TWENTY, currency="USD")
+    customers, value, top = fig.data
+    bands = clv_bands_table(TWENTY)
+    assert list(customers.x) == list(value.x) == list(bands.band)
+    assert list(customers.y) == list(bands.customer_share)
+    assert list(value.y) == list(bands.clv_share)
+    assert list(top.y) == ["top 1%", "top 5%", "top 20%"]
+    assert list(top.x) == pytest.approx([1000 / 2350, 1000 / 2350, 2000 / 2350])
+    assert top.text[2] == "85% of total CLV (4 customers)"
+    assert top.text[0] == "43% of total CLV (1 customer)"
+    assert fig.layout.title.text == ("Customer lifetime value: 20 customers, 2,350 USD in total, "
+                                     "median 10.00 USD")
+
+
+def test_clv_distribution_refuses_negative_or_missing_values():
+    with pytest.raises(InputError, match="2 value\\(s\\) missing, infinite or negative"):
+        clv_distribution_figure([10, -1, float("nan")])

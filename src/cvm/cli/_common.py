@@ -33,10 +33,10 @@ from rich.table import Table
 from cvm._json import dumps
 from cvm.errors import InputError
 
-__all__ = ["Format", "FormatOpt", "OutOpt", "WorkspaceOpt", "check_delimiter",
-           "check_encoding", "check_folder", "check_input_file", "check_output_file",
-           "command_scope", "console", "emit", "emit_json", "err_console", "open_workspace",
-           "working", "write_figure", "write_table", "wrote"]
+__all__ = ["FigureOpt", "Format", "FormatOpt", "OutOpt", "WorkspaceOpt", "check_delimiter",
+           "check_encoding", "check_figure_file", "check_folder", "check_input_file",
+           "check_output_file", "command_scope", "console", "emit", "emit_json",
+           "err_console", "open_workspace", "working", "write_figure", "write_table", "wrote"]
 
 #: The logger long steps report on (`cvm.store.engines.progress`): shown as the spinner.
 PROGRESS_LOGGER = "cvm.progress"
@@ -223,6 +223,20 @@ def check_delimiter(ctx: typer.Context, param: typer.CallbackParam,
         raise InputError(f"{_name(param)} {value!r}: give one character, e.g. ';' or '|'")
     return value
 
+
+def check_figure_file(ctx: typer.Context, param: typer.CallbackParam,
+                      value: Path | None) -> Path | None:
+    """Callback of --figure: an .html file in a folder cvm can write to, checked before any
+    work."""
+    value = check_output_file(ctx, param, value)
+    if value is not None and value.suffix.lower() != ".html":
+        raise InputError(f"{_name(param)} {value}: use an .html file")
+    return value
+
+
+FigureOpt = Annotated[Path | None, typer.Option(
+    "--figure", callback=check_figure_file,
+    help="Also write a chart of it to this .html file (opens offline).")]
 
 def _byline() -> str:
     """Who made a page from what, and when: "cvm, workspace acme, 2026-12-05" (the folder

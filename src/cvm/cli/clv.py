@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cvm.cli._common import (
+    FigureOpt,
     Format,
     FormatOpt,
     OutOpt,
@@ -21,6 +22,7 @@ from cvm.cli._common import (
     emit_json,
     open_workspace,
     working,
+    write_figure,
 )
 from cvm.errors import InputError
 
@@ -148,10 +150,19 @@ def score(
     workspace: WorkspaceOpt = None,
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
+    figure: FigureOpt = None,
 ) -> None:
     """Score every customer (P(alive), expected purchases and spend, discounted CLV) and store
-    the scores in the workspace as the result clv_scores."""
+    the scores in the workspace as the result clv_scores.
+
+    --figure charts how the CLV spreads: the share of customers and of total CLV per CLV
+    band (log steps), and the share of total CLV the top 1%, 5% and 20% hold."""
     ws = open_workspace(workspace)
     with working(f"scoring every customer's lifetime value ({model.value} and Gamma-Gamma)"):
         table = ws.clv.score(model.value, margin)
     emit(table.sort_by([("clv", "descending")]), fmt, out, title="Customer lifetime value")
+    if figure is not None:
+        from cvm.clv.figures import clv_distribution_figure
+
+        write_figure(clv_distribution_figure(table.column("clv"), ws.settings.currency,
+                                             title="Customer lifetime value"), figure)

@@ -4,11 +4,14 @@ Each figure has a ``*_table`` twin that returns the plotted numbers as a DataFra
 tests check, and what ``--format csv`` would print). The three are the standard diagnostics of
 Fader, Hardie & Lee (2005): conditional expectations against the hold-out by calibration
 frequency (their Figure 5), cumulative repeat transactions tracked week by week (Figure 4), and
-P(alive) over frequency and recency.
+P(alive) over frequency and recency. The fourth is for a manager: how customers' lifetime
+values spread and how much of the total the top customers hold (`clv_distribution_figure`).
 """
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -16,9 +19,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cvm.clv._inputs import as_float, compress_rows
+from cvm.errors import InputError
 
 __all__ = ["calibration_holdout_table", "calibration_holdout_figure", "tracking_table",
-           "tracking_figure", "probability_alive_table", "probability_alive_figure"]
+           "tracking_figure", "probability_alive_table", "probability_alive_figure",
+           "clv_bands_table", "clv_top_shares_table", "clv_distribution_figure"]
 
 
 def calibration_holdout_table(model: Any, x: Any, t_x: Any, T: Any, holdout_x: Any,
@@ -106,4 +111,136 @@ def probability_alive_figure(model: Any, T: float, max_frequency: int = 20,
                                colorbar={"title": "P(alive)"}))
     fig.update_layout(xaxis_title="recency (time of last purchase)",
                       yaxis_title="repeat purchases", title=f"P(alive) at age {T:g}")
+    return fig
+
+
+#: The top shares of customers whose share of total CLV `clv_top_shares_table` reports.
+TOP_SHARES = (0.01, 0.05, 0.20)
+
+
+def _clv_values(clv: Any) -> np.ndarray:
+    values = as_float("clv", clv)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise InputError(f"clv: {int(bad.sum())} value(s) missing, infinite or negative; "
+                         "expected each customer's lifetime value (>= 0)")
+    return values
+
+
+def _steps_125(low: float, high: float) -> list[float]:
+    """The numbers 1, 2, 5 x 10^k from the largest one <= ``low`` to the smallest >= ``high``."""
+    out: list[float] = []
+    k = math.floor(math.log10(low))
+    while not out or out[-1] < high:
+        for m in (1, 2, 5):
+            v = float(f"{m}e{k}")  # exact decimal: 5e-1 is 0.5, not 5 * 0.1
+            if v <= low:
+                out = [v]
+            elif out:
+                out.append(v)
+            if out and out[-1] >= high:
+                break
+        k += 1
+    return out
+
+
+def _number(v: float) -> str:
+    return f"{v:,.10g}"
+
+
+def clv_bands_table(clv: Any, decades: int = 3) -> pd.DataFrame:
+    """Customers and their total CLV per band of CLV, the bands on a 1-2-5 scale (each
+    edge 2 or 2.5 times the one before: equal steps on a log axis).
+
+    The top edge is the smallest 1-2-5 number at or above the largest CLV; the bands reach
+    down ``decades`` powers of ten below it, or to the smallest positive CLV if that is
+    higher. Bands hold low <= CLV < high (the last also its top edge); the first band,
+    from 0, holds every CLV under the lowest edge (zero included) and is left out when
+    empty. Columns: band, low, high, customers, customer_share, clv, clv_share.
+    """
+    values = _clv_values(clv)
+    n, total = len(values), float(values.sum())
+    positive = values[values > 0]
+    if positive.size == 0:
+        edges = [0.0, 0.0]
+    else:
+        top = _steps_125(positive.max(), positive.max())[-1]
+        low = max(float(positive.min()), top / 10 ** decades)
+        edges = [0.0, *_steps_125(low, top)]
+    rows = []
+    for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        last = i == len(edges) - 2
+        inside = (values >= lo) & ((values <= hi) if last else (values < hi))
+        if i == 0 and not inside.any() and not last:
+            continue
+        label = (f"under {_number(hi)}" if i == 0 and not last
+                 else f"{_number(lo)} to {_number(hi)}")
+        rows.append({"band": label, "low": lo, "high": hi, "customers": int(inside.sum()),
+                     "customer_share": inside.sum() / n if n else math.nan,
+                     "clv": float(values[inside].sum()),
+                     "clv_share": values[inside].sum() / total if total else math.nan})
+    return pd.DataFrame(rows, columns=["band", "low", "high", "customers", "customer_share",
+                                       "clv", "clv_share"])
+
+
+def clv_top_shares_table(clv: Any, shares: tuple[float, ...] = TOP_SHARES) -> pd.DataFrame:
+    """The share of total CLV held by the top 1%, 5% and 20% of customers (``shares``).
+
+    The top p of n customers are the ceil(p n) with the highest CLV (as the value tiers
+    count them; ties do not change the sum). Columns: top, customer_share, customers, clv,
+    clv_share.
+    """
+    values = np.sort(_clv_values(clv))[::-1]
+    n, total = len(values), float(values.sum())
+    rows = []
+    for p in shares:
+        k = math.ceil(Fraction(str(p)) * n)
+        held = float(values[:k].sum())
+        rows.append({"top": f"top {p * 100:g}%", "customer_share": p, "customers": k,
+                     "clv": held, "clv_share": held / total if total else math.nan})
+    return pd.DataFrame(rows, columns=["top", "customer_share", "customers", "clv",
+                                       "clv_share"])
+
+
+def clv_distribution_figure(clv: Any, currency: str = "", decades: int = 3,
+                            title: str = "Customer lifetime value") -> go.Figure:
+    """Above: the share of customers and the share of total CLV in each CLV band
+    (`clv_bands_table`); below: the share of total CLV the top 1%, 5% and 20% of customers
+    hold (`clv_top_shares_table`). The title gives the customers, total and median."""
+    from plotly.subplots import make_subplots
+
+    values = _clv_values(clv)
+    bands = clv_bands_table(values, decades)
+    top = clv_top_shares_table(values)
+    unit = f" {currency}" if currency else ""
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=0.2,
+                        subplot_titles=("Customers and CLV by CLV band",
+                                        "Share of total CLV held by the top customers"))
+    counts = np.column_stack([bands.customers, bands.clv]).tolist()
+    fig.add_trace(go.Bar(
+        name="share of customers", x=bands.band.tolist(), y=bands.customer_share.tolist(),
+        customdata=counts, hovertemplate="CLV %{x}: %{customdata[0]:,} customers "
+        "(%{y:.1%})<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(
+        name="share of total CLV", x=bands.band.tolist(), y=bands.clv_share.tolist(),
+        customdata=counts, hovertemplate="CLV %{x}: %{customdata[1]:,.0f}" + unit
+        + " in total (%{y:.1%})<extra></extra>"), row=1, col=1)
+    fig.add_trace(go.Bar(
+        name="top customers", orientation="h", x=top.clv_share.tolist(), y=top.top.tolist(),
+        text=[f"{s:.0%} of total CLV ({k:,} customer{'' if k == 1 else 's'})"
+              for s, k in zip(top.clv_share, top.customers, strict=True)],
+        textposition="outside", cliponaxis=False, showlegend=False,
+        hovertemplate="%{y}: CLV %{customdata:,.0f}" + unit + "<extra></extra>",
+        customdata=top.clv.tolist()), row=2, col=1)
+    total = float(values.sum())
+    median = float(np.median(values)) if values.size else math.nan
+    fig.update_layout(
+        title=f"{title}: {len(values):,} customers, {total:,.0f}{unit} in total, median "
+              f"{median:,.2f}{unit}", barmode="group", height=720, margin={"t": 120})
+    fig.update_xaxes(title_text=f"CLV{unit} (bands in 1-2-5 steps: a log scale)", row=1,
+                     col=1)
+    fig.update_yaxes(tickformat=".0%", title_text="share", row=1, col=1)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.35], tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1],
+                     row=2, col=1)
+    fig.update_yaxes(autorange="reversed", row=2, col=1)
     return fig
