@@ -84,7 +84,9 @@ def test_quadrature_equals_high_precision_closed_form_anywhere(log_params):
     quad, _ = ParetoNBDModel()._loglik(params, _data(rows), False)
     reference = [_mp_log_likelihood(params, *row)
                  for row in rows[["frequency", "recency", "T"]].itertuples(index=False)]
-    np.testing.assert_allclose(quad, reference, rtol=1e-9, atol=1e-9)
+    # 1e-8: Hypothesis found a parameter draw where one customer's log-likelihood (-1.037)
+    # is off by 2.9e-9 (relative 2.8e-9); 1e-9 was tighter than the quadrature reaches there
+    np.testing.assert_allclose(quad, reference, rtol=1e-8, atol=1e-8)
 
 
 def test_gradient_matches_finite_differences(cdnow):
