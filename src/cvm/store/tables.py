@@ -19,12 +19,14 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
@@ -278,6 +280,45 @@ settlement_batches = Table(
     Column("net_cents", Cents, nullable=False),
     Column("created_at", Stamp, nullable=False),
     UniqueConstraint("partner_id", "month"),
+)
+
+#: Work for staff from the monthly scores (`cvm.opportunities`): one row per customer, kind
+#: and as-of day; ``control`` rows are held back and never shown to their owner.
+opportunities = Table(
+    "opportunities", metadata,
+    Column("opportunity_id", String(250), primary_key=True),
+    Column("as_of", Date, nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("line", String(200), nullable=True),
+    Column("priority", Float, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("expires", Date, nullable=False),
+    Column("control", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Index(None, "as_of", "owner"),
+    Index(None, "customer_id", "kind"),
+)
+
+#: What staff recorded for an opportunity; the latest row is its outcome.
+opportunity_outcomes = Table(
+    "opportunity_outcomes", metadata,
+    Column("outcome_id", Id, primary_key=True, autoincrement=True),
+    Column("opportunity_id", String(250), ForeignKey("opportunities.opportunity_id"),
+           nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason_code", String(64), nullable=True),
+    Column("recorded_at", Stamp, nullable=False),
+    Column("recorded_by", String(200), nullable=False, default=""),
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    CheckConstraint("outcome IN ('contacted', 'accepted', 'declined', 'no_answer', "
+                    "'not_reachable')", name="outcome"),
+    Index(None, "opportunity_id"),
 )
 
 #: Tables whose rows may never change or disappear once committed.
