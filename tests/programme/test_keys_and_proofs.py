@@ -39,7 +39,7 @@ def test_0004_adds_proofs_expiry_and_counts_keeping_old_partners_as_they_were(db
         with store.engine.connect() as conn:
             return set(sa.inspect(conn).get_table_names())
 
-    store.upgrade()
+    store.upgrade("0004")
     assert current_revision(store.engine) == "0004"
     assert {"expires_at", "lookup_failures", "failures_since"} <= columns("api_keys")
     assert "member_proofs" in tables()
@@ -64,7 +64,7 @@ def test_0004_adds_proofs_expiry_and_counts_keeping_old_partners_as_they_were(db
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT key_id, partner_id FROM api_keys")).all() == [
             ("k1", "old")]
-    store.upgrade()
+    store.upgrade("0004")
     assert current_revision(store.engine) == "0004"
     store.dispose()
 

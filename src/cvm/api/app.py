@@ -29,6 +29,7 @@ from cvm.config import ProgrammeSettings, Settings
 from cvm.errors import CvmError, ReplayedError
 from cvm.programme import Programme
 from cvm.programme.admin import LookupLimitError
+from cvm.programme.apikeys import LIMITED_ROLES
 from cvm.programme.idempotency import http_status
 from cvm.programme.proofs import MemberNotFoundError
 
@@ -104,7 +105,8 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
             headers = {"Idempotent-Replayed": "true"}
         elif isinstance(exc, LookupLimitError):
             headers = {"Retry-After": str(exc.retry_after)}
-        elif isinstance(exc, MemberNotFoundError) and PRINCIPAL in request.scope:
+        elif (isinstance(exc, MemberNotFoundError) and PRINCIPAL in request.scope
+              and request.scope[PRINCIPAL].role in LIMITED_ROLES):
             try:
                 await run_in_threadpool(prog.record_lookup_failure, request.scope[PRINCIPAL])
             except CvmError as failed:   # the 404 is still the answer

@@ -19,7 +19,7 @@ from cvm.programme import apikeys, catalogue, earning, partners, proofs, reports
 from cvm.programme.runner import Runner
 from cvm.store.db import Store
 
-__all__ = ["Administration"]
+__all__ = ["Administration", "LookupLimitError"]
 
 
 def _moment(day: date | datetime) -> datetime:
@@ -214,7 +214,7 @@ class Administration(Runner):
         """The key's principal (401 if missing, unknown, revoked or expired), read from the
         database every time (one statement): a revocation anywhere holds at once."""
         key_id = apikeys.key_id_of(token)
-        rows = self._query(lambda tx: tx.rows(apikeys.AUTHENTICATE, {"key_id": key_id}))
+        rows = self._lookup(apikeys.AUTHENTICATE, {"key_id": key_id})
         return apikeys.authenticate(rows, token, now or utcnow())
 
     def check_lookups(self, principal: apikeys.Principal, now: datetime | None = None) -> None:

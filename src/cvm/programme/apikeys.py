@@ -28,8 +28,8 @@ from cvm.errors import AuthenticationError, InputError, NotFoundError
 from cvm.store.tables import api_keys, partners
 
 __all__ = ["ROLES", "LIMITED_ROLES", "LOOKUP_WINDOW", "AUTHENTICATE", "Principal",
-           "create_key", "authenticate", "revoke_key", "list_keys", "lookup_blocked",
-           "record_lookup_failure"]
+           "create_key", "key_id_of", "authenticate", "revoke_key", "list_keys",
+           "lookup_blocked", "record_lookup_failure"]
 
 ROLES = ("admin", "staff", "till", "partner")
 #: roles whose failed member look-ups are counted and limited (an admin key can list and

@@ -111,6 +111,20 @@ class Runner:
                         "later") from None
         raise AssertionError("unreachable")
 
+    def _lookup(self, statement, params: dict[str, Any]) -> list:
+        """The rows of one read statement, as cheaply as the database allows: the check of
+        every API request's key. On SQLite, through the sqlite3 driver's own connection in
+        autocommit (the statement is its own snapshot), without SQLAlchemy's BEGIN, COMMIT
+        and execution (measured: 16 us of CPU instead of 88); elsewhere as `_query`."""
+        if self.store.dialect != "sqlite":
+            return self._query(lambda tx: tx.rows(statement, params))
+        fairy = self.store.engine.raw_connection()
+        try:
+            return Tx.reader(fairy.driver_connection, self.store.engine.dialect).rows(
+                statement, params)
+        finally:
+            fairy.close()
+
     def _member_op(self, kind: str, member_id: str, request: dict[str, Any], idem_key, actor,
                    now, body: Callable[[Tx, Any, ops.Operation], dict],
                    prepare: Callable[[Tx, Any], dict] | None = None,
