@@ -4,7 +4,8 @@ per capability.
 CLI commands, the REST API, pages, jobs and tests all go through one `Workspace`: its
 settings, its `Warehouse` (storage, `cvm.store.warehouse`), the analytics engine over the
 warehouse, and the capabilities as lazily built facades: ``ws.value``, ``ws.clv``,
-``ws.survey``, ``ws.churn``, ``ws.scoring`` and ``ws.programme``.
+``ws.survey``, ``ws.churn``, ``ws.scoring``, ``ws.opportunities`` and
+``ws.programme``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from cvm.churn.facade import ChurnFacade
     from cvm.clv.facade import ClvFacade
     from cvm.ingest.load import ImportReport
+    from cvm.opportunities.facade import OpportunitiesFacade
     from cvm.programme.facade import Programme
     from cvm.scoring.facade import ScoringFacade
     from cvm.survey.facade import SurveyFacade
@@ -125,6 +127,13 @@ class Workspace:
         from cvm.scoring.facade import ScoringFacade
 
         return ScoringFacade(self)
+
+    @cached_property
+    def opportunities(self) -> OpportunitiesFacade:
+        """The month's scores as work for staff: lists per owner, outcomes, evaluation."""
+        from cvm.opportunities.facade import OpportunitiesFacade
+
+        return OpportunitiesFacade(self)
 
     @cached_property
     def programme(self) -> Programme:

@@ -59,6 +59,7 @@ def _root(ctx: typer.Context,
 def _register() -> None:
     from cvm.cli import churn as _churn
     from cvm.cli import clv as _clv
+    from cvm.cli import opportunities as _opportunities
     from cvm.cli import programme as _programme
     from cvm.cli import retention as _retention
     from cvm.cli import score as _score
@@ -73,6 +74,7 @@ def _register() -> None:
     app.add_typer(_churn.app, name="churn")
     app.add_typer(_programme.app, name="programme")
     app.add_typer(_score.app, name="score")
+    app.add_typer(_opportunities.app, name="opportunities")
     _retention.register(app)
 
 
