@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from cvm.cli._common import (
@@ -140,4 +141,4 @@ def rules(workspace: WorkspaceOpt = None,
     rows = [{"kind": x.kind, "channel": x.channel, "due_days": x.due_days,
              "weight": x.weight, "propensity": str(x.propensity), "value": str(x.value),
              "action": x.action} for x in r.rules]
-    emit(rows, title=f"rules in {ops.rules_file}")
+    emit(pd.DataFrame(rows), title=f"rules in {ops.rules_file}")
