@@ -262,3 +262,21 @@ def test_clv_score_offers_the_facades_purchase_models():
     from cvm.clv.facade import PURCHASE_MODELS
 
     assert [m.value for m in ScoreModel] == list(PURCHASE_MODELS)
+
+
+def test_no_number_is_cut_at_80_columns_in_scoring_and_opportunities(demo):
+    """The monthly run's commands, in the order a user runs them."""
+    w = str(demo[0])
+    for args in (["score", "run", "--as-of", "2024-10-31", "-w", w],
+                 ["score", "run", "--as-of", "2024-11-30", "-w", w],
+                 ["score", "list", "--as-of", "2024-11-30", "-w", w],
+                 ["score", "drift", "--from", "2024-10-31", "--to", "2024-11-30", "-w", w],
+                 ["score", "defs"],
+                 ["opportunities", "build", "--as-of", "2024-11-30", "-w", w],
+                 ["opportunities", "list", "--as-of", "2024-11-30", "-w", w],
+                 ["opportunities", "list", "--as-of", "2024-11-30", "-w", w, "--lang", "zh-CN"],
+                 ["opportunities", "evaluate", "-w", w],
+                 ["opportunities", "rules", "-w", w]):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+        assert "…" not in result.stdout, (args, result.stdout)
