@@ -23,7 +23,8 @@ from cvm.errors import ConfigError
 
 __all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "SparkSettings",
            "ClvSettings", "SurveySettings",
-           "ProgrammeSettings", "ScoringSettings"]
+           "ProgrammeSettings", "ScoringSettings", "ServiceSettings", "ServiceStandard",
+           "ServiceClock", "clock_windows", "duration_seconds"]
 
 TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
 
@@ -162,6 +163,220 @@ class ScoringSettings(_Section):
         "Cross-validation folds of the likelihood-to-cancel model fitted by each run."))
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DURATION_UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: int | str) -> int:
+    """Seconds in a limit written as whole seconds or as a number and a unit: "15s",
+    "5min" (or "5m"), "2h", "2d"."""
+    import re
+
+    if isinstance(value, bool):
+        raise ValueError(f"a limit is seconds or a number with s, min, h or d; got {value!r}")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h|d)\s*", str(value))
+        if not found:
+            raise ValueError("a limit is whole seconds or a number with a unit s, min, h or "
+                             f"d, e.g. \"15s\", \"5min\", \"2h\"; got {value!r}")
+        seconds = float(found.group(1)) * _DURATION_UNITS[found.group(2)]
+        if seconds != int(seconds):
+            raise ValueError(f"a limit is a whole number of seconds; got {value!r}")
+        seconds = int(seconds)
+    if seconds <= 0:
+        raise ValueError(f"a limit must be above 0 seconds; got {value!r}")
+    return seconds
+
+
+class ServiceStandard(_Section):
+    """One service standard: what is promised at a touchpoint, measured on which clock."""
+
+    touchpoint: str = Field(description=(
+        "Where: branch, call_centre, account_manager, web, mobile, on_site, or all."))
+    kinds: list[str] = Field(default_factory=list, description=(
+        "Which interactions it covers, by kind (inquiry, complaint, ...); empty: every kind."))
+    measure: Literal["first_response", "resolution"] = Field(description=(
+        "What is timed from opened_at: first_response_at or resolved_at."))
+    limit: int | str = Field(description='The limit: seconds, or e.g. "15s", "5min", "2h".')
+    clock: str = Field("elapsed", description=(
+        "elapsed (every second counts), or the name of a clock in service.clocks (business "
+        "hours)."))
+    target: float = Field(0.9, gt=0, le=1, description=(
+        "Share of interactions that must meet the limit."))
+
+    @field_validator("touchpoint")
+    @classmethod
+    def _known_touchpoint(cls, value: str) -> str:
+        if value not in (*TOUCHPOINTS, "all"):
+            raise ValueError(f"unknown touchpoint {value!r}; expected one of "
+                             f"{(*TOUCHPOINTS, 'all')}")
+        return value
+
+    @field_validator("limit")
+    @classmethod
+    def _limit(cls, value: int | str) -> int | str:
+        duration_seconds(value)
+        return value
+
+    @property
+    def limit_seconds(self) -> int:
+        return duration_seconds(self.limit)
+
+
+class ServiceClock(_Section):
+    """Business hours: when a business clock runs."""
+
+    hours: str = Field("09:00-18:00", description=(
+        "Opening hours of an open day, HH:MM-HH:MM (24:00 for midnight); several windows "
+        "separated by commas, e.g. 08:30-12:00,13:00-17:30."))
+    closed: list[str] = Field(default_factory=lambda: ["sat", "sun"], description=(
+        "Weekly closing days: mon, tue, wed, thu, fri, sat, sun."))
+    holidays: list[str] = Field(default_factory=list, description=(
+        "Closed dates, YYYY-MM-DD, in the clock's time zone."))
+    timezone: str = Field("", description=(
+        "IANA time zone the hours are kept in; empty: the workspace's timezone."))
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        clock_windows(value)
+        return value
+
+    @field_validator("closed")
+    @classmethod
+    def _closed(cls, value: list[str]) -> list[str]:
+        bad = [d for d in value if d not in _WEEKDAYS]
+        if bad:
+            raise ValueError(f"unknown weekday(s) {bad}; expected some of {_WEEKDAYS}")
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays(cls, value: list[str]) -> list[str]:
+        import datetime as dt
+
+        for day in value:
+            try:
+                dt.date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f"holiday {day!r} is not a date YYYY-MM-DD") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        return name and Settings._known_timezone(name)
+
+
+def clock_windows(hours: str) -> list[tuple[int, int]]:
+    """Opening windows "09:00-12:00,13:00-18:00" as (start, end) seconds after midnight."""
+    import re
+
+    out = []
+    for part in hours.split(","):
+        found = re.fullmatch(r"\s*(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)\s*", part)
+        if not found:
+            raise ValueError(f"opening hours are HH:MM-HH:MM, comma separated; got {hours!r}")
+        h1, m1, h2, m2 = (int(g) for g in found.groups())
+        start, end = h1 * 3600 + m1 * 60, h2 * 3600 + m2 * 60
+        if m1 > 59 or m2 > 59 or not 0 <= start < end <= 86400:
+            raise ValueError(f"opening window {part.strip()!r} must run forward within a day "
+                             "(00:00 to 24:00)")
+        if out and start < out[-1][1]:
+            raise ValueError(f"opening windows of {hours!r} overlap or are out of order")
+        out.append((start, end))
+    return out
+
+
+def _default_standards() -> dict[str, dict[str, Any]]:
+    """The service standards of source document 001 (three rings, a web message within 5
+    minutes, an engineer on site within 2 hours), and a complaint resolution promise."""
+    def std(touchpoint, measure, limit, kinds=()):
+        return {"touchpoint": touchpoint, "kinds": list(kinds), "measure": measure,
+                "limit": limit, "clock": "elapsed", "target": 0.9}
+
+    return {"call_centre_answer": std("call_centre", "first_response", "15s"),
+            "web_reply": std("web", "first_response", "5min"),
+            "on_site_arrival": std("on_site", "first_response", "2h"),
+            "complaint_resolution": std("all", "resolution", "2d", ["complaint"])}
+
+
+def _checked(model: type[BaseModel], what: str, name: str, spec: Any) -> dict[str, Any]:
+    """``spec`` checked by ``model`` and written out in full; an error names the entry."""
+    try:
+        return model.model_validate(spec).model_dump()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ValueError(f"{what} {name!r}" + (f", {where}" if where else "")
+                         + f": {err['msg'].removeprefix('Value error, ')}") from None
+
+
+class ServiceSettings(_Section):
+    """Service standards (what is promised at each touchpoint, on which clock) and complaints."""
+
+    standards: dict[str, dict[str, Any]] = Field(default_factory=_default_standards,
+                                                 description=(
+        "Service standards by name: touchpoint, kinds (empty: every kind), measure "
+        "(first_response or resolution), limit, clock (elapsed or a clock's name), target "
+        "share; see docs/service.md. Defaults: answer the phone within three rings (15s), a "
+        "web message within 5 minutes, on site within 2 hours (source 001), and complaints "
+        "resolved within 2 days."))
+    clocks: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"office": ServiceClock().model_dump()}, description=(
+            "Business-hours clocks by name: hours, closed weekdays, holidays, timezone."))
+    complaint_standard: str = Field("complaint_resolution", description=(
+        "The standard complaints' time to resolve is judged by (a standard of measure "
+        "resolution); empty: none."))
+    repeat_days: int = Field(30, ge=1, le=365, description=(
+        "A complaint opened within this many days after the same customer's previous "
+        "complaint is a repeat complaint."))
+    followup_days: int = Field(90, ge=1, le=730, description=(
+        "Days after a complaint or a breach in which churn or a detractor answer counts as "
+        "following it."))
+    dissatisfied_below: float = Field(0.5, gt=0, le=1, description=(
+        "A satisfaction answer below this share of its scale (0 = lowest, 1 = highest) is "
+        "dissatisfied."))
+
+    @field_validator("clocks")
+    @classmethod
+    def _clocks(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if "elapsed" in value:
+            raise ValueError("'elapsed' is the clock of elapsed time; name a business clock "
+                             "otherwise")
+        return {name: _checked(ServiceClock, "clock", name, spec)
+                for name, spec in value.items()}
+
+    @field_validator("standards")
+    @classmethod
+    def _standards(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {name: _checked(ServiceStandard, "standard", name, spec)
+                for name, spec in value.items()}
+
+    @model_validator(mode="after")
+    def _references(self) -> ServiceSettings:
+        for name, spec in self.standards.items():
+            if spec["clock"] != "elapsed" and spec["clock"] not in self.clocks:
+                raise ValueError(f"standard {name!r}: clock {spec['clock']!r} is neither "
+                                 f"elapsed nor one of service.clocks {sorted(self.clocks)}")
+        chosen = self.standards.get(self.complaint_standard)
+        if self.complaint_standard and (chosen is None or chosen["measure"] != "resolution"):
+            raise ValueError(f"complaint_standard {self.complaint_standard!r} must name a "
+                             "standard of measure resolution in service.standards, or be "
+                             "empty (no standard for complaints)")
+        return self
+
+    def standard_specs(self) -> dict[str, ServiceStandard]:
+        """The standards, typed."""
+        return {n: ServiceStandard.model_validate(s) for n, s in self.standards.items()}
+
+    def clock_specs(self) -> dict[str, ServiceClock]:
+        """The business clocks, typed."""
+        return {n: ServiceClock.model_validate(c) for n, c in self.clocks.items()}
+
+
 class SparkSettings(_Section):
     """Local or cluster Spark, used when engine = "pyspark"."""
 
@@ -237,6 +452,7 @@ class Settings(_Section):
     survey: SurveySettings = Field(default_factory=SurveySettings)
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
 
     @field_validator("timezone")
     @classmethod
