@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from cvm.opportunities.facade import OpportunitiesFacade
     from cvm.programme.facade import Programme
     from cvm.scoring.facade import ScoringFacade
+    from cvm.service.facade import ServiceFacade
     from cvm.survey.facade import SurveyFacade
     from cvm.value.facade import ValueFacade
 
@@ -134,6 +135,13 @@ class Workspace:
         from cvm.opportunities.facade import OpportunitiesFacade
 
         return OpportunitiesFacade(self)
+
+    @cached_property
+    def service(self) -> ServiceFacade:
+        """Service standards and compliance, complaints and what follows them."""
+        from cvm.service.facade import ServiceFacade
+
+        return ServiceFacade(self)
 
     @cached_property
     def programme(self) -> Programme:
