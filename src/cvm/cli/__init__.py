@@ -63,6 +63,7 @@ def _register() -> None:
     from cvm.cli import programme as _programme
     from cvm.cli import retention as _retention
     from cvm.cli import score as _score
+    from cvm.cli import service as _service
     from cvm.cli import survey as _survey
     from cvm.cli import value as _value
     from cvm.cli import workspace_commands as _workspace
@@ -75,6 +76,7 @@ def _register() -> None:
     app.add_typer(_programme.app, name="programme")
     app.add_typer(_score.app, name="score")
     app.add_typer(_opportunities.app, name="opportunities")
+    app.add_typer(_service.app, name="service")
     _retention.register(app)
 
 
