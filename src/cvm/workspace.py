@@ -23,6 +23,7 @@ from cvm.schema import TABLES
 from cvm.store.warehouse import Warehouse, canonical_schema
 
 if TYPE_CHECKING:
+    from cvm.campaign.facade import CampaignFacade
     from cvm.churn.facade import ChurnFacade
     from cvm.clv.facade import ClvFacade
     from cvm.ingest.load import ImportReport
@@ -142,6 +143,14 @@ class Workspace:
         from cvm.service.facade import ServiceFacade
 
         return ServiceFacade(self)
+
+    @cached_property
+    def campaign(self) -> CampaignFacade:
+        """Campaign and policy evaluation: effects, sample size, difference-in-differences,
+        uplift."""
+        from cvm.campaign.facade import CampaignFacade
+
+        return CampaignFacade(self)
 
     @cached_property
     def programme(self) -> Programme:
