@@ -194,3 +194,18 @@ def test_cli_build_list_export_and_outcome(scored, tmp_path):
     assert bad.exit_code == 2 and "not one of" in bad.stderr
     ev = run.invoke(app, ["opportunities", "evaluate", *w, "--format", "csv"])
     assert ev.exit_code == 0 and "cross_sell" in ev.stdout
+
+
+def test_outcomes_feed_the_next_months_propensity_models(scored, tmp_path):
+    base, _ = scored
+    ws = base.with_settings(**{"programme.database_url": f"sqlite:///{tmp_path / 'p.db'}"})
+    later = dt.date(2024, 10, 31)
+    without = ws.scoring.run(later, save=False).models.set_index("score")["features"]
+    ws.opportunities.build(M1)
+    sent = ws.opportunities.list(M1)
+    sent = sent[~sent["control"] & (sent["status"] == "open")]
+    for i, oid in enumerate(sent["opportunity_id"].iloc[:40]):
+        ws.opportunities.record(oid, "declined" if i % 2 else "accepted")
+    with_outcomes = ws.scoring.run(later, save=False).models.set_index("score")["features"]
+    # offers_365d, accepted_365d and declined_365d join every propensity model
+    assert (with_outcomes - without == 3).all()

@@ -160,3 +160,24 @@ def test_purchase_features_by_hand(small_ws):
     assert list(lab.index) == ["b"]
     assert lab.loc["b", "bought_any"] == 1
     assert lab.loc["b", "l0_bought"] == 1 and lab.loc["b", "l1_bought"] == 1
+
+
+def test_contact_features_count_only_what_was_known_before_the_cutoff():
+    from cvm.scoring.contacts import contact_features
+
+    h = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "b", "c"],
+        "as_of": pd.to_datetime(["2024-06-30", "2024-07-31", "2023-06-30", "2024-07-31",
+                                 "2024-09-30", "2024-07-31"]),
+        "control": [False, False, False, False, False, True],
+        "outcome": ["accepted", "declined", "accepted", "declined", None, "accepted"],
+        "outcome_at": pd.to_datetime(["2024-07-05", "2024-08-02", "2023-07-01",
+                                      "2024-08-10", None, "2024-08-01"]),
+    })
+    got = contact_features(h, pd.Index(["a", "b", "c", "d"]), dt.date(2024, 8, 5))
+    # a: two sent in the year before 5 August (2023-06-30 is older); the accept of 5 July
+    # and the decline of 2 August are known. b: one sent, declined on 10 August: not yet
+    # known; the September one is later. c: control, never sent. d: nothing.
+    assert got.loc["a"].tolist() == [2, 1, 1]
+    assert got.loc["b"].tolist() == [1, 0, 0]
+    assert got.loc["c"].tolist() == [0, 0, 0] and got.loc["d"].tolist() == [0, 0, 0]

@@ -88,6 +88,7 @@ class PropensityModel:
         baseline = logistic_baseline(self.numeric_, self.categorical_).fit(X_train, y_train)
         p_base = baseline.predict_proba(X_hold)[:, 1]
         self.metrics = {
+            "features": len(self.numeric_) + len(self.categorical_),
             "training_rows": int(len(train)), "training_buyers": int(y_train.sum()),
             "check_rows": int(len(hold)), "check_buyers": int(y_hold.sum()),
             "base_rate": float(y_hold.mean()),

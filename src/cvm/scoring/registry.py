@@ -53,7 +53,8 @@ SCORES: dict[str, ScoreDef] = {s.name: s for s in [
     ScoreDef("churn_probability", "1", "tactical", ("contracts", "transactions"),
              "Probability of cancelling in the next 90 days (with contracts); without "
              "contracts, of making no purchase in the 90 days after the as-of day."),
-    ScoreDef("propensity", "1", "tactical", ("transactions", "customers", "interactions"),
+    ScoreDef("propensity", "1", "tactical", ("transactions", "customers", "interactions",
+                                              "opportunity outcomes"),
              "Probability of buying the line in the 90 days after the as-of day, for "
              "customers who did not buy it in the 365 days up to it.", per_line=True),
     ScoreDef("product_depth", "1", "tactical", _TX,

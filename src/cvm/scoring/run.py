@@ -21,6 +21,7 @@ import pyarrow as pa
 from cvm._dates import as_date
 from cvm.errors import CvmError, WorkspaceError
 from cvm.scoring.asof import AsOfView
+from cvm.scoring.contacts import contact_features, contact_history
 from cvm.scoring.features import (
     product_lines,
     purchase_features,
@@ -108,6 +109,9 @@ def run_scores(ws, as_of, save: bool = True, random_state: int = 0) -> ScoreRun:
     lines, left_out = product_lines(tx, s.max_lines)
     keys = line_keys(lines)
     feats = _frame(purchase_features(tx, customers, interactions, day_after, lines))
+    contacts = contact_history(ws)
+    if contacts is not None:
+        feats = feats.join(contact_features(contacts, feats.index, day_after))
     out = _Collector(feats.index)
 
     _value_scores(view, as_of, out)
@@ -118,7 +122,7 @@ def run_scores(ws, as_of, save: bool = True, random_state: int = 0) -> ScoreRun:
 
     first_day = tx.timestamp.min().to_pyarrow().as_py().date()
     cutoffs = _cutoffs(day_after, first_day, s.training_cutoffs)
-    training = _training_frame(tx, customers, interactions, cutoffs, lines)
+    training = _training_frame(tx, customers, interactions, cutoffs, lines, contacts)
     models = []
     _churn(view, as_of, out, training, feats, cutoffs, random_state, models)
     for i, line in enumerate(lines):
@@ -201,14 +205,16 @@ def _loyalty(view: AsOfView, out: _Collector) -> None:
     out.labels["loyalty"] = latest["checked_class"].reindex(out.ids).astype(object)
 
 
-def _training_frame(tx, customers, interactions, cutoffs: list[dt.date],
-                    lines: list[str]) -> pd.DataFrame | None:
+def _training_frame(tx, customers, interactions, cutoffs: list[dt.date], lines: list[str],
+                    contacts: pd.DataFrame | None = None) -> pd.DataFrame | None:
     """Features at each cut-off with the outcome of the 90 days after it, stacked."""
     if len(cutoffs) < 2:
         return None
     frames = []
     for c in cutoffs:
         f = _frame(purchase_features(tx, customers, interactions, c, lines))
+        if contacts is not None:
+            f = f.join(contact_features(contacts, f.index, c))
         lab = _frame(purchase_labels(tx, c, lines, HORIZON_DAYS))
         f = f.join(lab, how="left")
         f[lab.columns] = f[lab.columns].fillna(0).astype(int)
