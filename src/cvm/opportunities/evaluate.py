@@ -34,26 +34,31 @@ def measure(ws, opps: pd.DataFrame) -> pd.Series:
     """1/0 per opportunity (index as ``opps``) by its kind's outcome; NaN while pending."""
     result = pd.Series(np.nan, index=opps.index)
     latest = ws.latest_day()
-    tx = ws.table("transactions").to_pyarrow().to_pandas() if ws.has_rows(
-        "transactions") else pd.DataFrame(columns=["customer_id", "timestamp", "brand"])
-    k = ws.table("contracts").to_pyarrow().to_pandas() if ws.has_rows("contracts") else None
+    has_tx, has_k = ws.has_rows("transactions"), ws.has_rows("contracts")
+    with_contract = set()
+    if has_k:
+        k = ws.table("contracts")
+        with_contract = set(k.select("customer_id").distinct().to_pyarrow()
+                            .column(0).to_pylist())
     for day, group in opps.groupby("as_of"):
         day = pd.Timestamp(day).date()
         if latest is None or day + dt.timedelta(days=OUTCOME_DAYS) > latest:
             continue
         start, stop = _window(day)
-        w = tx[(tx["timestamp"] >= start) & (tx["timestamp"] < stop)]
-        bought = set(w["customer_id"])
-        lines = set(zip(w["customer_id"], w.get("brand", pd.Series(dtype=object)),
-                        strict=True))
-        ended, passive, with_contract = set(), set(), set()
-        if k is not None:
-            end = pd.to_datetime(k["end"])
-            inside = (end >= pd.Timestamp(start)) & (end < pd.Timestamp(stop))
-            ended = set(k.loc[inside, "customer_id"])
-            passive = set(k.loc[inside & k["end_reason"].fillna("").str.startswith(
-                "passive"), "customer_id"])
-            with_contract = set(k["customer_id"])
+        bought, lines, ended, passive = set(), set(), set(), set()
+        if has_tx:
+            t = ws.table("transactions")
+            w = (t.filter((t.timestamp >= start) & (t.timestamp < stop))
+                 .select("customer_id", "brand").distinct().to_pyarrow().to_pylist())
+            bought = {r["customer_id"] for r in w}
+            lines = {(r["customer_id"], r["brand"]) for r in w}
+        if has_k:
+            k = ws.table("contracts")
+            e = (k.filter((k.end >= start.date()) & (k.end < stop.date()))
+                 .select("customer_id", "end_reason").to_pyarrow().to_pylist())
+            ended = {r["customer_id"] for r in e}
+            passive = {r["customer_id"] for r in e
+                       if (r["end_reason"] or "").startswith("passive")}
         for i, r in group.iterrows():
             cid = r["customer_id"]
             if r["kind"] == "cross_sell":
