@@ -142,6 +142,33 @@ def test_a_refused_proof_is_not_stored_under_the_idempotency_key(api):
     assert api.prog.balance("m1")["active"] == 90
 
 
+def test_an_idempotency_key_tells_nothing_about_a_member_not_proven(api):
+    code = api.prog.issue_code("m1")["code"]
+    first = api.post(f"{V1}/members/m1/redeem", json={"points": 10},
+                     headers=h(api, "partner", code, key="k"))
+    assert first.status_code == 201
+    # a retry (its answer was lost) is replayed, although the code is used up by now
+    again = api.post(f"{V1}/members/m1/redeem", json={"points": 10},
+                     headers=h(api, "partner", code, key="k"))
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["operation_id"] == first.json()["operation_id"]
+    # but it starts no new redemption
+    r = api.post(f"{V1}/members/m1/redeem", json={"points": 10},
+                 headers=h(api, "partner", code, key="k2"))
+    assert (r.status_code, r.json()) == unknown("m1")[2]
+    # the same key for another member, without that member's proof: as an unknown member,
+    # not the 409 of a key used for another request (which would say that m2 exists)
+    for member in ("m2", "ghost"):
+        r = api.post(f"{V1}/members/{member}/redeem", json={"points": 10},
+                     headers=h(api, "partner", None, key="k"))
+        assert (r.status_code, r.json()) == unknown(member)[2]
+    card = api.prog.issue_card("m2")["card"]
+    r = api.post(f"{V1}/members/m2/redeem", json={"points": 10},
+                 headers=h(api, "partner", card, key="k"))
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "idempotency_conflict")
+    assert api.prog.balance("m1")["active"] == 90
+
+
 def test_the_requirement_is_set_per_partner(api):
     assert api.get(f"{V1}/partners/fuel", headers=h(api, "admin")).json()[
         "require_member_proof"] is True

@@ -167,8 +167,8 @@ class Programme(Administration):
 
         With `require_proof`, `proof` must be the member's card token or a live one-time
         code (which the redemption spends), else the answer is that of an unknown member
-        (`cvm.programme.proofs`). A retry with the same idempotency key replays the first
-        answer without asking for the proof again."""
+        (`cvm.programme.proofs`), whatever the idempotency key already answered. A retry
+        with the same key replays the first answer with the code it spent."""
         if isinstance(points, int):
             ledger.check_points(points, "a redemption")
         request = {"member_id": member_id, "points": points, "item": item, "reason": reason,
@@ -176,10 +176,16 @@ class Programme(Administration):
         now = now or utcnow()
         checked = ((proofs.PROOF, proofs.params(member_id, proof, now)),) if (
             require_proof and proof) else ()
+        shown: dict[str, Any] = {}
+
+        def verify(conn):
+            shown["proof"] = proofs.find(conn, member_id, proof, now)
+            if shown["proof"] is None:
+                raise proofs.no_member(member_id, write=True)
 
         def prepare(conn, member):
             if require_proof:
-                proofs.check(conn, member_id, proof, now, spend=True, write=True)
+                proofs.spend(conn, member_id, shown["proof"], now)
             pts, why = points, reason
             if item is not None and points is not None:
                 raise InputError("give points or a catalogue item to redeem, not both")
@@ -195,6 +201,7 @@ class Programme(Administration):
             lambda conn, m, op, points, why: ledger.redeem(conn, op, m.member_id, points, why,
                                                            partner_id=partner_id),
             partner_id=partner_id, prepare=prepare, prefetch=checked,
+            verify=verify if require_proof else None,
             need=points if item is None and isinstance(points, int) else 0)
 
     def refund(self, member_id: str, transaction_id: str, amount: Any = None, *,

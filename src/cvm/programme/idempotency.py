@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -139,16 +140,24 @@ def _no_member(member_id: str) -> NotFoundError:
 
 
 def lock_member_and_replay(conn: Connection, member_id: str, kind: str,
-                           request: dict[str, Any], idem_key: str | None
+                           request: dict[str, Any], idem_key: str | None,
+                           verify: Callable[[Any], None] | None = None
                            ) -> tuple[Any, dict[str, Any] | None]:
     """`lock_member` and `replay` in one statement: (the locked member row, the stored answer
-    or None)."""
+    or None). `verify(conn)` runs once the member is found and before its stored answer is
+    looked at (a partner's proof of presence: without it, neither a replay nor a clash of
+    keys may tell that the member exists)."""
     if idem_key is None:
-        return lock_member(conn, member_id), None
+        row = lock_member(conn, member_id)
+        if verify is not None:
+            verify(conn)
+        return row, None
     rows = Tx.of(conn).rows(LOCK_MEMBER_SEEN, {"member_id": member_id, "idem_key": idem_key})
     row = rows[0] if rows else None
     if row is None:
         raise _no_member(member_id)
+    if verify is not None:
+        verify(conn)
     if row.seen_hash is None:
         return row, None
     return row, _stored_answer(row.seen_hash, row.seen_result, row.seen_status, kind, request,

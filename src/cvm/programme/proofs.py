@@ -32,7 +32,7 @@ from cvm.store.tables import member_proofs, members
 
 __all__ = ["CARD_PREFIX", "CODE_DIGITS", "CODE_MINUTES", "MAX_CODE_MINUTES", "PROOF",
            "MemberNotFoundError", "no_member", "secret_hash", "issue_card", "issue_code",
-           "params", "check"]
+           "params", "find", "check", "spend"]
 
 CARD_PREFIX = "cvmcard_"
 CODE_DIGITS = 8
@@ -60,11 +60,12 @@ def secret_hash(member_id: str, secret: str) -> str:
     return hashlib.sha256(f"{member_id}:{secret}".encode()).hexdigest()
 
 
-#: the member's live proof matching a secret: not revoked, not spent, not expired
-PROOF = (select(P.proof_id, P.kind)
+#: the member's proof matching a secret, not revoked nor expired (an unused one first)
+PROOF = (select(P.proof_id, P.kind, P.used_at)
          .where(P.member_id == bindparam("member_id"), P.secret_hash == bindparam("hash"),
-                P.revoked_at.is_(None), P.used_at.is_(None),
+                P.revoked_at.is_(None),
                 or_(P.expires_at.is_(None), P.expires_at > bindparam("now")))
+         .order_by(P.used_at.is_not(None), P.proof_id.desc())
          .limit(1))
 _SPEND = (update(member_proofs).where(P.proof_id == bindparam("b_proof_id"))
           .values(used_at=bindparam("b_now")))
@@ -113,13 +114,27 @@ def params(member_id: str, proof: str | None, now: datetime) -> dict[str, Any]:
     return {"member_id": member_id, "hash": secret_hash(member_id, proof or ""), "now": now}
 
 
-def check(tx: Any, member_id: str, proof: str | None, now: datetime, *,
-          spend: bool = False, write: bool = False) -> None:
-    """Refuse (`no_member`) unless `proof` is the member's live card token or code; with
-    `spend`, a code is used up (a redemption), in the caller's transaction. `tx` is a
+def find(tx: Any, member_id: str, proof: str | None, now: datetime) -> Any | None:
+    """The member's card or code that `proof` is, if neither revoked nor expired (a used
+    code too: a redemption's retry replays its answer), else None. `tx` is a
     `cvm.programme.batching.Tx`."""
     rows = tx.rows(PROOF, params(member_id, proof, now)) if proof else []
-    if not rows:
-        raise no_member(member_id, write=write)
-    if spend and rows[0].kind == "code":
-        tx.queue(_SPEND, {"b_proof_id": rows[0].proof_id, "b_now": now})
+    return rows[0] if rows else None
+
+
+def check(tx: Any, member_id: str, proof: str | None, now: datetime) -> None:
+    """Refuse a read (`no_member`) unless `proof` is the member's card or an unused live
+    code."""
+    found = find(tx, member_id, proof, now)
+    if found is None or found.used_at is not None:
+        raise no_member(member_id)
+
+
+def spend(tx: Any, member_id: str, found: Any | None, now: datetime) -> None:
+    """Take `found` (what `find` gave) as the proof of a redemption: refused (`no_member`)
+    if there is none or it is a used code; a code is used up, in the caller's
+    transaction."""
+    if found is None or found.used_at is not None:
+        raise no_member(member_id, write=True)
+    if found.kind == "code":
+        tx.queue(_SPEND, {"b_proof_id": found.proof_id, "b_now": now})

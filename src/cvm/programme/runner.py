@@ -129,7 +129,7 @@ class Runner:
                    now, body: Callable[[Tx, Any, ops.Operation], dict],
                    prepare: Callable[[Tx, Any], dict] | None = None,
                    prefetch: tuple[tuple[Any, dict], ...] = (), need: int | None = 0,
-                   **op_cols):
+                   verify: Callable[[Tx], None] | None = None, **op_cols):
         """One write for a member in one transaction: lock the member (replaying a retry),
         `prepare`, start the operation, book (`body`), store the answer, commit.
 
@@ -137,6 +137,8 @@ class Runner:
         one read of the member's lots, the `prefetch` reads and the ids the rows will take;
         one write of the rows; COMMIT. `need`: the points the write will take from the
         member's lots, when known before `prepare` (`cvm.programme.ledger.state`).
+        `verify`: run once the member is locked, before a stored answer is replayed
+        (`cvm.programme.idempotency.lock_member_and_replay`).
         """
         found = []
         now = now or utcnow()
@@ -153,7 +155,7 @@ class Runner:
             tx.reserve(operations, 1)
             tx.reserve(ledger_entries, 2)
             member, stored = ops.lock_member_and_replay(tx, member_id, kind, request,
-                                                        idem_key)
+                                                        idem_key, verify)
             found.append(True)
             if stored is not None:
                 return stored
