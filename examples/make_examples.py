@@ -348,6 +348,59 @@ def telco() -> pd.DataFrame:
     })
 
 
+# -------------------------------------------------------------------------------- campaigns
+def campaign_file() -> pd.DataFrame:
+    """campaign.csv: a campaign on the demo company (`cvm demo`, ids 000001-...): 600 of its
+    first 1,000 customers, each given an arm at random (control, email, sms) on 2024-06-01."""
+    r = rng(12)
+    ids = np.sort(r.choice(np.arange(1, 1001), 600, replace=False))
+    return pd.DataFrame({"customer_id": [f"{i:06d}" for i in ids],
+                         "arm": r.choice(["control", "email", "sms"], ids.size),
+                         "date": "2024-06-01"})
+
+
+def campaign_results() -> pd.DataFrame:
+    """campaign_results.csv: a randomised test, one row per customer: customer_id, arm
+    (control, email, sms), what was known before (tenure_months, past_spend, region) and the
+    outcomes (bought 0/1, spend). Email works for newer customers and not for long-standing
+    ones; sms does little: something for an uplift model to find."""
+    r = rng(13)
+    n = 3000
+    arm = r.choice(["control", "email", "sms"], n, p=[0.4, 0.3, 0.3])
+    tenure = np.round(r.gamma(2.0, 12.0, n)).astype(int) + 1
+    past = np.round(r.gamma(2.0, 60.0, n), 2)
+    region = r.choice(["north", "south", "east", "west"], n)
+    base = -1.6 + 0.004 * past - 0.01 * tenure
+    lift = np.where(arm == "email", np.where(tenure < 18, 0.9, -0.1),
+                    np.where(arm == "sms", 0.1, 0.0))
+    bought = r.random(n) < 1 / (1 + np.exp(-(base + lift)))
+    spend = np.where(bought, np.round(r.gamma(3.0, 0.2 * past + 20.0), 2), 0.0)
+    return pd.DataFrame({"customer_id": [f"K{i:05d}" for i in range(1, n + 1)], "arm": arm,
+                         "tenure_months": tenure, "past_spend": past, "region": region,
+                         "bought": bought.astype(int), "spend": spend})
+
+
+def policy_panel() -> pd.DataFrame:
+    """policy_panel.csv: monthly revenue of 40 stores in 2024 (store, group, month,
+    revenue); the 15 'pilot' stores started a new service policy in July, the 'other' stores
+    did not. Revenue grows alike in both groups before July (parallel trends); the policy
+    adds about 8 (thousands) a month from July on."""
+    r = rng(14)
+    stores, months = 40, pd.period_range("2024-01", "2024-12", freq="M")
+    pilot = np.arange(stores) < 15
+    level = r.normal(120.0, 25.0, stores)
+    rows = []
+    for s in range(stores):
+        for t, month in enumerate(months):
+            effect = 8.0 if pilot[s] and t >= 6 else 0.0
+            rows.append({"store": f"S{s + 1:02d}",
+                         "group": "pilot" if pilot[s] else "other",
+                         "month": str(month),
+                         "revenue": round(level[s] + 1.5 * t + 4 * np.sin(t / 2) + effect
+                                          + r.normal(0.0, 4.0), 1)})
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     customers = crm_customers()
     write_xlsx(customers, "crm_export.xlsx")
@@ -369,6 +422,9 @@ def main() -> None:
     write_csv(grades, "grades.csv")
     write_csv(weights, "weights.csv")
     write_csv(telco(), "telco.csv")
+    write_csv(campaign_file(), "campaign.csv")
+    write_csv(campaign_results(), "campaign_results.csv")
+    write_csv(policy_panel(), "policy_panel.csv")
 
 
 if __name__ == "__main__":
