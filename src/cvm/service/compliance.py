@@ -211,6 +211,8 @@ def breach_list(rows, standards: list[Standard], calendars: dict[str, Calendar |
     rest = [c for c in keep if c not in first]
     out = df[[*first[:2], *rest, *first[2:]]].reset_index(drop=True)
     out["time_seconds"] = out["time_seconds"].astype("Int64")
+    for col in ("opened_at", "due_at", "answered_at"):  # one unit on every engine
+        out[col] = out[col].astype("datetime64[us]")
     return pa.Table.from_pandas(out, preserve_index=False)
 
 
