@@ -202,6 +202,9 @@ def test_standard_with_every_kind_or_some(tmp_path):
     got = ws.service.compliance().to_pylist()
     assert [(r["standard"], r["touchpoint"], r["n"], r["met"]) for r in got] == [
         ("complaints", "all", 1, 1)]  # i2 only
+    split = ws.service.compliance(by=["touchpoint"]).to_pylist()
+    assert [(r["standard"], r["touchpoint"], r["n"]) for r in split] == [
+        ("complaints", "call_centre", 1)]
 
 
 def test_day_table_across_a_daylight_saving_change():

@@ -142,12 +142,14 @@ def statuses(interactions, standard: Standard, as_of: dt.datetime,
                     clock_seconds=clock_seconds, status=status)
 
 
-def compliance_table(rows, standards: list[Standard], keys: list[str]) -> pa.Table:
+def compliance_table(rows, standards: list[Standard], keys: list[str],
+                     every_standard: bool = True) -> pa.Table:
     """Per standard and ``keys`` (touchpoint, period, groups): interactions ``n``, ``met``,
     ``breached``, ``pending``, ``compliance`` with its 95% interval, whether it meets the
     target, and the median and 90th percentile time (seconds on the clock) of the answered
-    interactions. ``rows`` is the union of `statuses` of ``standards``. With no period or
-    group, every standard has a row, if only with n = 0."""
+    interactions. ``rows`` is the union of `statuses` of ``standards``. With
+    ``every_standard`` (no period or group asked for), every standard has a row, if only
+    with n = 0."""
     def count(s):
         return ibis.ifelse(rows.status == s, 1, 0).sum()
 
@@ -159,7 +161,7 @@ def compliance_table(rows, standards: list[Standard], keys: list[str]) -> pa.Tab
                           "clock": s.clock.name, "limit_seconds": s.limit_seconds,
                           "target": s.target, "std_touchpoint": s.touchpoint}
                          for i, s in enumerate(standards)])
-    if keys == ["touchpoint"]:  # one row per standard, even without interactions
+    if every_standard:  # one row per standard, even without interactions
         agg = meta[["standard", "std_touchpoint"]].rename(
             columns={"std_touchpoint": "touchpoint"}).merge(
             agg, on=["standard", "touchpoint"], how="left")

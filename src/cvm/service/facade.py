@@ -129,7 +129,7 @@ class ServiceFacade:
         95% interval, the target, median and 90th percentile time."""
         when = self.as_of(as_of)
         rows, standards, _, keys = self._statuses(when, list(by or []))
-        return compliance_table(rows, standards, keys)
+        return compliance_table(rows, standards, keys, every_standard=not by)
 
     def breaches(self, as_of: str | dt.datetime | None = None, by: list[str] | None = None,
                  standard: str | None = None) -> pa.Table:
