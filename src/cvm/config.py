@@ -425,6 +425,11 @@ class ProgrammeSettings(_Section):
         "database's round trips; more only contend for Python's interpreter lock (measured: "
         "4 threads gave 1.3x the throughput of 40 on PostgreSQL). Add server processes "
         "(`cvm programme serve --workers N`) to use more cores."))
+    lookup_failures_per_minute: int = Field(30, ge=1, le=100000, description=(
+        "Failed member look-ups (an unknown member, a missing or wrong proof of presence) a "
+        "staff, till or partner API key may make per minute; then its member routes answer "
+        "429 until the minute has passed. Counted in the database, for all server "
+        "processes."))
 
 
 class Settings(_Section):

@@ -44,14 +44,10 @@ class LookupLimitError(CvmError, PermissionError):
 class Administration(Runner):
     """Configuration, partners, reports and keys of a programme over a `Store`."""
 
-    #: Failed member look-ups (an unknown member, a missing or wrong proof of presence) a
-    #: staff, till or partner key may make per minute; then its member routes answer 429
-    #: until the minute has passed. Counted in the database, for all server processes.
-    LOOKUP_FAILURES_PER_MINUTE = 30
-
     def __init__(self, store: Store, settings: ProgrammeSettings | None = None):
         super().__init__(store, settings)
-        self.lookup_failures_per_minute = self.LOOKUP_FAILURES_PER_MINUTE
+        #: the setting ``programme.lookup_failures_per_minute``
+        self.lookup_failures_per_minute = self.settings.lookup_failures_per_minute
 
     # ---- tiers ------------------------------------------------------------------------
     def tiers(self) -> list[dict[str, Any]]:
