@@ -115,7 +115,8 @@ def counts(row) -> tuple:
 
 
 def test_elapsed_clock_breach_while_pending(small):
-    early = rows(small.service.compliance("2024-04-04T12:00:10"), "standard")
+    # an as-of time with an offset is taken in the workspace's zone (UTC): 12:00:10
+    early = rows(small.service.compliance("2024-04-04T20:00:10+08:00"), "standard")
     late = rows(small.service.compliance("2024-04-04T12:00:20"), "standard")
     last = rows(small.service.compliance(), "standard")  # as of 12:00:30, the latest time
     # i4 (no answer) and i8 (answered after the as-of time) are 10 s old: pending; at 20 s

@@ -27,23 +27,30 @@ __all__ = ["ServiceFacade", "STANDARD_VIEWS", "parse_as_of"]
 STANDARD_VIEWS = ("compliance", "breaches", "list")
 
 
-def parse_as_of(text: str | dt.datetime | dt.date | None) -> dt.datetime | None:
-    """An as-of time: a date-time, or a date (then its end, 23:59:59)."""
-    if text is None or isinstance(text, dt.datetime):
-        return text
-    if isinstance(text, dt.date):
+def parse_as_of(text: str | dt.datetime | dt.date | None,
+                zone: str = "UTC") -> dt.datetime | None:
+    """An as-of time: a date-time, or a date (then its end, 23:59:59); a time with an
+    offset is converted to the workspace's time zone ``zone`` (stored times are naive in
+    it)."""
+    if text is None:
+        return None
+    if isinstance(text, dt.datetime):
+        value = text
+    elif isinstance(text, dt.date):
         return dt.datetime.combine(text, dt.time(23, 59, 59))
-    try:
-        if len(text.strip()) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text.strip()),
-                                       dt.time(23, 59, 59))
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"--as-of {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]") \
-            from None
+    else:
+        try:
+            if len(text.strip()) == 10:
+                return dt.datetime.combine(dt.date.fromisoformat(text.strip()),
+                                           dt.time(23, 59, 59))
+            value = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise InputError(f"--as-of {text!r}: expected YYYY-MM-DD or "
+                             "YYYY-MM-DDTHH:MM[:SS]") from None
     if value.tzinfo is not None:
-        raise InputError(f"--as-of {text!r}: give the time without an offset, in the "
-                         "workspace's time zone (setting timezone)")
+        from zoneinfo import ZoneInfo
+
+        value = value.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
     return value
 
 
@@ -68,7 +75,7 @@ class ServiceFacade:
 
     def as_of(self, as_of: str | dt.datetime | dt.date | None = None) -> dt.datetime:
         """``as_of``, or the latest time in the interactions (opened, answered, resolved)."""
-        value = parse_as_of(as_of)
+        value = parse_as_of(as_of, self._ws.settings.timezone)
         if value is not None:
             return value
         t = self._interactions()
