@@ -49,7 +49,8 @@ def _frame(n: int, **cols) -> pd.DataFrame:
 def test_default_rules_load_and_a_bad_file_names_the_option(tmp_path):
     rules = load_rules()
     assert [r.kind for r in rules.rules] == ["retention_call", "cross_sell", "win_back",
-                                             "service_recovery", "payment_reminder"]
+                                             "service_recovery", "payment_reminder",
+                                             "tier_upgrade"]
     assert rules.policy.control_share == 0.10
     bad = tmp_path / "bad.toml"
     bad.write_text('[[rules]]\nkind = "x"\naction = "a"\nchannel = "pigeon"\ndue_days = 1\n'

@@ -209,3 +209,34 @@ def test_outcomes_feed_the_next_months_propensity_models(scored, tmp_path):
     with_outcomes = ws.scoring.run(later, save=False).models.set_index("score")["features"]
     # offers_365d, accepted_365d and declined_365d join every propensity model
     assert (with_outcomes - without == 3).all()
+
+
+def test_tier_upgrade_nudge_for_members_close_to_the_next_tier(scored, tmp_path):
+    base, _ = scored
+    ws = base.with_settings(**{"programme.database_url": f"sqlite:///{tmp_path / 'p.db'}"})
+    _ = ws.opportunities.store  # the operational database, migrated
+    prog = ws.programme
+    prog.seed_demo()  # silver at 250.00 of spend in 12 months, gold 900.00, platinum 2,500.00
+    when = dt.datetime(2024, 9, 1, 12, tzinfo=dt.UTC)
+    # 30 customers spent 100, 110, ..., 390 in September 2024 (as members)
+    for i in range(30):
+        cid = f"{i + 1:06d}"
+        prog.create_member(cid, joined_on=dt.date(2024, 1, 1), now=when)
+        prog.earn(cid, f"t{i}", f"{100 + 10 * i}.00", now=when)
+    prog.run_tiers(M2)
+    progress = {r["member_id"]: r for r in prog.tier_progress(M2)}
+    # within 20% of silver (>= 200.00 spent): gaps of 50.00 down to 10.00
+    close = {m for m, p in progress.items()
+             if p["next_tier"] == "silver" and 0 < p["gap"] <= 5000}
+    assert len(close) == 5
+    held = ws.opportunities.build(M2).held_back
+    held = set(held.loc[held["kind"] == "tier_upgrade", "customer_id"])
+    got = ws.opportunities.list(M2)
+    nudges = got[got["kind"] == "tier_upgrade"]
+    assert set(nudges["customer_id"]) | held == close
+    for r in nudges.itertuples():
+        p = progress[r.customer_id]
+        assert f"{p['gap'] / 100:,.2f} of spend from the silver tier" in r.reason
+    zh = ws.opportunities.list(M2, lang="zh-CN")
+    zh_reasons = zh.loc[zh["kind"] == "tier_upgrade", "reason"]
+    assert zh_reasons.str.contains("距 silver 等级还差消费").all()

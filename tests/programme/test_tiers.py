@@ -139,3 +139,21 @@ def test_batch_values_equal_one_by_one(make, basis):
     assert {k: batch.get(k, 0) for k in single} == single
     # Hand check: spend x3 = 5000.00 - 1000.00; points x3 = 500 - floor(500 * 1000/5000) = 400
     assert single["x3"] == (400_000 if basis == "spend" else 400)
+
+
+def test_tier_progress_shows_the_gap_to_the_next_open_tier(make):
+    prog = _setup(make)
+    prog.create_member("m2", joined_on=date(2024, 3, 15), now=at(2024, 3, 15))
+    prog.create_member("m3", joined_on=date(2024, 3, 15), now=at(2024, 3, 15))
+    prog.earn("m1", "s1", "4200", now=at(2025, 1, 15))    # gold at 5,000: 800.00 missing
+    prog.earn("m2", "s2", "16000", now=at(2025, 1, 15))   # above platinum
+    prog.run_tiers(date(2025, 1, 31))
+    got = {r["member_id"]: r for r in prog.tier_progress(date(2025, 1, 31))}
+    assert got["m1"]["tier"] == "silver" and got["m1"]["next_tier"] == "gold"
+    assert got["m1"]["qualifying"] == 420_000 and got["m1"]["gap"] == 80_000
+    assert got["m1"]["next_threshold"] == 500_000
+    # at the top of the open ladder: black is by invitation only
+    assert got["m2"]["tier"] == "platinum" and got["m2"]["next_tier"] is None
+    assert got["m2"]["gap"] is None
+    assert got["m3"]["tier"] is None and got["m3"]["next_tier"] == "silver"
+    assert got["m3"]["gap"] == 100_000

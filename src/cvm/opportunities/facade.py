@@ -108,6 +108,9 @@ class OpportunitiesFacade:
         before = ws.scoring.list(earlier[-1]).set_index("customer_id") if earlier else None
         view = AsOfView(ws, day)
         facts = customer_facts(view, rules.owners.account_manager_field)
+        progress = self._tier_progress(day)
+        if progress is not None:
+            facts = facts.join(progress, how="outer")
         lines, _ = product_lines(view.table("transactions"), ws.settings.scoring.max_lines)
         frame = evidence_frame(scores, before, facts, line_keys(lines))
         frame = frame.loc[scores.index]
@@ -115,6 +118,23 @@ class OpportunitiesFacade:
         planned, held = plan(frame, rules, day, history)
         _store.save_plan(self.store, day, planned)
         return Built(day, planned, held, self.rules_file)
+
+    def _tier_progress(self, day: dt.date) -> pd.DataFrame | None:
+        """Programme members' way to the next tier, by customer (a member's id is the
+        customer's id): ``next_tier``, ``tier_gap`` (cents of spend or points),
+        ``tier_gap_share`` (the gap over the next threshold) and ``tier_basis``; None
+        without members."""
+        _ = self.store  # the operational database, created or upgraded
+        prog = self._ws.programme
+        rows = [r for r in prog.tier_progress(day) if r["next_tier"] is not None]
+        if not rows:
+            return None
+        df = pd.DataFrame(rows).set_index("member_id")
+        df.index.name = "customer_id"
+        return pd.DataFrame({
+            "next_tier": df["next_tier"], "tier_gap": df["gap"].astype(float),
+            "tier_gap_share": df["gap"] / df["next_threshold"],
+            "tier_basis": prog.settings.tier_basis})
 
     # -- lists ---------------------------------------------------------------------------
     def list(self, as_of, owner: str | None = None, lang: str | None = "en",

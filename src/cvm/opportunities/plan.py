@@ -39,6 +39,8 @@ EVIDENCE = {
     "service_recovery": ("complaints_30d", "detractor_30d", "detractor_day",
                          "revenue_potential", "revenue_potential_top"),
     "payment_reminder": ("default_risk", "revenue_potential", "revenue_potential_top"),
+    "tier_upgrade": ("next_tier", "tier_gap", "tier_basis", "revenue_potential",
+                     "revenue_potential_top"),
 }
 _DEFAULT_EVIDENCE = ("revenue_potential", "revenue_potential_top")
 

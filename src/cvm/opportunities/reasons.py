@@ -50,6 +50,14 @@ def reason(evidence: dict, lang: str | None = "en") -> str:
     if "default_risk" in e:
         parts.append(translate(lang, "risk of missed payments (passive churn) {p}",
                                p=_p(e["default_risk"], lang)))
+    if "next_tier" in e and "tier_gap" in e:
+        if e.get("tier_basis") == "points":
+            parts.append(translate(lang, "{gap} points from the {tier} tier",
+                                   gap=number(e["tier_gap"], lang), tier=e["next_tier"]))
+        else:  # spend, kept in cents
+            parts.append(translate(lang, "{gap} of spend from the {tier} tier",
+                                   gap=number(e["tier_gap"] / 100, lang, 2),
+                                   tier=e["next_tier"]))
     n = int(e.get("complaints_30d") or 0)
     if n == 1:
         parts.append(translate(lang, "1 complaint in the last 30 days"))

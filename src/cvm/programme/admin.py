@@ -75,6 +75,12 @@ class Administration(Runner):
         """Every tier change of the member, oldest first (404 if not a member)."""
         return self._read(tiers.history, member_id)
 
+    def tier_progress(self, on: date | None = None) -> list[dict[str, Any]]:
+        """Each active member's way to the next tier on day `on` (default today): tier,
+        next tier, qualifying value and the gap (`cvm.programme.tiers.progress`)."""
+        on = on or utcnow().date()
+        return self._read(lambda conn: tiers.progress(conn, on, self.settings))
+
     def run_tiers(self, on: date | None = None, batch: int = 500) -> list[dict[str, Any]]:
         """The tier job for day `on`: upgrades, grace and downgrades for every member."""
         on = on or utcnow().date()

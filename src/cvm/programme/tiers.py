@@ -111,6 +111,29 @@ def qualifying_values(conn: Connection, rows: list[Any], on: date,
     return {m: int(v or 0) for m, v in conn.execute(q)}
 
 
+def progress(conn: Connection, on: date, settings: Any) -> list[dict[str, Any]]:
+    """Every active member's way to the next tier open to them (not invitation-only) on
+    day ``on``: the current tier, the next one, the qualifying value so far in the tier
+    window and what is missing (``gap``, in the threshold's unit: cents of spend or
+    points, by ``tier_basis``). Members at the top have no next tier."""
+    ladder = [t for t in ranks(conn).values() if not t.invitation_only]
+    rows = conn.execute(select(members.c.member_id, members.c.joined_on, members.c.tier_code)
+                        .where(members.c.status == "active")
+                        .order_by(members.c.member_id)).all()
+    rank = {t.code: t.rank for t in ranks(conn).values()}
+    values = qualifying_values(conn, rows, on, settings)
+    out = []
+    for m in rows:
+        current = rank.get(m.tier_code, -1)
+        nxt = next((t for t in ladder if t.rank > current), None)
+        q = values.get(m.member_id, 0)
+        out.append({"member_id": m.member_id, "tier": m.tier_code,
+                    "next_tier": nxt.code if nxt else None, "qualifying": q,
+                    "next_threshold": nxt.threshold if nxt else None,
+                    "gap": max(nxt.threshold - q, 0) if nxt else None})
+    return out
+
+
 def ranks(conn: Connection) -> dict[str | None, Any]:
     out = {r.code: r for r in conn.execute(select(tiers).order_by(tiers.c.rank))}
     return out
