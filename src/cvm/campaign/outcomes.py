@@ -115,17 +115,22 @@ def _latest(ws, campaign: pd.DataFrame, window_days: int) -> dt.date:
     return latest
 
 
-def _check_customers(ws, campaign: pd.DataFrame) -> None:
+def _check_customers(ws, campaign: pd.DataFrame, known: pd.Series | None = None) -> None:
+    """Every customer of the campaign is in the workspace's customers (when it has any);
+    ``known``: 1/0 per row of ``campaign``, if already looked up."""
     if not ws.has_rows("customers"):
         return
-    known = ws.table("customers").select("customer_id")
-    c = ibis.memtable(campaign[["row", "customer_id"]])
-    unknown = c.anti_join(known, c.customer_id == known.customer_id).order_by("row")
-    got = unknown.limit(3).to_pandas()
-    if len(got):
-        total = int(unknown.count().to_pyarrow().as_py())
-        shown = ", ".join(f"{r.customer_id!r} (row {r.row})" for r in got.itertuples())
-        raise InputError(f"{total} customer(s) of the campaign file are not in the "
+    if known is None:
+        c = ibis.memtable(campaign[["row", "customer_id"]])
+        k = ws.table("customers").select(known_id="customer_id").distinct()
+        unknown = c.anti_join(k, c.customer_id == k.known_id).select("row").to_pandas()
+        bad = campaign["row"].isin(unknown["row"]).to_numpy()
+    else:
+        bad = known.to_numpy() == 0
+    if bad.any():
+        rows = campaign[bad].sort_values("row")
+        shown = ", ".join(f"{r.customer_id!r} (row {r.row})" for r in rows.head(3).itertuples())
+        raise InputError(f"{len(rows)} customer(s) of the campaign file are not in the "
                          f"workspace's customers: {shown}")
 
 
@@ -133,74 +138,93 @@ def _windows(campaign: pd.DataFrame, before_days: int, after_days: int) -> pd.Da
     base = pd.to_datetime(campaign["date"]) + pd.Timedelta(days=1)
     return pd.DataFrame({"row": campaign["row"].to_numpy(),
                          "customer_id": campaign["customer_id"].to_numpy(),
+                         "day": pd.to_datetime(campaign["date"]).to_numpy(),
                          "base": base.to_numpy(),
                          "lo": (base - pd.Timedelta(days=before_days)).to_numpy(),
                          "hi": (base + pd.Timedelta(days=after_days)).to_numpy()})
 
 
-def _sales(ws, windows: pd.DataFrame) -> pd.DataFrame:
-    c = ibis.memtable(windows[["row", "customer_id", "lo", "hi"]])
+def _in_window(c: ibis.Table, t: ibis.Table, when: str) -> ibis.Table:
+    return c.join(t, [c.customer_id == t.customer_id, t[when] >= c.lo, t[when] < c.hi])
+
+
+def _sales(ws, c: ibis.Table) -> ibis.Table:
     t = ws.table("transactions").select("customer_id", "timestamp", "amount")
-    j = c.join(t, [c.customer_id == t.customer_id, t.timestamp >= c.lo, t.timestamp < c.hi])
-    return j.group_by("row").aggregate(purchases=j.amount.count(),
-                                       spend=j.amount.sum()).to_pandas()
+    j = _in_window(c, t, "timestamp")
+    return j.group_by("row").aggregate(purchases=j.amount.count(), spend=j.amount.sum())
 
 
-def _churn(ws, campaign: pd.DataFrame, window_days: int) -> pd.Series:
+def _churn(ws, c: ibis.Table, days: list[dt.date], window_days: int) -> ibis.Table:
+    """Per row of a customer with a relationship running on the campaign day: 1 if it
+    ended within the window, else 0 (`cvm.churn.cohorts.relationship_spans` as of the
+    window's end; one part per campaign day)."""
     from cvm.churn.cohorts import relationship_spans
 
-    out = pd.Series(np.nan, index=campaign["row"].to_numpy())
     contracts = ws.table("contracts")
-    for day, group in campaign.groupby("date"):
-        stop = day + dt.timedelta(days=window_days)
-        spans = relationship_spans(contracts, stop)
-        c = ibis.memtable(group[["row", "customer_id"]])
-        j = c.join(spans, c.customer_id == spans.customer_id)
-        got = j.select("row", "start", "end").to_pandas()
-        start = pd.to_datetime(got["start"]).dt.date
-        end = pd.to_datetime(got["end"]).dt.date
-        running = (start <= day) & (end.isna() | (end > day))
-        out[got["row"][running].to_numpy()] = end[running].notna().astype(float).to_numpy()
-    return out
+    parts = []
+    for day in days:
+        spans = relationship_spans(contracts, day + dt.timedelta(days=window_days))
+        mine = c.filter(c.day.cast("date") == day)
+        j = mine.join(spans, mine.customer_id == spans.customer_id)
+        running = (j.start <= day) & (j.end.isnull() | (j.end > day))
+        parts.append(j.filter(running).select(
+            "row", churned=j.end.notnull().cast("float64")))
+    return parts[0] if len(parts) == 1 else ibis.union(*parts)
 
 
-def _nps(ws, windows: pd.DataFrame) -> pd.Series:
+def _nps(ws, c: ibis.Table) -> ibis.Table:
+    """Per row of a customer who answered in the window: the latest answer as +100, 0 or
+    -100."""
     from cvm.survey.answers import item_answers, nps_item, survey_definition
 
     definition = survey_definition(ws)
-    item = nps_item(definition)
-    r = item_answers(ws, definition.attrs["survey"], [item])
-    c = ibis.memtable(windows[["row", "customer_id", "lo", "hi"]])
-    j = c.join(r, [c.customer_id == r.customer_id, r.timestamp >= c.lo, r.timestamp < c.hi])
-    got = j.group_by("row").aggregate(answer=j.answer.argmax(j.timestamp)).to_pandas()
-    score = np.where(got["answer"] >= PROMOTER_MIN, 100.0,
-                     np.where(got["answer"] <= DETRACTOR_MAX, -100.0, 0.0))
-    out = pd.Series(np.nan, index=windows["row"].to_numpy())
-    out[got["row"].to_numpy()] = score
-    return out
+    r = item_answers(ws, definition.attrs["survey"], [nps_item(definition)])
+    j = _in_window(c, r, "timestamp")
+    latest = j.group_by("row").aggregate(answer=j.answer.argmax(j.timestamp))
+    return latest.select("row", nps=ibis.cases((latest.answer >= PROMOTER_MIN, 100.0),
+                                               (latest.answer <= DETRACTOR_MAX, -100.0),
+                                               else_=0.0))
 
 
 def measure(ws, campaign: pd.DataFrame, window_days: int = 90,
             outcomes: Sequence[str] | None = None) -> pd.DataFrame:
     """The campaign (`read_campaign`) with one column per outcome (default: every one
-    `available_outcomes` finds), measured in each customer's window."""
+    `available_outcomes` finds), measured in each customer's window. One query on the
+    engine: each outcome's per-row aggregate joined onto the campaign's rows."""
     if window_days < 1:
         raise InputError(f"--window-days must be at least 1; got {window_days}")
     outcomes = _check_outcomes(ws, outcomes)
     _latest(ws, campaign, window_days)
-    _check_customers(ws, campaign)
-    out = campaign.copy()
-    windows = _windows(campaign, 0, window_days)
+    c = ibis.memtable(_windows(campaign, 0, window_days))
+    expr = c.select("row")
+    parts: list[tuple[ibis.Table, list[str]]] = []
+    if ws.has_rows("customers"):
+        known = ws.table("customers").select(known_id="customer_id").distinct()
+        k = c.left_join(known, c.customer_id == known.known_id).select(
+            "row", known=known.known_id.notnull().cast("int64"))
+        parts.append((k, ["known"]))
     if {"purchase", "spend"} & set(outcomes):
-        sales = _sales(ws, windows).set_index("row").reindex(out["row"])
-        if "purchase" in outcomes:
-            out["purchase"] = (sales["purchases"].fillna(0).to_numpy() > 0).astype(float)
-        if "spend" in outcomes:
-            out["spend"] = sales["spend"].fillna(0.0).to_numpy(dtype=float)
+        parts.append((_sales(ws, c), ["purchases", "spend"]))
     if "churn" in outcomes:
-        out["churn"] = _churn(ws, campaign, window_days).reindex(out["row"]).to_numpy()
+        parts.append((_churn(ws, c, sorted(set(campaign["date"])), window_days), ["churned"]))
     if "nps" in outcomes:
-        out["nps"] = _nps(ws, windows).reindex(out["row"]).to_numpy()
+        parts.append((_nps(ws, c), ["nps"]))
+    for part, cols in parts:
+        part = part.rename(part_row="row")
+        expr = expr.left_join(part, expr.row == part.part_row).select(
+            *expr.columns, *cols)
+    got = expr.to_pandas().set_index("row").reindex(campaign["row"])
+    if "known" in got.columns:
+        _check_customers(ws, campaign, got["known"].fillna(0).reset_index(drop=True))
+    out = campaign.copy()
+    if "purchase" in outcomes:
+        out["purchase"] = (got["purchases"].fillna(0).to_numpy() > 0).astype(float)
+    if "spend" in outcomes:
+        out["spend"] = got["spend"].fillna(0.0).to_numpy(dtype=float)
+    if "churn" in outcomes:
+        out["churn"] = got["churned"].to_numpy(dtype=float)
+    if "nps" in outcomes:
+        out["nps"] = got["nps"].to_numpy(dtype=float)
     return out
 
 

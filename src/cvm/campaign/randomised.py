@@ -135,7 +135,9 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     p = np.asarray(p_values, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
-    if ok.any():
+    if ok.sum() == 1:
+        out[ok] = p[ok]  # one test: nothing to adjust
+    elif ok.any():
         out[ok] = multipletests(p[ok], method="holm")[1]
     return out
 

@@ -262,7 +262,7 @@ class UpliftModel(Estimator):
             sel = np.ones(score.size, bool) if g == 0 else group == g
             a, b = y[sel & (w == 1)], y[sel & (w == 0)]
             term = ("all customers" if g == 0 else
-                    f"group {g} (predicted uplift rank {share * (g - 1):g}-{share * g:g}%)")
+                    f"group {g} (top {share * (g - 1):g}-{share * g:g}%)")
             rows.append({"term": term, "predicted": float(np.mean(score[sel])),
                          "n": a.size, "control_n": b.size,
                          "mean": a.mean() if a.size else np.nan,

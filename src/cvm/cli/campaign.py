@@ -103,8 +103,8 @@ def evaluate(
             campaign, window_days, control if control is not None else "control", outcome,
             customer, arm or "arm", date, level, variance)
     shown = result if fmt is not Format.table else result[
-        ["arm", "outcome", "mean", "control_mean", "difference", "ci_low", "ci_high",
-         "p_holm", "verdict"]]
+        ["arm", "outcome", "difference", "ci_low", "ci_high", "p_holm", "verdict", "mean",
+         "control_mean"]]
     emit(shown, fmt, None, title="effect of each arm against the control")
     if out is not None:
         write_table(result, out)
@@ -144,7 +144,12 @@ def power(
 
     plans = CampaignFacade.power(effect, n, baseline, sd, alpha, power_, control_ratio,
                                  arms, outcomes)
-    emit(plans, fmt, out, title="sample size per arm")
+    shown = plans if fmt is not Format.table else plans[
+        ["effect", "n_arm", "n_control", "n_total", "alpha_per_test", "power",
+         "baseline" if sd is None else "sd"]]
+    emit(shown, fmt, None, title="customers per arm" if effect else "smallest effect detected")
+    if out is not None:
+        write_table(plans, out)
 
 
 @app.command("did")
@@ -207,8 +212,8 @@ def did(
         write_figure(did_figure(result.periods, title="Before and after the launch"), figure)
     effects = result.effects
     shown = effects if fmt is not Format.table else effects[
-        ["arm", "outcome", "units", "control_units", "estimate", "ci_low", "ci_high",
-         "p_holm", "pretrend_p", "parallel_trends", "verdict"]]
+        ["arm", "outcome", "estimate", "ci_low", "ci_high", "p_holm", "parallel_trends",
+         "verdict", "pretrend_p", "units", "control_units"]]
     emit(shown, fmt, None, title="difference-in-differences against the comparison group")
     if out is not None:
         write_table(effects, out)
@@ -274,11 +279,16 @@ def uplift(
                    scores=str(out) if out is not None else None)
         emit_json(doc)
         return
-    emit(model.summary(), fmt, None,
+    table = model.summary()
+    if fmt is Format.table:
+        table = table[["term", "estimate", "ci_low", "ci_high", "n", "control_n",
+                       "predicted"]]
+    emit(table, fmt, None,
          title=f"observed uplift of {model.arm_} by predicted uplift (out of fold)")
-    _note(f"Qini coefficient {model.qini_coefficient_:.4g} (a random ranking of the same "
-          f"customers: {model.random_qini_:.4g}); features: "
-          f"{', '.join(map(str, model.features_))}", fmt)
+    _note(f"Qini coefficient {model.qini_coefficient_:.4g}; random rankings of the same "
+          f"customers reach {model.random_qini_:.4g} one time in 20 (p = "
+          f"{model.qini_p_value_:.3g}). Features: {', '.join(map(str, model.features_))}.",
+          fmt)
     for col, why in model.excluded_.items():
         _note(f"left out {col}: {why}", fmt)
     if scored is not None:
