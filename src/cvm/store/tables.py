@@ -321,5 +321,42 @@ opportunity_outcomes = Table(
     Index(None, "opportunity_id"),
 )
 
+#: The closed loop (`cvm.cases`): a case per trigger (a detractor answer, a complaint, a
+#: breach of a service standard), worked by its owner to a coded root cause, followed up.
+cases = Table(
+    "cases", metadata,
+    Column("case_id", Id, primary_key=True, autoincrement=True),
+    Column("trigger_key", String(300), nullable=False, unique=True),
+    Column("trigger", String(16), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("opened_at", Stamp, nullable=False),
+    Column("due_at", Stamp, nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("root_cause", String(64), nullable=True),
+    Column("action_taken", Text, nullable=True),
+    Column("escalated_at", Stamp, nullable=True),
+    Column("updated_at", Stamp, nullable=False),
+    Column("details", JSON, nullable=False),
+    CheckConstraint("trigger IN ('detractor', 'complaint', 'breach')", name="trigger"),
+    CheckConstraint("status IN ('open', 'in_progress', 'resolved', 'closed', 'reopened')",
+                    name="status"),
+    Index(None, "owner", "status"),
+    Index(None, "customer_id"),
+)
+
+#: Every change of a case: who, when, from which status to which, and the note.
+case_events = Table(
+    "case_events", metadata,
+    Column("event_id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", Id, ForeignKey("cases.case_id"), nullable=False),
+    Column("at", Stamp, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Index(None, "case_id"),
+)
+
 #: Tables whose rows may never change or disappear once committed.
 APPEND_ONLY = ("ledger_entries", "allocations", "tier_history", "settlement_batches")
