@@ -82,10 +82,10 @@ def evaluate(
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
-    """Each arm against the control, for each outcome: means (a rate for a 0/1 outcome),
-    the difference, the lift, its interval and p-value, and Holm's p-value across all rows.
+    """Each arm against the control per outcome: difference, interval, p-value, Holm's p.
 
-    A rate's interval is Newcombe's hybrid score interval and its p-value the score test;
+    For each arm and outcome: the means (a rate for a 0/1 outcome), the difference, the
+    lift, its interval and p-value, and Holm's p-value across all rows. A rate's interval is Newcombe's hybrid score interval and its p-value the score test;
     a mean's are Welch's t (or Student's with --variance pooled). The verdict reads Holm's
     p-value against 1 - level. With --campaign the outcomes are measured on the workspace
     in the --window-days after each customer's campaign day.
@@ -138,8 +138,10 @@ def power(
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
-    """Before launch: customers each arm needs to detect an effect (two-sided), or the
-    smallest effect a given size detects. A rate needs --baseline, a mean --sd."""
+    """Before launch: customers per arm to detect an effect, or the effect a size detects.
+
+    Two-sided tests at alpha / (arms x outcomes) each. A rate needs --baseline, a mean
+    --sd."""
     from cvm.campaign.facade import CampaignFacade
 
     plans = CampaignFacade.power(effect, n, baseline, sd, alpha, power_, control_ratio,
@@ -189,9 +191,11 @@ def did(
     fmt: FormatOpt = Format.table,
     out: OutOpt = None,
 ) -> None:
-    """A policy launched without a random control: difference-in-differences of each
-    group against the comparison group, with standard errors clustered by unit and a
-    check that the groups moved in parallel before the launch."""
+    """A policy without a random control: difference-in-differences, pre-trend check.
+
+    Each group against the comparison group, with standard errors clustered by unit and a
+    check that the groups moved in parallel before the launch. With --campaign, spend and
+    purchase per period around each customer's campaign day on the workspace."""
     from cvm.campaign.facade import CampaignFacade
 
     _table_or_campaign(table, campaign)
@@ -255,9 +259,11 @@ def uplift(
     figure: FigureOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Whom to target next time: fit an uplift model on a randomised campaign, show the
-    observed uplift per group of predicted uplift (out of fold) and the Qini coefficient
-    against random targeting, and score other customers."""
+    """Whom to target next time: an uplift model and its Qini curve against random.
+
+    Fits the model on a randomised campaign, shows the observed uplift per group of
+    predicted uplift (out of fold) and the Qini coefficient against random rankings of
+    the same customers, and scores other customers (--score)."""
     from cvm.campaign.facade import CampaignFacade
 
     if (score is None) != (out is None):
