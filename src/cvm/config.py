@@ -23,7 +23,8 @@ from cvm.errors import ConfigError
 
 __all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "SparkSettings",
            "ClvSettings", "SurveySettings",
-           "ProgrammeSettings", "ScoringSettings", "ServiceSettings", "ServiceStandard",
+           "ProgrammeSettings", "ScoringSettings",
+           "CasesSettings", "ServiceSettings", "ServiceStandard",
            "ServiceClock", "clock_windows", "duration_seconds"]
 
 TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
@@ -377,6 +378,26 @@ class ServiceSettings(_Section):
         return {n: ServiceClock.model_validate(c) for n, c in self.clocks.items()}
 
 
+class CasesSettings(_Section):
+    """The closed loop (cvm cases): when a case is due, what root causes are coded."""
+
+    detractor_due_hours: int = Field(48, ge=1, le=24 * 90, description=(
+        "A detractor's answer (NPS 0-6) is called back within this many hours."))
+    complaint_due_hours: int = Field(24, ge=1, le=24 * 90, description=(
+        "A complaint is taken up within this many hours."))
+    breach_due_hours: int = Field(24, ge=1, le=24 * 90, description=(
+        "A breach of a service standard is followed up within this many hours."))
+    escalate_after_hours: int = Field(24, ge=0, le=24 * 90, description=(
+        "A case still not resolved this many hours after it was due is escalated."))
+    close_min_score: int = Field(7, ge=0, le=10, description=(
+        "A follow-up answer (0-10) at or above this closes a resolved case; below it the "
+        "case is reopened."))
+    root_causes: list[str] = Field(default_factory=lambda: [
+        "price", "product", "service_failure", "billing", "network", "staff", "process",
+        "communication", "other"], min_length=1, description=(
+        "The coded root causes a case must name to be resolved."))
+
+
 class SparkSettings(_Section):
     """Local or cluster Spark, used when engine = "pyspark"."""
 
@@ -458,6 +479,7 @@ class Settings(_Section):
     programme: ProgrammeSettings = Field(default_factory=ProgrammeSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    cases: CasesSettings = Field(default_factory=CasesSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -24,6 +24,7 @@ from cvm.store.warehouse import Warehouse, canonical_schema
 
 if TYPE_CHECKING:
     from cvm.campaign.facade import CampaignFacade
+    from cvm.cases.facade import CasesFacade
     from cvm.churn.facade import ChurnFacade
     from cvm.clv.facade import ClvFacade
     from cvm.ingest.load import ImportReport
@@ -151,6 +152,13 @@ class Workspace:
         from cvm.campaign.facade import CampaignFacade
 
         return CampaignFacade(self)
+
+    @cached_property
+    def cases(self) -> CasesFacade:
+        """The closed loop: cases from detractors, complaints and breaches, to a root cause."""
+        from cvm.cases.facade import CasesFacade
+
+        return CasesFacade(self)
 
     @cached_property
     def programme(self) -> Programme:

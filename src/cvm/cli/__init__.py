@@ -58,6 +58,7 @@ def _root(ctx: typer.Context,
 
 def _register() -> None:
     from cvm.cli import campaign as _campaign
+    from cvm.cli import cases as _cases
     from cvm.cli import churn as _churn
     from cvm.cli import clv as _clv
     from cvm.cli import opportunities as _opportunities
@@ -77,6 +78,7 @@ def _register() -> None:
     app.add_typer(_programme.app, name="programme")
     app.add_typer(_score.app, name="score")
     app.add_typer(_opportunities.app, name="opportunities")
+    app.add_typer(_cases.app, name="cases")
     app.add_typer(_service.app, name="service")
     app.add_typer(_campaign.app, name="campaign")
     _retention.register(app)
