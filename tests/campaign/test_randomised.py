@@ -340,3 +340,11 @@ def test_labels_of_whole_numbers_read_from_parquet(tmp_path):
     assert got["arm"] == "1" and got["difference"] == pytest.approx(3.5 - 7 / 3)
     with pytest.raises(InputError, match="variance must be one of welch, pooled"):
         arm_effects(frame, "treat", "0", ["y"], variance="student")
+
+
+def test_control_given_as_a_number_finds_its_label(tmp_path):
+    """--control 0 finds an arm column written 0.0 / 1.0; the arms keep their spelling."""
+    path = write_csv(tmp_path / "f.csv", "treat,y\n1.0,3\n0.0,1\n1.0,4\n0.0,1\n0.0,5\n")
+    got = CampaignFacade.evaluate_table(path, "treat", "0", ["y"]).iloc[0]
+    assert got["arm"] == "1.0" and got["control_n"] == 3
+    assert got["difference"] == pytest.approx(3.5 - 7 / 3)

@@ -197,11 +197,6 @@ def did_table(frame: pd.DataFrame, unit: str, period: str, group: str, control: 
                           group: inputs.labels(frame, group, "the group")})
     for o in dict.fromkeys(outcomes):
         panel[o] = inputs.numbers(frame, o)
-    control = str(control).strip()
-    if not (panel[group] == control).any():
-        seen = ", ".join(repr(a) for a in pd.unique(panel[group])[:10])
-        raise InputError(f"{frame.attrs.get('path', 'the table')}: the comparison group "
-                         f"{control!r} does not occur in column {group!r}; its values are "
-                         f"{seen}")
+    control = inputs.find_value(frame, panel[group], group, control, "the comparison group")
     return difference_in_differences(panel, unit, period, group, control, outcomes, start,
                                      level, trend_alpha)

@@ -16,7 +16,7 @@ import pandas as pd
 from cvm._tables import read_table
 from cvm.errors import InputError
 
-__all__ = ["read_frame", "require_columns", "labels", "numbers", "flags"]
+__all__ = ["read_frame", "require_columns", "labels", "numbers", "flags", "find_value"]
 
 _MAX_SHOWN = 5
 
@@ -94,3 +94,22 @@ def flags(values: pd.Series) -> bool:
     """Whether measured values are all 0 or 1 (a yes/no outcome, summarised as a rate)."""
     v = values.dropna().to_numpy()
     return v.size > 0 and bool(np.isin(v, (0.0, 1.0)).all())
+
+
+def find_value(frame: pd.DataFrame, values: pd.Series, column: str, value: object,
+               what: str = "the control value") -> str:
+    """The label in ``values`` (column ``column``, as `labels` gives it) that ``value``
+    names: the same text, else the same number (``--control 0`` finds 0.0); an error
+    naming the file, the column and the values it holds when there is none."""
+    text = str(value).strip()
+    if (values == text).any():
+        return text
+    wanted = pd.to_numeric(pd.Series([text]), errors="coerce").iloc[0]
+    if pd.notna(wanted):
+        distinct = pd.Series(pd.unique(values))
+        hit = distinct[pd.to_numeric(distinct, errors="coerce") == wanted]
+        if len(hit) == 1:
+            return str(hit.iloc[0])
+    seen = ", ".join(repr(a) for a in pd.unique(values)[:10])
+    raise InputError(f"{_label(frame)}: {what} {text!r} does not occur in column {column!r}; "
+                     f"its values are {seen}")

@@ -216,10 +216,6 @@ def arm_effects(frame: pd.DataFrame, arm: str, control: str, outcomes: Sequence[
     for o in outcomes:
         inputs.require_columns(frame, {"--outcome": o})
     groups = inputs.labels(frame, arm, "the arm")
-    control = str(control).strip()
-    if not (groups == control).any():
-        seen = ", ".join(repr(a) for a in pd.unique(groups)[:10])
-        raise InputError(f"{frame.attrs.get('path', 'the table')}: the control value "
-                         f"{control!r} does not occur in column {arm!r}; its values are {seen}")
+    control = inputs.find_value(frame, groups, arm, control)
     values = {o: inputs.numbers(frame, o) for o in dict.fromkeys(outcomes)}
     return effects(groups, control, values, level, variance)

@@ -81,21 +81,16 @@ def fit_uplift(frame: pd.DataFrame, arm: str, control: str, outcome: str,
     whose outcome is blank."""
     inputs.require_columns(frame, {"--arm": arm, "--outcome": outcome, "--id": id})
     groups_ = inputs.labels(frame, arm, "the arm")
-    control = str(control).strip()
+    control = inputs.find_value(frame, groups_, arm, control)
     arms = [a for a in pd.unique(groups_) if a != control]
-    if not (groups_ == control).any():
-        seen = ", ".join(repr(a) for a in pd.unique(groups_)[:10])
-        raise InputError(f"{frame.attrs.get('path', 'the table')}: the control value "
-                         f"{control!r} does not occur in column {arm!r}; its values are {seen}")
     if treated is None:
         if len(arms) != 1:
             raise InputError(f"column {arm!r} holds {len(arms)} arms besides the control "
                              f"({', '.join(map(repr, arms))}); choose one with --treated VALUE")
         treated = arms[0]
-    treated = str(treated).strip()
-    if treated not in arms:
-        raise InputError(f"--treated {treated!r} does not occur in column {arm!r}; its arms "
-                         f"are {', '.join(map(repr, arms))}")
+    treated = inputs.find_value(frame, groups_, arm, treated, "--treated")
+    if treated == control:
+        raise InputError(f"--treated {treated!r} is the control")
     y = inputs.numbers(frame, outcome)
     keep = ((groups_ == treated) | (groups_ == control)).to_numpy() & y.notna().to_numpy()
     cols, left_out = _features(frame, {arm, outcome, id} - {None}, features,
