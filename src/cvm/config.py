@@ -392,6 +392,12 @@ class CasesSettings(_Section):
     close_min_score: int = Field(7, ge=0, le=10, description=(
         "A follow-up answer (0-10) at or above this closes a resolved case; below it the "
         "case is reopened."))
+    alert_nps_drop: float = Field(10.0, gt=0, le=200, description=(
+        "Alert when a unit's NPS falls by at least this many points from one month to the "
+        "next (cvm cases alerts)."))
+    alert_compliance_drop: float = Field(0.10, gt=0, le=1, description=(
+        "Alert when a unit's compliance with a service standard falls by at least this "
+        "share from one month to the next."))
     root_causes: list[str] = Field(default_factory=lambda: [
         "price", "product", "service_failure", "billing", "network", "staff", "process",
         "communication", "other"], min_length=1, description=(

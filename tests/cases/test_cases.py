@@ -137,3 +137,44 @@ def test_command_line(loop, tmp_path):
     done = run.invoke(app, ["cases", "export", "--folder", str(out), *w])
     assert done.exit_code == 0
     assert sum(len(pd.read_csv(p)) for p in out.glob("*.csv")) == 3
+
+
+def test_alerts_when_a_units_nps_or_compliance_falls(ws, tmp_path):
+    write_csv(tmp_path / "c.csv", "customer_id,region\nn1,north\nn2,north\ns1,south\n")
+    write_csv(tmp_path / "t.csv", "customer_id,timestamp,amount\nn1,2024-09-01,10\n")
+    # north: September 4 promoters (NPS 100); October 2 promoters, 2 detractors (NPS 0)
+    # south: September 2 detractors (-100); October 2 passives (0): a rise, no alert
+    answers = ["respondent_id,customer_id,survey,item,answer,timestamp"]
+    for i, (cid, a, day) in enumerate([("n1", 9, "09-03"), ("n2", 10, "09-04"),
+                                       ("n1", 9, "09-05"), ("n2", 9, "09-06"),
+                                       ("n1", 9, "10-03"), ("n2", 10, "10-04"),
+                                       ("n1", 2, "10-05"), ("n2", 5, "10-06"),
+                                       ("s1", 3, "09-07"), ("s1", 4, "09-08"),
+                                       ("s1", 7, "10-07"), ("s1", 8, "10-08")]):
+        answers.append(f"r{i},{cid},rel,nps,{a},2024-{day} 10:00")
+    write_csv(tmp_path / "sr.csv", "\n".join(answers) + "\n")
+    write_csv(tmp_path / "si.csv", "survey,item,construct,scale_min,scale_max\n"
+                                   "rel,nps,nps,0,10\n")
+    # north's calls: September 2 of 2 answered within 15 s; October 1 of 2 (-0.5)
+    write_csv(tmp_path / "i.csv", """
+customer_id,touchpoint,kind,opened_at,first_response_at
+n1,call_centre,inquiry,2024-09-10 10:00:00,2024-09-10 10:00:05
+n2,call_centre,inquiry,2024-09-11 10:00:00,2024-09-11 10:00:05
+n1,call_centre,inquiry,2024-10-10 10:00:00,2024-10-10 10:00:05
+n2,call_centre,inquiry,2024-10-11 10:00:00,2024-10-11 10:01:00
+s1,call_centre,inquiry,2024-09-10 10:00:00,2024-09-10 10:00:05
+s1,call_centre,inquiry,2024-10-10 10:00:00,2024-10-10 10:00:06
+""")
+    for table, name in (("customers", "c"), ("transactions", "t"), ("survey_items", "si"),
+                        ("survey_responses", "sr"), ("interactions", "i")):
+        ws.import_file(table, tmp_path / f"{name}.csv")
+    got = ws.cases.alerts("2024-10-31", by="region")
+    assert got[["unit", "measure", "before", "after", "change", "n"]].to_dict("records") == [
+        {"unit": "north", "measure": "nps", "before": 100.0, "after": 0.0, "change": -100.0,
+         "n": 4},
+        {"unit": "north", "measure": "compliance: call_centre_answer", "before": 1.0,
+         "after": 0.5, "change": -0.5, "n": 2}]
+    assert got["small_sample"].all()  # 4 and 2 answers, below survey.nps_min_sample (30)
+    quiet = ws.with_settings(**{"cases.alert_nps_drop": 101.0,
+                                "cases.alert_compliance_drop": 0.6})
+    assert quiet.cases.alerts("2024-10-31").empty

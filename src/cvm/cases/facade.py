@@ -137,6 +137,49 @@ class CasesFacade:
         return _store.escalate(self.store, now or utcnow(),
                                dt.timedelta(hours=self._settings.escalate_after_hours))
 
+    def alerts(self, as_of, by: str = "region") -> pd.DataFrame:
+        """Units (groups of ``by``, a customer attribute) whose NPS or compliance with a
+        service standard fell from the month before the month of ``as_of`` to that month by
+        at least ``cases.alert_nps_drop`` points or ``cases.alert_compliance_drop``: unit,
+        measure, before, after, change, answers or interactions this month (``n``, with
+        ``small_sample`` below ``survey.nps_min_sample``), and for NPS the z test's
+        p-value. Months are calendar months; a unit without data in both is left out."""
+        day = as_date(as_of, "as_of")
+        month = pd.Period(day, "M")
+        rows = []
+        ws, s = self._ws, self._settings
+        if ws.has_rows("survey_responses") and ws.has_rows("survey_items"):
+            n = ws.survey.nps(by=by, month=True, min_n=1)
+            n = n[n["month"].astype(str).isin([str(month - 1), str(month)])]
+            for unit, g in n.groupby("group"):
+                g = g.set_index(g["month"].astype(str))
+                if {str(month - 1), str(month)} <= set(g.index):
+                    a, b = g.loc[str(month - 1)], g.loc[str(month)]
+                    if b["nps"] - a["nps"] <= -s.alert_nps_drop:
+                        rows.append({"unit": unit, "measure": "nps", "before": a["nps"],
+                                     "after": b["nps"], "change": b["nps"] - a["nps"],
+                                     "n": int(b["n"]), "p_value": b["p_value"]})
+        if ws.has_rows("interactions"):
+            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+            c = ws.service.compliance(end, by=["month", by]).to_pandas()
+            c["month"] = pd.to_datetime(c["period_start"]).dt.to_period("M")
+            c = c[c["month"].isin([month - 1, month])]
+            for (std, unit), g in c.groupby(["standard", by]):
+                g = g.set_index("month")
+                if {month - 1, month} <= set(g.index):
+                    a, b = g.loc[month - 1], g.loc[month]
+                    change = b["compliance"] - a["compliance"]
+                    if pd.notna(change) and change <= -s.alert_compliance_drop:
+                        rows.append({"unit": unit, "measure": f"compliance: {std}",
+                                     "before": a["compliance"], "after": b["compliance"],
+                                     "change": change, "n": int(b["n"]),
+                                     "p_value": float("nan")})
+        cols = ["unit", "measure", "before", "after", "change", "n", "p_value",
+                "small_sample"]
+        out = pd.DataFrame(rows, columns=cols)
+        out["small_sample"] = out["n"] < ws.settings.survey.nps_min_sample
+        return out
+
     def history(self, case_id: int) -> pd.DataFrame:
         """Every change of a case."""
         return _store.events(self.store, int(case_id))

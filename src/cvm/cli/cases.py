@@ -90,6 +90,17 @@ def escalate(workspace: WorkspaceOpt = None) -> None:
     console.print(f"escalated {len(ids):,} cases", markup=False, highlight=False)
 
 
+@app.command("alerts")
+def alerts(as_of: Annotated[str, typer.Option("--as-of", help=(
+               "Compare the month of this day with the month before, YYYY-MM-DD."))],
+           by: Annotated[str, typer.Option("--by", help=(
+               "The unit: a customer attribute such as region."))] = "region",
+           workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Units whose NPS or compliance with a service standard fell from last month by at
+    least cases.alert_nps_drop points or cases.alert_compliance_drop."""
+    emit(open_workspace(workspace).cases.alerts(as_of, by), fmt)
+
+
 @app.command("export")
 def export(folder: Annotated[Path, typer.Option("--folder", callback=check_folder, help=(
                "Write one CSV per owner of the cases still waiting."))],
