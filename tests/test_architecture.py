@@ -150,7 +150,8 @@ def test_import_cvm_without_fcntl(tmp_path):
     assert proc.stdout.strip() == "ok"
 
 
-@pytest.mark.parametrize("facade", ["value", "clv", "survey", "churn"])
+@pytest.mark.parametrize("facade", ["value", "clv", "survey", "churn", "scoring",
+                                    "opportunities", "cases", "service", "campaign"])
 def test_each_capability_is_a_lazy_facade(tmp_path, facade):
     from cvm import Workspace
 
