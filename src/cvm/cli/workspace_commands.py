@@ -157,10 +157,14 @@ def demo(
         ["relationship_type", "customers", "mean_value", "customer_value", "revenue_share"]),
          title="Customer value = customers x mean value, by relationship type")
     emit(ws.value.rfm_segments().select(["segment", "customers"]), title="RFM segments")
+    latest = ws.latest_day()
+    month_end = latest.replace(day=1) - dt.timedelta(days=1)  # the last complete month
     console.print(f"Done in {time.perf_counter() - start:.1f} s. Next, with "
                   f"--workspace {directory}:\n"
                   "  cvm value tiers            who the valuable customers are\n"
                   "  cvm clv fit --model bgnbd  what they will bring (then: cvm clv score)\n"
+                  f"  cvm score run --as-of {month_end}  every customer scored, then "
+                  "opportunities\n"
                   "  cvm programme init --demo  a loyalty programme with 1,000 of them enrolled")
 
 
