@@ -9,6 +9,7 @@ import datetime as dt
 import pandas as pd
 
 from cvm.scoring.asof import AsOfView
+from cvm.survey.nps import nps_items
 
 __all__ = ["find_triggers", "COLUMNS"]
 
@@ -31,8 +32,7 @@ def _detractors(view: AsOfView, start: dt.datetime) -> pd.DataFrame | None:
     if not (view.has_rows("survey_responses") and view.has_rows("survey_items")):
         return None
     items = view.table("survey_items")
-    nps = items.filter((items.construct.lower() == "nps") & (items.scale_min == 0)
-                       & (items.scale_max == 10)).select("survey", "item")
+    nps = nps_items(items)
     r = view.table("survey_responses")
     r = r.filter(r.customer_id.notnull() & (r.timestamp >= start) & (r.answer <= 6))
     df = r.join(nps, ["survey", "item"]).select(

@@ -26,7 +26,7 @@ from cvm.churn.features import churn_features, churn_labels
 from cvm.churn.retention import as_of_date
 from cvm.churn.training import ChurnModel
 from cvm.errors import InputError, WorkspaceError
-from cvm.survey.nps import nps_class_expr
+from cvm.survey.nps import nps_class_expr, nps_items
 
 __all__ = ["MODEL_FILE", "DEFAULT_WINDOW_DAYS", "default_cutoff", "workspace_features",
            "training_frame", "fit_workspace", "score_workspace", "model_path"]
@@ -62,12 +62,11 @@ def _nps_class(ws, cutoff: dt.date) -> ibis.Table | None:
     if not (ws.has_rows("survey_responses") and ws.has_rows("survey_items")):
         return None
     items = ws.table("survey_items")
-    nps_items = items.filter((items.construct.lower() == "nps") & (items.scale_min == 0)
-                             & (items.scale_max == 10)).select("survey", "item")
+    nps = nps_items(items)
     r = ws.table("survey_responses")
     r = r.filter(r.customer_id.notnull() & r.timestamp.notnull()
                  & (r.timestamp < dt.datetime.combine(cutoff, dt.time())))
-    r = r.join(nps_items, ["survey", "item"])
+    r = r.join(nps, ["survey", "item"])
     latest = r.group_by("customer_id").aggregate(answer=r.answer.argmax(r.timestamp))
     return latest.select("customer_id", nps_class=nps_class_expr(latest.answer))
 

@@ -10,6 +10,7 @@ import ibis
 import pandas as pd
 
 from cvm.scoring.asof import AsOfView
+from cvm.survey.nps import nps_items
 
 __all__ = ["customer_facts", "RECENT_DAYS"]
 
@@ -37,8 +38,7 @@ def customer_facts(view: AsOfView, account_manager_field: str) -> pd.DataFrame:
         frames.append(i.group_by("customer_id").aggregate(complaints_30d=i.count()))
     if view.has_rows("survey_responses") and view.has_rows("survey_items"):
         items = view.table("survey_items")
-        nps = items.filter((items.construct.lower() == "nps") & (items.scale_min == 0)
-                           & (items.scale_max == 10)).select("survey", "item")
+        nps = nps_items(items)
         r = view.table("survey_responses")
         r = r.filter(r.customer_id.notnull() & (r.timestamp >= since)).join(
             nps, ["survey", "item"])

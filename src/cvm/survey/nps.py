@@ -24,7 +24,8 @@ from scipy import stats
 from cvm.errors import InputError, Problem, SmallSampleWarning, ValidationError
 
 __all__ = ["DETRACTOR_MAX", "NPSResult", "PROMOTER_MIN", "nps", "nps_by", "nps_class_expr",
-           "nps_classes", "nps_compare", "nps_difference", "nps_from_counts", "nps_trend"]
+           "nps_classes", "nps_compare", "nps_difference", "nps_from_counts", "nps_items",
+           "nps_trend"]
 
 MIN_SAMPLE = 30
 #: Reichheld's classes of the 0-10 answer: promoters 9-10, passives 7-8, detractors 0-6.
@@ -76,6 +77,13 @@ def nps_classes(values) -> pd.Series:
                              np.where(s > DETRACTOR_MAX, "passive", "detractor")),
                     index=s.index, dtype=object)
     return out.where(s.notna())
+
+
+def nps_items(items):
+    """The 0-10 NPS items of a survey_items table (construct ``nps``, any case): an Ibis
+    table of (survey, item)."""
+    return items.filter((items.construct.lower() == "nps") & (items.scale_min == 0)
+                        & (items.scale_max == 10)).select("survey", "item")
 
 
 def nps_class_expr(answer):
