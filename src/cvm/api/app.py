@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cvm.api.guard import PRINCIPAL, Guard
-from cvm.api.routes import members, programme
+from cvm.api.routes import members, programme, work
 from cvm.api.schemas import ErrorOut
 from cvm.config import ProgrammeSettings, Settings
 from cvm.errors import CvmError, ReplayedError
@@ -93,6 +93,7 @@ def create_app(config: Programme | Settings | ProgrammeSettings | str | Any) -> 
     app.add_middleware(Guard, programme=prog)
     app.include_router(members.router, prefix="/api/v1")
     app.include_router(programme.router, prefix="/api/v1")
+    app.include_router(work.router, prefix="/api/v1")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

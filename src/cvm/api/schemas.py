@@ -25,6 +25,8 @@ __all__ = [
     "RateIn",
     "SettleIn",
     "ApiKeyIn",
+    "OutcomeIn",
+    "CaseUpdateIn",
     "ErrorOut",
 ]
 
@@ -153,6 +155,22 @@ class ApiKeyIn(_In):
 class _ErrorBody(BaseModel):
     code: str
     message: str
+
+
+class OutcomeIn(_In):
+    """What happened with an opportunity; a reason code goes with ``declined`` only."""
+
+    outcome: Literal["contacted", "accepted", "declined", "no_answer", "not_reachable"]
+    reason_code: str | None = Field(None, min_length=1, max_length=64)
+
+
+class CaseUpdateIn(_In):
+    """A case moved on; resolving needs ``root_cause`` (a coded one) and ``action``."""
+
+    status: Literal["in_progress", "resolved", "closed", "reopened"]
+    root_cause: str | None = Field(None, min_length=1, max_length=64)
+    action: str | None = Field(None, min_length=1, max_length=2000)
+    note: str = Field("", max_length=2000)
 
 
 class ErrorOut(BaseModel):

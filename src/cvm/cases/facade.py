@@ -124,6 +124,10 @@ class CasesFacade:
         return _store.move(self.store, int(case_id), status, by, self._settings.root_causes,
                            root_cause, action, note, owner)
 
+    def owner_of(self, case_id: int) -> str:
+        """Whose case it is (`NotFoundError` when there is none)."""
+        return _store.owner_of(self.store, int(case_id))
+
     def follow_up(self, case_id: int, score: float, by: str = "") -> dict:
         """The customer's answer when asked again (0-10): at or above
         ``cases.close_min_score`` a resolved case closes, below it the case reopens."""

@@ -14,7 +14,7 @@ from cvm.store.db import Store
 from cvm.store.tables import case_events as ev
 from cvm.store.tables import cases as cs
 
-__all__ = ["open_cases", "load", "move", "escalate", "events", "open_counts"]
+__all__ = ["open_cases", "load", "move", "escalate", "events", "open_counts", "owner_of"]
 
 
 def _utc(ts) -> dt.datetime:
@@ -112,3 +112,12 @@ def events(store: Store, case_id: int) -> pd.DataFrame:
         rows = conn.execute(select(ev).where(ev.c.case_id == case_id)
                             .order_by(ev.c.event_id)).mappings().all()
     return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in ev.columns])
+
+
+def owner_of(store: Store, case_id: int) -> str:
+    with store.read() as conn:
+        owner = conn.execute(select(cs.c.owner).where(cs.c.case_id == case_id)
+                             ).scalar_one_or_none()
+    if owner is None:
+        raise NotFoundError(f"no case {case_id}")
+    return owner

@@ -174,6 +174,10 @@ class OpportunitiesFacade:
             files[owner] = path
         return files
 
+    def owner_of(self, opportunity_id: str) -> str:
+        """Who the opportunity is for (`NotFoundError` when there is none)."""
+        return _store.owner_of(self.store, opportunity_id)
+
     # -- outcomes ------------------------------------------------------------------------
     def record(self, opportunity_id: str, outcome: str, reason_code: str | None = None,
                recorded_by: str = "", key: str | None = None) -> dict:

@@ -14,7 +14,8 @@ from cvm.store.db import Store
 from cvm.store.tables import opportunities as opp
 from cvm.store.tables import opportunity_outcomes as out
 
-__all__ = ["save_plan", "load", "history", "record_outcome", "outcomes", "OUTCOMES"]
+__all__ = ["save_plan", "load", "history", "record_outcome", "outcomes", "owner_of",
+           "OUTCOMES"]
 
 OUTCOMES = ("contacted", "accepted", "declined", "no_answer", "not_reachable")
 _COLS = ["opportunity_id", "as_of", "customer_id", "kind", "line", "priority", "action",
@@ -117,3 +118,12 @@ def outcomes(store: Store) -> pd.DataFrame:
         rows = conn.execute(select(out).order_by(out.c.outcome_id)).mappings().all()
     return pd.DataFrame([dict(r) for r in rows],
                         columns=[c.name for c in out.columns])
+
+
+def owner_of(store: Store, opportunity_id: str) -> str:
+    with store.read() as conn:
+        owner = conn.execute(select(opp.c.owner).where(
+            opp.c.opportunity_id == opportunity_id)).scalar_one_or_none()
+    if owner is None:
+        raise NotFoundError(f"no opportunity {opportunity_id!r}")
+    return owner

@@ -51,6 +51,8 @@ class Principal:
     require_member_proof: bool = False
     lookup_failures: int = 0
     failures_since: datetime | None = None
+    #: the key's name: for a staff key, the person (the owner of opportunities and cases)
+    name: str = ""
 
 
 def _digest(secret: str) -> str:
@@ -86,7 +88,7 @@ def create_key(conn: Connection, role: str, now: datetime, *, partner_id: str | 
 AUTHENTICATE = (
     select(api_keys.c.key_id, api_keys.c.key_hash, api_keys.c.role, api_keys.c.partner_id,
            api_keys.c.revoked_at, api_keys.c.expires_at, api_keys.c.lookup_failures,
-           api_keys.c.failures_since, partners.c.require_member_proof)
+           api_keys.c.failures_since, partners.c.require_member_proof, api_keys.c.name)
     .select_from(api_keys.outerjoin(partners, partners.c.partner_id == api_keys.c.partner_id))
     .where(api_keys.c.key_id == bindparam("key_id")))
 
@@ -115,7 +117,7 @@ def authenticate(rows: list[Any], token: str, now: datetime) -> Principal:
                                   "an admin for a new one")
     return Principal(row.key_id, row.role, row.partner_id,
                      bool(row.require_member_proof) if row.partner_id else False,
-                     row.lookup_failures, row.failures_since)
+                     row.lookup_failures, row.failures_since, row.name or "")
 
 
 def revoke_key(conn: Connection, key_id: str, now: datetime) -> None:
