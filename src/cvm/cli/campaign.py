@@ -85,8 +85,9 @@ def evaluate(
     """Each arm against the control per outcome: difference, interval, p-value, Holm's p.
 
     For each arm and outcome: the means (a rate for a 0/1 outcome), the difference, the
-    lift, its interval and p-value, and Holm's p-value across all rows. A rate's interval is Newcombe's hybrid score interval and its p-value the score test;
-    a mean's are Welch's t (or Student's with --variance pooled). The verdict reads Holm's
+    lift, its interval and p-value, and Holm's p-value across all rows. A rate's interval
+    is Newcombe's hybrid score interval and its p-value the score test; a mean's are
+    Welch's t (or Student's with --variance pooled). The verdict reads Holm's
     p-value against 1 - level. With --campaign the outcomes are measured on the workspace
     in the --window-days after each customer's campaign day.
     """
