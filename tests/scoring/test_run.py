@@ -202,3 +202,17 @@ def test_duckdb_and_spark_give_the_same_scores(scored):
     spark = ws.with_settings(engine="pyspark").scoring.run(AS_OF, save=False)
     pd.testing.assert_frame_equal(spark.scores, run.scores, check_exact=False, rtol=1e-9)
     pd.testing.assert_frame_equal(spark.models, run.models, check_exact=False, rtol=1e-9)
+
+
+def test_models_learn_from_a_uniform_sample_beyond_max_training_rows(scored):
+    ws, run = scored
+    small = ws.with_settings(**{"scoring.max_training_rows": 1000}).scoring.run(
+        AS_OF, save=False)
+    a = run.scores.set_index("customer_id")["churn_probability"].dropna()
+    b = small.scores.set_index("customer_id")["churn_probability"].reindex(a.index)
+    assert b.notna().all() and not np.allclose(a, b)  # another model, from 1,000 rows
+    assert a.corr(b, method="spearman") > 0.8  # that ranks customers much the same
+    # a uniform sample keeps the base rate: the mean probability stays close
+    assert abs(a.mean() - b.mean()) < 0.02
+    models = small.models.set_index("score")
+    assert (models["training_rows"] <= 1000).all() and (models["check_rows"] <= 1000).all()

@@ -14,9 +14,9 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cvm._dates import as_date
 from cvm.errors import CvmError, WorkspaceError
@@ -258,9 +258,13 @@ def _contract_churn(view: AsOfView, as_of: dt.date, out: _Collector,
     from cvm.churn.training import ChurnModel
 
     folds = view.settings.scoring.churn_folds
+    most = view.settings.scoring.max_training_rows
     cutoff = as_of + dt.timedelta(days=1 - HORIZON_DAYS)
     try:
         df = _exact(training_frame(view, cutoff, HORIZON_DAYS))
+        if len(df) > most:  # a uniform sample keeps the base rate, so the calibration
+            df = (df.sample(n=most, random_state=random_state)
+                  .sort_values("customer_id").reset_index(drop=True))
         now = _exact(workspace_features(view, as_of + dt.timedelta(days=1)).to_pyarrow()
                      .to_pandas())
     except CvmError as exc:
@@ -313,26 +317,33 @@ def _order(out: _Collector) -> list[str]:
     return sorted(names, key=lambda n: (rank[score_def(n).name], n))
 
 
+_LONG = pa.schema([("customer_id", pa.string()), ("as_of", pa.date32()),
+                   ("score", pa.string()), ("value", pa.float64()), ("label", pa.string()),
+                   ("version", pa.string())])
+
+
 def _long(out: _Collector, as_of: dt.date) -> pa.Table:
     """(customer_id, as_of, score, value, label, version), customers with no value for a
-    score left out."""
+    score left out; built in Arrow, one score at a time (a million customers times a dozen
+    scores is too many rows for pandas' object columns)."""
+    ids = pa.array(out.ids.to_numpy(dtype=object), pa.string())
+    n = len(ids)
     parts = []
     for name in _order(out):
         v = out.values.get(name)
         lab = out.labels.get(name)
-        frame = pd.DataFrame({
-            "customer_id": out.ids,
-            "value": v.to_numpy() if v is not None else np.nan,
-            "label": lab.to_numpy() if lab is not None else None,
-        })
-        frame = frame[frame["value"].notna() | frame["label"].notna()]
-        frame.insert(1, "score", name)
-        frame["version"] = score_def(name).version
-        parts.append(frame)
-    df = pd.concat(parts, ignore_index=True)
-    df.insert(1, "as_of", as_of)
-    df["label"] = df["label"].astype(object).where(df["label"].notna(), None)
-    schema = pa.schema([("customer_id", pa.string()), ("as_of", pa.date32()),
-                        ("score", pa.string()), ("value", pa.float64()),
-                        ("label", pa.string()), ("version", pa.string())])
-    return pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+        value = (pa.array(v.to_numpy(dtype=float), pa.float64(), from_pandas=True)
+                 if v is not None else pa.nulls(n, pa.float64()))
+        label = (pa.array(lab.to_numpy(dtype=object), pa.string(), from_pandas=True)
+                 if lab is not None else pa.nulls(n, pa.string()))
+        keep = pc.or_(pc.is_valid(value), pc.is_valid(label))
+        part = pa.table({"customer_id": ids, "value": value, "label": label}).filter(keep)
+        m = part.num_rows
+        parts.append(pa.table({
+            "customer_id": part["customer_id"],
+            "as_of": pa.repeat(pa.scalar(as_of, pa.date32()), m),
+            "score": pa.repeat(pa.scalar(name, pa.string()), m),
+            "value": part["value"], "label": part["label"],
+            "version": pa.repeat(pa.scalar(score_def(name).version, pa.string()), m)},
+            schema=_LONG))
+    return pa.concat_tables(parts) if parts else _LONG.empty_table()
