@@ -159,7 +159,8 @@ class ScoringSettings(_Section):
         "Monthly cut-offs the propensity models learn from (the latest calibrates and "
         "checks them; the others train)."))
     max_training_rows: int = Field(200_000, ge=1000, description=(
-        "Propensity models train (and check) on a random sample of at most this many rows."))
+        "The run's models (propensity, likelihood to cancel, default risk) learn from a "
+        "uniform random sample of at most this many rows."))
     churn_folds: int = Field(3, ge=2, le=10, description=(
         "Cross-validation folds of the likelihood-to-cancel model fitted by each run."))
 
