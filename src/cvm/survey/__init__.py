@@ -52,6 +52,7 @@ from cvm.survey.nps import (
     nps_compare,
     nps_difference,
     nps_from_counts,
+    nps_items,
     nps_trend,
 )
 from cvm.survey.nps_groups import workspace_nps
@@ -110,6 +111,7 @@ __all__ = [
     "nps",
     "nps_by",
     "nps_class_expr",
+    "nps_items",
     "nps_classes",
     "nps_compare",
     "nps_difference",
