@@ -18,7 +18,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
     store = Store(db_url)
     assert current_revision(store.engine) is None
     store.upgrade()
-    assert current_revision(store.engine) == "0006"
+    assert current_revision(store.engine) == "0007"
     with store.engine.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
         assert set(metadata.tables) <= names
@@ -31,7 +31,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
         assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
     assert current_revision(store.engine) is None
     store.upgrade()       # and up again on the emptied database
-    assert current_revision(store.engine) == "0006"
+    assert current_revision(store.engine) == "0007"
     store.dispose()
 
 
@@ -76,6 +76,73 @@ def test_0003_rewrites_the_sale_keys_partners_shared_and_back(db_url):
     assert prog.earn("m1", "uk:c1", "100", partner_id="acme", now=now)["transaction_id"] == "uk:c1"
     with pytest.raises(ConflictError, match="^transaction 'c1' was already booked;"):
         prog.earn("m1", "c1", "100", partner_id="acme:uk", now=now)
+    store.dispose()
+
+
+def test_0007_allows_low_satisfaction_cases_and_keeps_the_cases_and_their_events(db_url):
+    """A database at 0006 with two cases and three events upgrades to 0007 keeping every
+    row (ids, times, JSON details, the events' links); a low_satisfaction case is refused at
+    0006 and stored at 0007; the downgrade refuses to narrow while one is stored and, once
+    it is gone, keeps the other rows."""
+    from cvm.store.tables import case_events, cases
+
+    store = Store(db_url)
+    store.upgrade("0006")
+    now = datetime(2024, 10, 2, 9, tzinfo=UTC)
+
+    def case(key, trigger):
+        return dict(trigger_key=key, trigger=trigger, customer_id="c1", opened_at=now,
+                    due_at=now, owner="li", status="open", updated_at=now,
+                    details={"answer": 3.0})
+
+    def event(case_id, to):
+        return dict(case_id=case_id, at=now, by="cvm", from_status=None, to_status=to,
+                    note="n")
+
+    def rows():
+        with store.engine.connect() as conn:
+            return (conn.execute(sa.select(cases).order_by(cases.c.case_id)).all(),
+                    conn.execute(sa.select(case_events)
+                                 .order_by(case_events.c.event_id)).all())
+
+    with store.engine.begin() as conn:
+        conn.execute(sa.insert(cases), [case("detractor:rel:r1:nps", "detractor"),
+                                        case("complaint:i1", "complaint")])
+        conn.execute(sa.insert(case_events), [event(1, "open"), event(2, "open"),
+                                              event(2, "in_progress")])
+    with pytest.raises(sa.exc.IntegrityError):
+        with store.engine.begin() as conn:
+            conn.execute(sa.insert(cases).values(**case("low_satisfaction:rel:r2",
+                                                        "low_satisfaction")))
+    before = rows()
+    store.upgrade("0007")
+    assert rows() == before
+    with store.engine.connect() as conn:      # named as 0006 named them, on both dialects
+        checks = {c["name"]: c["sqltext"] for c in sa.inspect(conn).get_check_constraints(
+            "cases")}
+    assert set(checks) == {"ck_cases_ck_cases_trigger", "ck_cases_ck_cases_status"}
+    assert "low_satisfaction" in checks["ck_cases_ck_cases_trigger"]
+    assert [c.trigger for c in before[0]] == ["detractor", "complaint"]
+    assert [(e.event_id, e.case_id) for e in before[1]] == [(1, 1), (2, 2), (3, 2)]
+    assert before[0][0].details == {"answer": 3.0} and before[0][0].opened_at == now
+    with store.engine.begin() as conn:
+        low = conn.execute(sa.insert(cases).values(**case(
+            "low_satisfaction:rel:r2", "low_satisfaction"))).inserted_primary_key[0]
+        conn.execute(sa.insert(case_events).values(**event(low, "open")))
+    with pytest.raises(sa.exc.IntegrityError):     # an unknown trigger is still refused
+        with store.engine.begin() as conn:
+            conn.execute(sa.insert(cases).values(**case("x:1", "weather")))
+    with pytest.raises(sa.exc.IntegrityError):     # the events still refer to their cases
+        with store.engine.begin() as conn:
+            conn.execute(sa.insert(case_events).values(**event(99, "open")))
+    with pytest.raises(sa.exc.IntegrityError):     # a low_satisfaction case is stored
+        store.downgrade("0006")
+    assert current_revision(store.engine) == "0007"
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(case_events).where(case_events.c.case_id == low))
+        conn.execute(sa.delete(cases).where(cases.c.case_id == low))
+    store.downgrade("0006")
+    assert current_revision(store.engine) == "0006" and rows() == before
     store.dispose()
 
 
@@ -129,7 +196,7 @@ def test_postgresql_reads_a_members_lots_from_the_indexes_alone(pg_schemas):
         text = _state_plan(prog.store.engine, "m1")
         assert "Index Only Scan" not in text and "Index Scan" in text, text
         prog.store.upgrade()
-        assert current_revision(prog.store.engine) == "0006"
+        assert current_revision(prog.store.engine) == "0007"
     finally:
         prog.close()
         pg_schemas.drop(url)

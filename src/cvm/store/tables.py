@@ -322,7 +322,8 @@ opportunity_outcomes = Table(
 )
 
 #: The closed loop (`cvm.cases`): a case per trigger (a detractor answer, a complaint, a
-#: breach of a service standard), worked by its owner to a coded root cause, followed up.
+#: breach of a service standard, a low satisfaction answer), worked by its owner to a coded
+#: root cause, followed up.
 cases = Table(
     "cases", metadata,
     Column("case_id", Id, primary_key=True, autoincrement=True),
@@ -338,7 +339,8 @@ cases = Table(
     Column("escalated_at", Stamp, nullable=True),
     Column("updated_at", Stamp, nullable=False),
     Column("details", JSON, nullable=False),
-    CheckConstraint("trigger IN ('detractor', 'complaint', 'breach')", name="trigger"),
+    CheckConstraint("trigger IN ('detractor', 'complaint', 'breach', 'low_satisfaction')",
+                    name="trigger"),
     CheckConstraint("status IN ('open', 'in_progress', 'resolved', 'closed', 'reopened')",
                     name="status"),
     Index(None, "owner", "status"),
