@@ -25,7 +25,7 @@ __all__ = ["Settings", "ValueSettings", "CostSettings", "ImportSettings", "Spark
            "ClvSettings", "SurveySettings",
            "ProgrammeSettings", "ScoringSettings",
            "CasesSettings", "ServiceSettings", "ServiceStandard",
-           "ServiceClock", "clock_windows", "duration_seconds"]
+           "ServiceClock", "WebSettings", "clock_windows", "duration_seconds"]
 
 TOUCHPOINTS = ("branch", "call_centre", "account_manager", "web", "mobile", "on_site")
 
@@ -460,6 +460,21 @@ class ProgrammeSettings(_Section):
         "processes."))
 
 
+class WebSettings(_Section):
+    """The pages (cvm serve): sessions, login limits."""
+
+    session_hours: float = Field(8.0, gt=0, le=24 * 30, description=(
+        "A login lasts this many hours; then the user logs in again."))
+    secure_cookies: bool = Field(False, description=(
+        "Send the session cookie only over HTTPS: turn on behind a TLS reverse proxy "
+        "(off, sessions work on http://127.0.0.1)."))
+    login_failures: int = Field(5, ge=1, le=1000, description=(
+        "Failed logins of one username allowed per login_window_minutes; more are refused "
+        "until the window ends."))
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60, description=(
+        "The window of login_failures, in minutes."))
+
+
 class Settings(_Section):
     """All of a workspace's options."""
 
@@ -475,6 +490,9 @@ class Settings(_Section):
     timezone: str = Field("UTC", description=(
         "IANA time zone of the workspace (e.g. Asia/Shanghai): imported times with an offset "
         "are converted to it, times without one are taken in it; never the machine's zone."))
+    language: Literal["en", "zh-CN"] = Field("en", description=(
+        "Language of the pages, reports and reasons for users who have not chosen one: en or "
+        "zh-CN."))
     duckdb_memory_limit: str = Field("4GB", description=(
         "Memory DuckDB may use before spilling to the workspace's temp folder."))
     value: ValueSettings = Field(default_factory=ValueSettings)
@@ -487,6 +505,7 @@ class Settings(_Section):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     cases: CasesSettings = Field(default_factory=CasesSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("timezone")
     @classmethod

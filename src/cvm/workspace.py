@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from cvm.scoring.facade import ScoringFacade
     from cvm.service.facade import ServiceFacade
     from cvm.survey.facade import SurveyFacade
+    from cvm.users.facade import UsersFacade
     from cvm.value.facade import ValueFacade
 
 __all__ = ["Workspace", "SETTINGS_FILE"]
@@ -159,6 +160,13 @@ class Workspace:
         from cvm.cases.facade import CasesFacade
 
         return CasesFacade(self)
+
+    @cached_property
+    def users(self) -> UsersFacade:
+        """Who logs in to the pages: users, roles, teams, sessions."""
+        from cvm.users.facade import UsersFacade
+
+        return UsersFacade(self)
 
     @cached_property
     def programme(self) -> Programme:

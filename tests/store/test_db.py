@@ -18,7 +18,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
     store = Store(db_url)
     assert current_revision(store.engine) is None
     store.upgrade()
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0008"
     with store.engine.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
         assert set(metadata.tables) <= names
@@ -31,7 +31,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
         assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
     assert current_revision(store.engine) is None
     store.upgrade()       # and up again on the emptied database
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0008"
     store.dispose()
 
 
@@ -196,7 +196,7 @@ def test_postgresql_reads_a_members_lots_from_the_indexes_alone(pg_schemas):
         text = _state_plan(prog.store.engine, "m1")
         assert "Index Only Scan" not in text and "Index Scan" in text, text
         prog.store.upgrade()
-        assert current_revision(prog.store.engine) == "0007"
+        assert current_revision(prog.store.engine) == "0008"
     finally:
         prog.close()
         pg_schemas.drop(url)

@@ -33,7 +33,8 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = ["metadata", "members", "tiers", "tier_history", "rules", "catalogue", "partners",
            "partner_rates", "operations", "ledger_entries", "allocations", "api_keys",
-           "member_proofs", "settlement_batches", "APPEND_ONLY"]
+           "member_proofs", "settlement_batches", "opportunities", "opportunity_outcomes",
+           "cases", "case_events", "users", "web_sessions", "APPEND_ONLY"]
 
 
 
@@ -362,3 +363,34 @@ case_events = Table(
 
 #: Tables whose rows may never change or disappear once committed.
 APPEND_ONLY = ("ledger_entries", "allocations", "tier_history", "settlement_batches")
+
+#: People who log in to the pages (`cvm.users`): a role (admin, manager, analyst, staff),
+#: a team (a manager sees the work of their team's staff), a language, an argon2 hash of the
+#: password, and the count of failed logins since ``failures_since`` (login rate limit).
+users = Table(
+    "users", metadata,
+    Column("user_id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("team", String(200), nullable=True),
+    Column("language", String(8), nullable=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+    Column("disabled_at", Stamp, nullable=True),
+    Column("login_failures", Integer, nullable=False, server_default="0"),
+    Column("failures_since", Stamp, nullable=True),
+    CheckConstraint("role IN ('admin', 'manager', 'analyst', 'staff')", name="role"),
+)
+
+#: Logged-in sessions: only ``sha256(token)`` of the cookie is stored, with the session's
+#: CSRF token, language and expiry; logging out deletes the row.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.user_id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("language", String(8), nullable=True),
+    Column("created_at", Stamp, nullable=False),
+    Column("expires_at", Stamp, nullable=False),
+    Index(None, "user_id"),
+)
