@@ -1,4 +1,5 @@
-"""The monthly scoring run (issue 16) at scale: `cvm score run` against the floor, side by side.
+"""The monthly run (issue 16) at scale: `cvm score run` then `cvm opportunities build`
+against the floor, side by side.
 
 The demo company (`cvm.demo`, DemoParams(customers=N), default seed) is generated and
 imported into a workspace once per size and kept under ``--cache`` (default
@@ -9,17 +10,26 @@ of its own, started one after the other on the same workspace:
 1. ``duckdb-scan`` (the floor): DuckDB reading the workspace's transaction parts once,
    ``SELECT count(*), sum(amount), count(DISTINCT customer_id) FROM read_parquet(...)``;
 2. ``cvm-duckdb``: the command itself, ``cvm score run --as-of 2024-11-30 -w WS``;
-3. ``cvm-duckdb-phases``: the same run in Python (``ws.scoring.run``) with timers around
+3. ``cvm-duckdb-opportunities``: right after it, ``cvm opportunities build --as-of
+   2024-11-30 -w WS`` (the scores of the day turned into opportunities); the report adds
+   a row for the two together (times and CPU added, the larger peak), the monthly run;
+4. ``cvm-duckdb-phases``: the score run in Python (``ws.scoring.run``) with timers around
    its main steps (features, CLV fit, churn models, propensity models, saving), for the
    breakdown of where the time goes (a second DuckDB sample as well);
-4. ``cvm-spark``: ``cvm score run`` on the Spark copy (local[2], the default settings);
-5. ``duckdb-scan`` again, to see whether the machine's speed moved during the runs.
+5. ``cvm-duckdb-opportunities-phases``: the build in Python (``ws.opportunities.build``)
+   with timers around its steps (reading the scores, the customer facts, product lines,
+   the evidence frame, the plan, saving);
+6. ``cvm-spark`` and ``cvm-spark-opportunities``: both commands on the Spark copy
+   (local[2], the default settings);
+7. ``duckdb-scan`` again, to see whether the machine's speed moved during the runs.
 
 Every process runs under ``/usr/bin/time -v`` (wall time, max RSS of the process and of
 its reaped children) while a sampler adds up the resident memory of the whole process
 tree five times a second (for Spark: Python plus its JVM, which /usr/bin/time may not see).
 Load averages are read at the start and end of each. After each cvm run the stored
-score_history of the day is summed per score, so the DuckDB and Spark runs can be compared.
+score_history of the day is summed per score, and after each build the stored opportunities
+of the day are counted per kind, control and owner, so the DuckDB and Spark runs can be
+compared.
 A process still running after ``--timeout`` seconds is killed and reported as such, with
 the phases it had finished (phases runner) or nothing (the command).
 
@@ -155,6 +165,57 @@ def run_phases(ws_dir: Path, as_of: str) -> dict:
             "models": result.models.to_dict("records")}
 
 
+def run_opportunity_phases(ws_dir: Path, as_of: str) -> dict:
+    """``ws.opportunities.build(as_of)`` with timers around its steps."""
+    t_start = time.perf_counter()
+    import cvm.opportunities.facade as facade
+    from cvm import Workspace
+    from cvm.scoring.facade import ScoringFacade
+
+    timer = _Timer()
+    # names looked up in cvm.opportunities.facade's namespace when build runs
+    for attr, label in [("customer_facts", "customer facts (complaints, NPS, last purchase)"),
+                        ("evidence_frame", "evidence frame"),
+                        ("plan", "plan (rules, contact policy, control, owners)")]:
+        setattr(facade, attr, timer.wrap(label, getattr(facade, attr)))
+    facade._store.history = timer.wrap("stored history (earlier opportunities)",
+                                       facade._store.history)
+    facade._store.save_plan = timer.wrap("save plan (operational database)",
+                                         facade._store.save_plan)
+    ScoringFacade.list = timer.wrap("scores of the day (ws.scoring.list)", ScoringFacade.list)
+    facade.OpportunitiesFacade._tier_progress = timer.wrap(
+        "tier progress (programme)", facade.OpportunitiesFacade._tier_progress)
+    import cvm.scoring.features as features
+    features.product_lines = timer.wrap("product lines", features.product_lines)
+
+    ws = Workspace.open(ws_dir)
+    _ = ws.opportunities
+    t_ready = time.perf_counter()
+    built = ws.opportunities.build(as_of)
+    t_end = time.perf_counter()
+    phases = [{"path": list(p), "calls": c, "seconds": s, "peak_mb": m}
+              for p, (c, s, m) in timer.rows.items()]
+    return {"seconds_inside": t_end - t_ready, "imports_and_open": t_ready - t_start,
+            "phases": phases, "opportunities": len(built.opportunities),
+            "held_back": len(built.held_back)}
+
+
+def run_opportunity_check(ws_dir: Path, as_of: str) -> dict:
+    """The stored opportunities of the day, counted per kind, control and owner, with the
+    sum of their priorities (rounded): DuckDB against Spark."""
+    from cvm import Workspace
+
+    df = Workspace.open(ws_dir).with_settings(engine="duckdb").opportunities.list(as_of)
+    kinds = {}
+    for (kind, control), part in df.groupby(["kind", "control"], sort=True):
+        kinds[f"{kind} (control)" if control else kind] = {
+            "rows": int(len(part)), "sum": round(float(part["priority"].sum()), 3),
+            "labels": {str(k): int(v) for k, v in part["owner"].value_counts().sort_index()
+                       .items()}}
+    return {"customers": int(df["customer_id"].nunique()), "rows": int(len(df)),
+            "scores": kinds}
+
+
 def run_check(ws_dir: Path, as_of: str) -> dict:
     """The stored scores of the day, summed per score (rounded): DuckDB against Spark."""
     from cvm import Workspace
@@ -173,9 +234,20 @@ def run_check(ws_dir: Path, as_of: str) -> dict:
     return {"customers": int(h["customer_id"].nunique()), "rows": int(len(h)), "scores": out}
 
 
-RUNNERS = {"floor": run_floor, "phases": run_phases, "check": run_check}
-CONTENDERS = ("duckdb-scan", "cvm-duckdb", "cvm-duckdb-phases", "cvm-spark",
-              "duckdb-scan (again, at the end)")
+RUNNERS = {"floor": run_floor, "phases": run_phases, "check": run_check,
+           "opportunity-phases": run_opportunity_phases,
+           "opportunity-check": run_opportunity_check}
+CONTENDERS = ("duckdb-scan", "cvm-duckdb", "cvm-duckdb-opportunities",
+              "cvm-duckdb (scores + opportunities)", "cvm-duckdb-phases",
+              "cvm-duckdb-opportunities-phases", "cvm-spark", "cvm-spark-opportunities",
+              "cvm-spark (scores + opportunities)", "duckdb-scan (again, at the end)")
+#: The monthly run: a score run and the build after it, reported together as well.
+MONTHLY = {"cvm-duckdb (scores + opportunities)": ("cvm-duckdb", "cvm-duckdb-opportunities"),
+           "cvm-spark (scores + opportunities)": ("cvm-spark", "cvm-spark-opportunities")}
+#: The check each contender's stored result is compared with.
+BASE = {"cvm-duckdb-phases": "cvm-duckdb", "cvm-spark": "cvm-duckdb",
+        "cvm-duckdb-opportunities-phases": "cvm-duckdb-opportunities",
+        "cvm-spark-opportunities": "cvm-duckdb-opportunities"}
 
 # ---- measuring a process -----------------------------------------------------------------
 
@@ -260,8 +332,9 @@ def _time_v(path: Path) -> dict:
 
 
 def measure(name: str, cmd: list[str], log: Path, timeout: int) -> dict:
-    """Run ``cmd`` under /usr/bin/time -v with the tree sampler; its stdout and stderr go
-    to ``log``; the last stdout line, if JSON, is the runner's own result."""
+    """Run ``cmd`` under /usr/bin/time -v with the tree sampler; its stderr goes to ``log``
+    and its stdout to ``log`` with suffix .out; the last stdout line, if JSON, is the
+    runner's own result."""
     timing = log.with_suffix(".time")
     timing.unlink(missing_ok=True)
     load_start = os.getloadavg()
@@ -288,6 +361,7 @@ def measure(name: str, cmd: list[str], log: Path, timeout: int) -> dict:
         tail = log.read_text(errors="replace").strip().splitlines()
         status = "failed: " + (tail[-1][:200] if tail else f"exit {proc.returncode}")
     result: dict = {}
+    log.with_suffix(".out").write_text(out or "")  # the whole output, for checks on it
     lines = (out or "").strip().splitlines()
     if lines and lines[-1].startswith("{"):
         result = json.loads(lines[-1])
@@ -410,9 +484,15 @@ def main() -> None:
         plan = [
             ("duckdb-scan", [py, me, "--run", "floor", "--ws", str(ws)]),
             ("cvm-duckdb", [cvm, "score", "run", "--as-of", args.as_of, "-w", str(ws)]),
+            ("cvm-duckdb-opportunities", [cvm, "opportunities", "build", "--as-of",
+                                          args.as_of, "-w", str(ws)]),
             ("cvm-duckdb-phases", [py, me, "--run", "phases", "--ws", str(ws),
                                    "--as-of", args.as_of]),
+            ("cvm-duckdb-opportunities-phases", [py, me, "--run", "opportunity-phases",
+                                                 "--ws", str(ws), "--as-of", args.as_of]),
             ("cvm-spark", [cvm, "score", "run", "--as-of", args.as_of, "-w", str(spark)]),
+            ("cvm-spark-opportunities", [cvm, "opportunities", "build", "--as-of",
+                                         args.as_of, "-w", str(spark)]),
             ("duckdb-scan (again, at the end)", [py, me, "--run", "floor", "--ws", str(ws)]),
         ]
         for name, cmd in plan:
@@ -422,8 +502,9 @@ def main() -> None:
             r.update(customers=size, transactions=info["rows"]["transactions"],
                      commit=commit[:10])
             if name.startswith("cvm-") and r["status"] == "ok":
-                target = spark if name == "cvm-spark" else ws
-                chk = subprocess.run([py, me, "--run", "check", "--ws", str(target),
+                target = spark if name.startswith("cvm-spark") else ws
+                check = "opportunity-check" if "opportunities" in name else "check"
+                chk = subprocess.run([py, me, "--run", check, "--ws", str(target),
                                       "--as-of", args.as_of], capture_output=True,
                                      text=True, env=_env())
                 if chk.returncode == 0:
@@ -483,6 +564,21 @@ def _cpu(r: dict) -> float:
     return max(timed, sum(r.get("tree_cpu_by_name_s", {}).values()))
 
 
+def _together(name: str, parts: list[dict]) -> dict:
+    """The monthly run: a score run and the build after it, one process after the other:
+    their times and CPU added, the larger of their peaks."""
+    a, b = sorted(parts, key=lambda r: CONTENDERS.index(r["name"]))
+    status = "ok" if a["status"] == b["status"] == "ok" else "; ".join(
+        f"{r['name']}: {r['status']}" for r in (a, b) if r["status"] != "ok")
+    return {"name": name, "status": status, "customers": a["customers"],
+            "transactions": a["transactions"], "commit": a.get("commit", ""),
+            "started": a["started"], "load_start": a["load_start"], "load_end": b["load_end"],
+            "elapsed_s": a.get("elapsed_s", a["wall_s"]) + b.get("elapsed_s", b["wall_s"]),
+            "wall_s": a["wall_s"] + b["wall_s"], "user_s": _cpu(a) + _cpu(b), "system_s": 0,
+            "max_rss_kb": max(a.get("max_rss_kb", 0), b.get("max_rss_kb", 0)),
+            "peak_tree_mb": max(a["peak_tree_mb"], b["peak_tree_mb"])}
+
+
 def report(rows: list[dict], args) -> str:
     lines = [
         f"Machine: {_machine()}. Versions: {_versions()}.",
@@ -490,15 +586,18 @@ def report(rows: list[dict], args) -> str:
         f"{' '.join(map(str, args.sizes))}` (timeout {args.timeout} s a process).",
         "",
         "| customers | transactions | contender | seconds | CPU s | peak MB | vs floor "
-        "| commit | started (UTC) | load avg 1 min, start → end | check vs cvm-duckdb |",
+        "| commit | started (UTC) | load avg 1 min, start → end | stored results |",
         "|---:|---:|---|---:|---:|---:|---:|---|---|---|---|",
     ]
     for size in sorted(dict.fromkeys(r["customers"] for r in rows)):
-        mine = sorted((r for r in rows if r["customers"] == size),
-                      key=lambda r: CONTENDERS.index(r["name"]))
+        mine = [r for r in rows if r["customers"] == size]
+        mine += [_together(name, [r for r in mine if r["name"] in parts])
+                 for name, parts in MONTHLY.items()
+                 if sum(r["name"] in parts for r in mine) == 2]
+        mine.sort(key=lambda r: CONTENDERS.index(r["name"]))
         floor = next((r for r in mine if r["name"] == "duckdb-scan" and r["status"] == "ok"),
                      None)
-        base = next((r.get("check") for r in mine if r["name"] == "cvm-duckdb"), None)
+        checks = {r["name"]: r.get("check") for r in mine}
         for r in mine:
             scan = r["name"].startswith("duckdb-scan") and r["status"] == "ok"
             # the floor's time is its query; a cvm run's time is the whole process
@@ -510,18 +609,20 @@ def report(rows: list[dict], args) -> str:
                 extra = f" ({r['status']})"
             elif scan:
                 extra = f" (query only; whole process {r.get('elapsed_s', r['wall_s']):.1f} s)"
-            elif r["name"] == "cvm-spark":
+            elif r["name"].startswith("cvm-spark") and "peak_by_name_mb" in r:
                 extra = " (JVM {:,} MB, Python {:,} MB)".format(
                     r["peak_by_name_mb"].get("java", 0), r["peak_by_name_mb"].get("cvm", 0))
+            base = BASE.get(r["name"])
+            same = (f"vs {base}: {_same(r.get('check'), checks.get(base))}"
+                    if base and r.get("check") else "")
             lines.append(
                 f"| {size:,} | {r['transactions']:,} | {r['name']}{extra} | {secs:.1f} | "
                 f"{_cpu(r):.0f} | {peak:,.0f} | {ratio} | {r.get('commit', '')} | "
                 f"{r['started']} | {r['load_start'][0]:.2f} → "
-                f"{r['load_end'][0]:.2f} | "
-                f"{_same(r.get('check'), base) if r['name'] != 'cvm-duckdb' else ''} |")
+                f"{r['load_end'][0]:.2f} | {same} |")
     for r in rows:
         if r.get("phases"):
-            lines += ["", f"Phases of cvm-duckdb-phases at {r['customers']:,} customers "
+            lines += ["", f"Phases of {r['name']} at {r['customers']:,} customers "
                           f"(imports and open {r['imports_and_open']:.1f} s, run "
                           f"{r['seconds_inside']:.1f} s):", "",
                       "| step | calls | seconds | process peak so far, MB |",
@@ -531,7 +632,9 @@ def report(rows: list[dict], args) -> str:
                 lines.append(f"| {'&nbsp;&nbsp;' * (len(p['path']) - 1)}{p['path'][-1]} | "
                              f"{p['calls']} | {p['seconds']:.1f} | {peak} |")
             top = sum(p["seconds"] for p in r["phases"] if len(p["path"]) == 1)
-            lines.append(f"| rest of the run (as-of view, row counts, first day, notes) | | "
+            rest = ("rest of the run (as-of view, row counts, first day, notes)"
+                    if r["name"] == "cvm-duckdb-phases" else "rest of the build (not timed apart)")
+            lines.append(f"| {rest} | | "
                          f"{r['seconds_inside'] - top:.1f} | |")
     return "\n".join(lines) + "\n"
 
