@@ -388,6 +388,13 @@ class CasesSettings(_Section):
         "A complaint is taken up within this many hours."))
     breach_due_hours: int = Field(24, ge=1, le=24 * 90, description=(
         "A breach of a service standard is followed up within this many hours."))
+    low_satisfaction_max: float = Field(0.4, ge=0, lt=1, description=(
+        "An answer to a satisfaction item (construct 'satisfaction') at or below this share "
+        "of its scale ((answer - scale_min) / (scale_max - scale_min): 0 the lowest, 1 the "
+        "highest, as service.dissatisfied_below) opens a case: 0.4 takes 1-2 on a 1-5 "
+        "scale, 1-3 on 1-7, 1-4 on 1-10, 0-4 on 0-10."))
+    low_satisfaction_due_hours: int = Field(48, ge=1, le=24 * 90, description=(
+        "A low satisfaction answer is called back within this many hours."))
     escalate_after_hours: int = Field(24, ge=0, le=24 * 90, description=(
         "A case still not resolved this many hours after it was due is escalated."))
     close_min_score: int = Field(7, ge=0, le=10, description=(

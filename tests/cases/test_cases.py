@@ -178,3 +178,98 @@ s1,call_centre,inquiry,2024-10-10 10:00:00,2024-10-10 10:00:06
     quiet = ws.with_settings(**{"cases.alert_nps_drop": 101.0,
                                 "cases.alert_compliance_drop": 0.6})
     assert quiet.cases.alerts("2024-10-31").empty
+
+
+@pytest.fixture
+def unhappy(ws, tmp_path, db_url):
+    write_csv(tmp_path / "c.csv", """
+customer_id,relationship_type,region,account_manager
+b1,business,south,zhao
+c1,consumer,north,
+c2,consumer,,
+c3,consumer,north,
+""")
+    write_csv(tmp_path / "t.csv", "customer_id,timestamp,amount\nc1,2024-09-01 10:00,50\n")
+    # every contact answered within seconds: no breaches, no complaints
+    write_csv(tmp_path / "i.csv", """
+interaction_id,customer_id,touchpoint,kind,opened_at,first_response_at
+i1,c1,branch,inquiry,2024-10-02 09:00:00,2024-10-02 09:00:01
+i2,c1,web,inquiry,2024-10-10 10:00:00,2024-10-10 10:00:30
+i3,b1,call_centre,inquiry,2024-10-04 10:00:00,2024-10-04 10:00:05
+""")
+    # csat: satisfaction on 1-5 and NPS; rel: two satisfaction items on 1-10 and an image one
+    write_csv(tmp_path / "si.csv", """
+survey,item,construct,scale_min,scale_max
+csat,sat,satisfaction,1,5
+csat,nps,nps,0,10
+rel,overall,Satisfaction,1,10
+rel,service,satisfaction,1,10
+rel,image,image,1,10
+""")
+    # shares of the scale, (answer - min) / (max - min), against cases.low_satisfaction_max
+    # 0.4: r1 sat 2 -> 1/4 = 0.25 low; r2 sat 3 -> 2/4 = 0.5 not; r3 sat 1 -> 0, low but a
+    # detractor (NPS 4) in the same questionnaire; r4 overall 4 -> 3/9 = 0.333 and service 2
+    # -> 1/9 = 0.111, both low, one case naming the lower; r5 overall 5 -> 4/9 = 0.444 not
+    # (image 1 is no satisfaction item); r6 sat 1 is before 1 October; r7 has no customer
+    write_csv(tmp_path / "sr.csv", """
+respondent_id,customer_id,survey,item,answer,timestamp
+r1,c1,csat,sat,2,2024-10-11 08:00
+r1,c1,csat,nps,8,2024-10-11 08:00
+r2,c2,csat,sat,3,2024-10-12 08:00
+r2,c2,csat,nps,9,2024-10-12 08:00
+r3,b1,csat,sat,1,2024-10-05 08:00
+r3,b1,csat,nps,4,2024-10-05 08:00
+r4,c3,rel,overall,4,2024-10-20 09:00
+r4,c3,rel,service,2,2024-10-20 09:00
+r4,c3,rel,image,1,2024-10-20 09:00
+r5,c3,rel,overall,5,2024-10-21 09:00
+r5,c3,rel,image,1,2024-10-21 09:00
+r6,c1,csat,sat,1,2024-09-15 08:00
+r7,,csat,sat,1,2024-10-15 08:00
+""")
+    for table, name in (("customers", "c"), ("transactions", "t"), ("interactions", "i"),
+                        ("survey_items", "si"), ("survey_responses", "sr")):
+        ws.import_file(table, tmp_path / f"{name}.csv")
+    return ws.with_settings(**{"programme.database_url": db_url})
+
+
+def test_a_low_satisfaction_answer_opens_one_case_per_questionnaire(unhappy):
+    opened = unhappy.cases.open("2024-10-31", since="2024-10-01")
+    assert opened["trigger"].tolist() == ["detractor", "low_satisfaction", "low_satisfaction"]
+    low = opened[opened["trigger"] == "low_satisfaction"].set_index("customer_id")
+    assert low.index.tolist() == ["c1", "c3"]
+    assert low.loc["c1", "owner"] == "branch:north" and low.loc["c3", "owner"] == "branch:north"
+    assert low.loc["c1", "opened_at"] == pd.Timestamp("2024-10-11 08:00", tz=UTC)
+    assert low.loc["c1", "due_at"] == pd.Timestamp("2024-10-13 08:00", tz=UTC)  # 48 h
+    # c1's last contact before the answer: i2 on the web (10 October), not i1 at the branch
+    assert low.loc["c1", "details"] == {"survey": "csat", "item": "sat", "answer": 2.0,
+                                        "scale_min": 1.0, "scale_max": 5.0,
+                                        "touchpoint": "web", "interaction_id": "i2"}
+    assert low.loc["c3", "details"] == {"survey": "rel", "item": "service", "answer": 2.0,
+                                        "scale_min": 1.0, "scale_max": 10.0,
+                                        "touchpoint": None, "interaction_id": None}
+    # b1's questionnaire opens the detractor's case only
+    assert opened.loc[opened["trigger"] == "detractor", "customer_id"].tolist() == ["b1"]
+    # once per questionnaire: again, and with a window reaching back to r6
+    assert unhappy.cases.open("2024-10-31", since="2024-10-01").empty
+    again = unhappy.cases.open("2024-10-31", since="2024-09-01")
+    assert again[["trigger", "customer_id"]].values.tolist() == [["low_satisfaction", "c1"]]
+    assert again["details"].iloc[0]["touchpoint"] is None   # no contact before 15 September
+    keys = unhappy.cases.history(int(again["case_id"].iloc[0]))["note"].tolist()
+    assert keys == ["low_satisfaction:csat:r6"]
+    # at 0.5 r2 (0.5) and r5 (0.444) are low too: at or below the threshold
+    wider = unhappy.with_settings(**{"cases.low_satisfaction_max": 0.5})
+    more = wider.cases.open("2024-10-31", since="2024-10-01")
+    assert sorted(more["customer_id"]) == ["c2", "c3"]
+    assert len(unhappy.cases.list()) == 6
+
+
+def test_cases_open_on_the_command_line_counts_low_satisfaction(unhappy):
+    run = CliRunner()
+    got = run.invoke(app, ["cases", "open", "--as-of", "2024-10-31", "--since", "2024-10-01",
+                           "--workspace", str(unhappy.path)])
+    assert got.exit_code == 0, got.output
+    assert "opened 3 cases" in got.stdout
+    rows = [line.replace("│", " ").split() for line in got.stdout.splitlines()
+            if "zhao" in line or "satisfaction" in line]
+    assert rows == [["detractor", "zhao", "1"], ["low_satisfaction", "branch:north", "2"]]

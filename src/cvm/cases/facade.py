@@ -50,7 +50,8 @@ class CasesFacade:
     def _due(self, trigger: str) -> dt.timedelta:
         s = self._settings
         hours = {"detractor": s.detractor_due_hours, "complaint": s.complaint_due_hours,
-                 "breach": s.breach_due_hours}[trigger]
+                 "breach": s.breach_due_hours,
+                 "low_satisfaction": s.low_satisfaction_due_hours}[trigger]
         return dt.timedelta(hours=hours)
 
     def open(self, as_of, since=None, by: str = "cvm") -> pd.DataFrame:

@@ -21,8 +21,8 @@ from cvm.cli._common import (
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Cases from detractors, complaints and breaches, worked to a root "
-                       "cause and followed up.", no_args_is_help=True)
+app = typer.Typer(help="Cases from detractors, complaints, breaches and low satisfaction, "
+                       "worked to a root cause and followed up.", no_args_is_help=True)
 
 ByOpt = Annotated[str, typer.Option("--by", help="Who does it (recorded with the change).")]
 
@@ -33,9 +33,10 @@ def open_(as_of: Annotated[str, typer.Option("--as-of", help=(
           since: Annotated[str | None, typer.Option("--since", help=(
               "From this day (default: 30 days before --as-of)."))] = None,
           workspace: WorkspaceOpt = None, by: ByOpt = "cvm") -> None:
-    """Open a case for every detractor answer (NPS 0-6), complaint and breach of a service
-    standard that has none yet: running it again opens nothing twice. Each case gets an
-    owner (account manager, branch, call centre) and a due time (settings [cases])."""
+    """Open a case for every detractor answer (NPS 0-6), complaint, breach of a service
+    standard and low satisfaction answer (cases.low_satisfaction_max) that has none yet:
+    running it again opens nothing twice. Each case gets an owner (account manager, branch,
+    call centre) and a due time (settings [cases])."""
     opened = open_workspace(workspace).cases.open(as_of, since, by)
     console.print(f"opened {len(opened):,} cases", markup=False, highlight=False)
     if len(opened):
