@@ -4,7 +4,7 @@ per capability.
 CLI commands, the REST API, pages, jobs and tests all go through one `Workspace`: its
 settings, its `Warehouse` (storage, `cvm.store.warehouse`), the analytics engine over the
 warehouse, and the capabilities as lazily built facades: ``ws.value``, ``ws.clv``,
-``ws.survey``, ``ws.churn``, ``ws.scoring``, ``ws.opportunities`` and
+``ws.survey``, ``ws.churn``, ``ws.scoring``, ``ws.opportunities``, ``ws.kpi`` and
 ``ws.programme``.
 """
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from cvm.churn.facade import ChurnFacade
     from cvm.clv.facade import ClvFacade
     from cvm.ingest.load import ImportReport
+    from cvm.kpi.facade import KpiFacade
     from cvm.opportunities.facade import OpportunitiesFacade
     from cvm.programme.facade import Programme
     from cvm.scoring.facade import ScoringFacade
@@ -167,6 +168,13 @@ class Workspace:
         from cvm.users.facade import UsersFacade
 
         return UsersFacade(self)
+
+    @cached_property
+    def kpi(self) -> KpiFacade:
+        """The KPI tree of each month: NPS, the KPIs beneath it and their indicators."""
+        from cvm.kpi.facade import KpiFacade
+
+        return KpiFacade(self)
 
     @cached_property
     def programme(self) -> Programme:

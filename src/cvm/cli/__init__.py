@@ -61,6 +61,7 @@ def _register() -> None:
     from cvm.cli import cases as _cases
     from cvm.cli import churn as _churn
     from cvm.cli import clv as _clv
+    from cvm.cli import kpi as _kpi
     from cvm.cli import opportunities as _opportunities
     from cvm.cli import programme as _programme
     from cvm.cli import retention as _retention
@@ -82,6 +83,7 @@ def _register() -> None:
     app.add_typer(_service.app, name="service")
     app.add_typer(_campaign.app, name="campaign")
     _retention.register(app)
+    _kpi.register(app)
 
 
 _register()

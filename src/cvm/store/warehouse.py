@@ -41,6 +41,8 @@ RESULTS: dict[str, str] = {
                      "value, label, version (cvm score run; one part per month)",
     "score_runs": "per as-of day and score: version, status, note and the model checks "
                   "(cvm score run; one part per month)",
+    "kpi_history": "the KPI tree per as-of day: each node's value, the month before's, "
+                   "target and status (cvm kpi; one part per month)",
 }
 
 
