@@ -36,9 +36,10 @@ def url(host: str, port: int) -> str:
 
 
 def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1,
-          on_listen: Callable[[str], None] | None = None) -> None:
+          on_listen: Callable[[str], None] | None = None, pages: bool = False) -> None:
     """Serve the API of the workspace at `workspace` until interrupted, its programme's
-    tables created or upgraded first (once, before any server process starts).
+    tables created or upgraded first (once, before any server process starts); with
+    `pages`, the pages too (`cvm.web.create_site`).
 
     `on_listen` gets the server's URL once the port is bound (port 0: the one given)."""
     import uvicorn
@@ -55,13 +56,14 @@ def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: i
         except OSError as exc:
             raise CvmError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         announce(url(host, sock.getsockname()[1]))
-        uvicorn.Server(uvicorn.Config(_app(workspace), log_level="warning")).run(
+        uvicorn.Server(uvicorn.Config(_app(workspace, pages), log_level="warning")).run(
             sockets=[sock])
         return
     if not hasattr(socket, "SO_REUSEPORT"):
         os.environ["CVM_WORKSPACE"] = str(workspace)
         announce(url(host, port))
-        uvicorn.run("cvm.api.app:workspace_app", factory=True, workers=workers, host=host,
+        factory = "cvm.web.app:workspace_site" if pages else "cvm.api.app:workspace_app"
+        uvicorn.run(factory, factory=True, workers=workers, host=host,
                     port=port, log_level="warning")
         return
     try:
@@ -75,7 +77,7 @@ def serve(workspace: Path, host: str = "127.0.0.1", port: int = 8000, workers: i
     restarts: list[float] = []
 
     def start() -> multiprocessing.Process:
-        proc = ctx.Process(target=_worker, args=(str(workspace), host, port, os.getpid()),
+        proc = ctx.Process(target=_worker, args=(str(workspace), host, port, os.getpid(), pages),
                            daemon=True)
         proc.start()
         return proc
@@ -122,15 +124,20 @@ def _bind(host: str, port: int, reuse_port: bool = True) -> socket.socket:
     return sock
 
 
-def _app(workspace: Path | str):
+def _app(workspace: Path | str, pages: bool = False):
     from cvm.api.app import create_app
     from cvm.programme import Programme
     from cvm.workspace import Workspace
 
-    return create_app(Programme.from_workspace(Workspace.open(workspace)))
+    ws = Workspace.open(workspace)
+    if pages:
+        from cvm.web.app import create_site
+
+        return create_site(ws)
+    return create_app(Programme.from_workspace(ws))
 
 
-def _worker(workspace: str, host: str, port: int, parent: int
+def _worker(workspace: str, host: str, port: int, parent: int, pages: bool = False
             ) -> None:  # pragma: no cover (runs in a subprocess)
     import uvicorn
 
@@ -143,5 +150,5 @@ def _worker(workspace: str, host: str, port: int, parent: int
 
     threading.Thread(target=orphaned, daemon=True).start()
     sock = _bind(host, port)
-    server = uvicorn.Server(uvicorn.Config(_app(workspace), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(_app(workspace, pages), log_level="warning"))
     server.run(sockets=[sock])

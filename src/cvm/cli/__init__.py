@@ -68,7 +68,9 @@ def _register() -> None:
     from cvm.cli import score as _score
     from cvm.cli import service as _service
     from cvm.cli import survey as _survey
+    from cvm.cli import users as _users
     from cvm.cli import value as _value
+    from cvm.cli import web as _web
     from cvm.cli import workspace_commands as _workspace
 
     _workspace.register(app)
@@ -82,6 +84,8 @@ def _register() -> None:
     app.add_typer(_cases.app, name="cases")
     app.add_typer(_service.app, name="service")
     app.add_typer(_campaign.app, name="campaign")
+    app.add_typer(_users.app, name="users")
+    _web.register(app)
     _retention.register(app)
     _kpi.register(app)
 
