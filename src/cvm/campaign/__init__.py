@@ -8,7 +8,9 @@ to target next time.
   churn, NPS in a window after the date);
 - `cvm.campaign.did`: difference-in-differences for a policy without a random control,
   with a pre-period trend check and cluster-robust intervals;
-- `cvm.campaign.uplift`: the uplift model and its Qini curve.
+- `cvm.campaign.uplift`: the uplift model and its Qini curve; `cvm.campaign.uplift_workspace`
+  fits it on a campaign file measured on the workspace, with features as known before each
+  customer's day.
 
 The way in on a workspace is ``ws.campaign`` (`cvm.campaign.facade.CampaignFacade`). The
 names below load on first use (PEP 562): statsmodels and scikit-learn load only when
@@ -44,7 +46,7 @@ _HOMES = {
 }
 _MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 _SUBMODULES = {"did", "facade", "figures", "inputs", "outcomes", "power", "randomised",
-               "uplift", "uplift_tables"}
+               "uplift", "uplift_tables", "uplift_workspace"}
 
 __all__ = [
     "DidResult",

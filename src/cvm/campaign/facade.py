@@ -82,6 +82,27 @@ class CampaignFacade:
         return _did.difference_in_differences(data, "row", "period", "arm", str(control),
                                               list(outcomes), 0, level, trend_alpha)
 
+    def uplift(self, campaign: str | Path, outcome: str = "purchase", window_days: int = 90,
+               control: str = "control", treated: str | None = None,
+               features_from: str = "purchase", features: Sequence[str] | None = None,
+               customer: str = "customer_id", arm: str = "arm", date: str = "date",
+               method: str = "two_model", learner: str = "boosting", folds: int = 5,
+               groups: int = 5, random_state: int = 0, score_as_of=None
+               ) -> tuple[UpliftModel, pd.DataFrame | None]:
+        """Fit an uplift model on a campaign file measured on the workspace, with features
+        built from the workspace as it was before each customer's date
+        (`cvm.campaign.uplift_workspace`: ``features_from`` purchase, scores or both) and,
+        with ``score_as_of``, predict the uplift of every customer as of that day."""
+        from cvm.campaign.uplift_workspace import fit_campaign_uplift, score_customers
+
+        model, _ = fit_campaign_uplift(self._ws, campaign, outcome, window_days, control,
+                                       treated, features_from, features, customer, arm, date,
+                                       method, learner, folds, groups, random_state)
+        scored = None
+        if score_as_of is not None:
+            scored = score_customers(self._ws, model, score_as_of)
+        return model, scored
+
     # -- on a table file, without a workspace ---------------------------------------------
     @staticmethod
     def evaluate_table(path: str | Path, arm: str, control: str, outcomes: Sequence[str],

@@ -228,13 +228,28 @@ def did(
 
 @app.command("uplift")
 def uplift(
-    table: Annotated[Path, typer.Option("--table", callback=check_input_file, help=(
+    table: Annotated[Path | None, typer.Option("--table", callback=check_input_file, help=(
         "A randomised campaign's table (.csv, .parquet or .xlsx): one row per customer with "
-        "its arm, outcome and features as they were before the campaign."))],
-    arm: Annotated[str, typer.Option("--arm", help="Column holding each row's arm.")],
-    control: Annotated[str, typer.Option("--control", help="The control's value in it.")],
-    outcome: Annotated[str, typer.Option("--outcome", help=(
-        "Outcome column: 0/1 or a number such as spend."))],
+        "its arm, outcome and features as they were before the campaign."))] = None,
+    arm: Annotated[str | None, typer.Option("--arm", help=(
+        "Column holding each row's arm (with --campaign, default: arm)."))] = None,
+    control: ControlOpt = None,
+    outcome: Annotated[str | None, typer.Option("--outcome", help=(
+        "Outcome column: 0/1 or a number such as spend. With --campaign: purchase "
+        "(default), spend, churn or nps, measured on the workspace."))] = None,
+    campaign: CampaignOpt = None,
+    window_days: Annotated[int, typer.Option("--window-days", min=1, help=(
+        "With --campaign: days after the campaign day in which the outcome counts."))] = 90,
+    features_from: Annotated[str, typer.Option("--features", help=(
+        "With --campaign: the features, as known before each customer's day: purchase "
+        "(tenure, recency, purchases, spend, complaints, customer fields), scores (the "
+        "latest stored monthly run before the day) or both."))] = "purchase",
+    customer: CustomerColOpt = "customer_id",
+    date: DateColOpt = "date",
+    score_as_of: Annotated[str | None, typer.Option("--score-as-of", help=(
+        "With --campaign: also predict the uplift of every customer from the features as "
+        "of the end of this day, YYYY-MM-DD (write them with --out)."))] = None,
+    workspace: WorkspaceOpt = None,
     treated: Annotated[str | None, typer.Option("--treated", help=(
         "The arm to model (default: the only arm besides the control)."))] = None,
     feature: Annotated[list[str] | None, typer.Option("--feature", help=(
@@ -253,10 +268,11 @@ def uplift(
         "Groups of equal size by predicted uplift shown with their observed uplift."))] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Seed of folds and learners.")] = 0,
     score: Annotated[Path | None, typer.Option("--score", callback=check_input_file, help=(
-        "Also predict the uplift of each row of this file (the same feature columns)."))]
-    = None,
+        "With --table: also predict the uplift of each row of this file (the same feature "
+        "columns)."))] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", callback=check_output_file, help=(
-        "With --score: write id, uplift and rank per row to this .csv or .parquet."))] = None,
+        "With --score or --score-as-of: write id, uplift and rank per row to this .csv or "
+        ".parquet."))] = None,
     figure: FigureOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -264,15 +280,38 @@ def uplift(
 
     Fits the model on a randomised campaign, shows the observed uplift per group of
     predicted uplift (out of fold) and the Qini coefficient against random rankings of
-    the same customers, and scores other customers (--score)."""
+    the same customers, and scores other customers (--score). With --campaign the outcome
+    is measured on the workspace after each customer's day and the features are built
+    from the workspace as it was before it."""
     from cvm.campaign.facade import CampaignFacade
 
-    if (score is None) != (out is None):
-        raise InputError("--score FILE and --out FILE go together: the scores of FILE's rows "
-                         "are written to --out")
-    model, scored = CampaignFacade.uplift_table(table, arm, control, outcome, feature,
-                                                treated, id, method, learner, folds, groups,
-                                                seed, score)
+    _table_or_campaign(table, campaign)
+    if table is not None:
+        if arm is None or control is None or outcome is None:
+            raise InputError("--table needs --arm COLUMN, --control VALUE and --outcome "
+                             "COLUMN")
+        if score_as_of is not None:
+            raise InputError("--score-as-of goes with --campaign; with --table score a file "
+                             "with --score FILE")
+        given = score
+    else:
+        if score is not None or id is not None:
+            raise InputError("--score and --id go with --table; with --campaign score the "
+                             "workspace's customers with --score-as-of DAY")
+        given = score_as_of
+    if (given is None) != (out is None):
+        raise InputError("--score FILE (or --score-as-of DAY) and --out FILE go together: "
+                         "the scores are written to --out")
+    if table is not None:
+        model, scored = CampaignFacade.uplift_table(table, arm, control, outcome, feature,
+                                                    treated, id, method, learner, folds,
+                                                    groups, seed, score)
+    else:
+        outcome = outcome or "purchase"
+        model, scored = open_workspace(workspace).campaign.uplift(
+            campaign, outcome, window_days, control if control is not None else "control",
+            treated, features_from, feature, customer, arm or "arm", date, method, learner,
+            folds, groups, seed, score_as_of)
     if figure is not None:
         from cvm.campaign.figures import qini_figure
 
