@@ -1,0 +1,127 @@
+"""``/opportunities``: the month's opportunity list a user may see, each recorded in one
+click; ``/opportunities/evaluation``: which kinds of opportunity work (outcome rates of
+treated against control, the uplift with its interval, acceptance by owner).
+
+Who sees what (`cvm.users.UsersFacade.work_owners`): staff their own list, a manager with
+a team the team's, analysts and admins everyone's. The control group is never in an owner's
+list; analysts and admins see it, marked. Who records: the owner (staff), the owner's
+manager, an admin; an analyst reads only.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+
+from cvm.errors import PermissionDeniedError, WorkspaceError
+from cvm.users import Session
+from cvm.web.auth import check_csrf, page_user, read_form
+from cvm.web.render import ANALYSTS, EVERYONE, lang_of, page, records
+from cvm.web.routes._common import month_shown
+
+__all__ = ["router", "OUTCOMES", "DECLINE_REASONS", "ROW_LIMIT"]
+
+router = APIRouter(include_in_schema=False)
+
+#: The buttons of a row, in order (`cvm.opportunities` takes these outcomes).
+OUTCOMES = ("contacted", "accepted", "declined", "no_answer", "not_reachable")
+#: The coded reasons a customer declines for (the decline reasons of the evaluation).
+DECLINE_REASONS = ("price", "not_interested", "has_it_elsewhere", "bad_timing",
+                   "unhappy_with_service", "other")
+#: At most this many rows on one page (highest priority first); ``?owner=`` narrows.
+ROW_LIMIT = 500
+#: Roles who see the control group (marked) and everyone's list.
+SEE_CONTROL = ("admin", "analyst")
+
+
+def _visible(ws, user: Session, day, lang: str, owner: str | None = None) -> pd.DataFrame:
+    """The opportunities of ``day`` the user may see (highest priority first)."""
+    owners = ws.users.work_owners(user)
+    control = user.role in SEE_CONTROL
+    if owners is not None and len(owners) == 1:
+        return ws.opportunities.list(day, owner=owners[0], lang=lang, include_control=False)
+    try:
+        df = ws.opportunities.list(day, owner=owner, lang=lang, include_control=control)
+    except WorkspaceError:      # nothing built for the day
+        return pd.DataFrame(columns=["opportunity_id", "owner", "priority"])
+    if owners is not None:
+        df = df[df["owner"].isin(owners)]
+    return df.reset_index(drop=True)
+
+
+def may_record(ws, user: Session, owner: str) -> bool:
+    """Whether ``user`` may record an outcome on an opportunity (or move a case) of
+    ``owner``: staff their own, a manager their team's (or everyone's without a team), an
+    admin all; an analyst none."""
+    if user.role == "analyst":
+        return False
+    owners = ws.users.work_owners(user)
+    return owners is None or owner in owners
+
+
+def _row_context(ws, user: Session) -> dict:
+    return {"outcomes": OUTCOMES, "decline_reasons": DECLINE_REASONS,
+            "can_record": user.role != "analyst", "show_owner": user.role != "staff",
+            "once": lambda: secrets.token_urlsafe(12)}
+
+
+@router.get("/opportunities")
+async def opportunities(request: Request, user: page_user(*EVERYONE)):
+    ws = request.app.state.workspace
+    lang = lang_of(request)
+    runs = await run_in_threadpool(ws.scoring.runs)
+    day = month_shown(request, runs)
+    owner = request.query_params.get("owner") or None
+    rows, total = [], 0
+    if day is not None:
+        df = await run_in_threadpool(_visible, ws, user, day, lang, owner)
+        total = len(df)
+        rows = records(df.head(ROW_LIMIT))
+    return page(request, "opportunities.html", title="Opportunities", day=day,
+                months=sorted(runs), rows=rows, total=total, limit=ROW_LIMIT, owner=owner,
+                see_evaluation=user.role in ANALYSTS, **_row_context(ws, user))
+
+
+@router.post("/opportunities/{opportunity_id}/outcome")
+async def record_outcome(request: Request, opportunity_id: str, user: page_user(*EVERYONE)):
+    """Record what happened with one opportunity; answers the row (htmx) or the list."""
+    ws = request.app.state.workspace
+    form = await read_form(request)
+    check_csrf(request, user, form)
+    if user.role == "analyst":
+        raise PermissionDeniedError("an analyst reads the lists; the owner records outcomes")
+    owner = await run_in_threadpool(ws.opportunities.owner_of, opportunity_id)
+    if not may_record(ws, user, owner):
+        raise PermissionDeniedError(f"opportunity {opportunity_id!r} is not yours")
+    outcome = form.get("outcome", "")
+    code = (form.get("reason_code") or None) if outcome == "declined" else None
+    once = form.get("once", "").strip() or secrets.token_urlsafe(12)
+    key = f"web:{user.username}:{opportunity_id}:{once}:{outcome}:{code or ''}"[:200]
+    await run_in_threadpool(ws.opportunities.record, opportunity_id, outcome, code,
+                            user.username, key)
+    day = form.get("as_of", "")
+    if request.headers.get("hx-request") != "true":
+        return RedirectResponse(f"/opportunities?as_of={day}" if day else "/opportunities",
+                                status_code=303)
+    lang = lang_of(request)
+    df = await run_in_threadpool(ws.opportunities.list, day, owner, lang, False)
+    row = records(df[df["opportunity_id"] == opportunity_id])
+    return page(request, "_opportunity_row.html", r=row[0], day=day,
+                **_row_context(ws, user))
+
+
+@router.get("/opportunities/evaluation")
+async def evaluation(request: Request, user: page_user(*ANALYSTS)):
+    ws = request.app.state.workspace
+    try:
+        ev = await run_in_threadpool(ws.opportunities.evaluate)
+    except WorkspaceError:
+        ev = None
+    return page(request, "evaluation.html", title="Which opportunities work",
+                by_kind=records(ev.by_kind) if ev else [],
+                by_owner=records(ev.by_owner) if ev else [],
+                decline_reasons=records(ev.decline_reasons) if ev else [])
