@@ -6,12 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from conftest import write_csv
-from cvm.web import create_site
-
-PASSWORD = "correct horse"
+from page_helpers import PASSWORD, client, csrf_of, login
 
 
 @pytest.fixture
@@ -40,20 +37,6 @@ e,2024-10-05 10:00,40,Aurora
                        ("li.wei", "staff")]:
         ws.users.add(name, PASSWORD, role)
     return ws
-
-
-def client(ws) -> TestClient:
-    return TestClient(create_site(ws), follow_redirects=False)
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def login(c: TestClient, name: str, password: str = PASSWORD, next_: str = "/"):
-    form = c.get("/login")
-    return c.post("/login", data={"username": name, "password": password, "next": next_,
-                                  "csrf_token": csrf_of(form.text)})
 
 
 def test_pages_need_a_login_and_come_back_to_the_page_asked_for(site):

@@ -18,6 +18,8 @@ __all__ = [
     "IdemKey",
     "MemberProof",
     "role",
+    "check_key",
+    "Bearer",
     "ANY",
     "STAFF",
     "idem_scope",
@@ -31,6 +33,9 @@ __all__ = [
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: cvm_<id>_<secret>")
+
+#: the credentials of ``Authorization: Bearer <key>``, or None
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 ANY = ROLES
 STAFF = ("admin", "staff")
@@ -65,6 +70,27 @@ MemberProof = Annotated[
 ]
 
 
+async def check_key(request: Request, prog: Programme, token: str | None,
+                    allowed: tuple[str, ...]) -> Principal:
+    """The `Principal` of an API key: `AuthenticationError` (401) without a valid key,
+    `PermissionDeniedError` (403) if its role is not one of `allowed`."""
+    # a request with a body was authenticated by `cvm.api.guard.Guard` before it was
+    # read; any other is here, from a worker thread (the key's row is read every time,
+    # so a revoked key is refused at once by every server process)
+    principal = request.scope.get(PRINCIPAL)
+    if principal is None:
+        principal = await run_in_threadpool(prog.authenticate, token)
+        request.scope[PRINCIPAL] = principal   # for the count of failed look-ups
+    if principal.role not in allowed:
+        raise PermissionDeniedError(
+            f"a {principal.role} key may not {request.method} {request.url.path}; "
+            f"allowed roles: {', '.join(allowed)}"
+        )
+    if "member_id" in request.path_params:
+        prog.check_lookups(principal)   # 429 after too many failed look-ups
+    return principal
+
+
 def role(*allowed: str):
     """The type of a parameter holding the caller's `Principal`: 401 without a valid key, 403 if its
     role is not one of `allowed`."""
@@ -74,22 +100,7 @@ def role(*allowed: str):
         prog: Prog,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        # a request with a body was authenticated by `cvm.api.guard.Guard` before it was
-        # read; any other is here, from a worker thread (the key's row is read every time,
-        # so a revoked key is refused at once by every server process)
-        principal = request.scope.get(PRINCIPAL)
-        if principal is None:
-            token = creds.credentials if creds else None
-            principal = await run_in_threadpool(prog.authenticate, token)
-            request.scope[PRINCIPAL] = principal   # for the count of failed look-ups
-        if principal.role not in allowed:
-            raise PermissionDeniedError(
-                f"a {principal.role} key may not {request.method} {request.url.path}; "
-                f"allowed roles: {', '.join(allowed)}"
-            )
-        if "member_id" in request.path_params:
-            prog.check_lookups(principal)   # 429 after too many failed look-ups
-        return principal
+        return await check_key(request, prog, creds.credentials if creds else None, allowed)
 
     return Annotated[Principal, Depends(dependency)]
 

@@ -9,9 +9,10 @@ owner name the opportunity and case rules assign work to.
 
 from cvm.users.facade import (
     ROLES,
+    SESSION_COOKIE,
     LoginLimitError,
     Session,
     UsersFacade,
 )
 
-__all__ = ["ROLES", "LoginLimitError", "Session", "UsersFacade"]
+__all__ = ["ROLES", "SESSION_COOKIE", "LoginLimitError", "Session", "UsersFacade"]

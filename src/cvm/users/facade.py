@@ -34,9 +34,11 @@ from cvm.store.tables import web_sessions as ss
 if TYPE_CHECKING:
     from cvm.workspace import Workspace
 
-__all__ = ["ROLES", "LoginLimitError", "Session", "UsersFacade"]
+__all__ = ["ROLES", "SESSION_COOKIE", "LoginLimitError", "Session", "UsersFacade"]
 
 ROLES = ("admin", "manager", "analyst", "staff")
+#: the cookie holding a session's token (the pages set it; the REST lists read it too)
+SESSION_COOKIE = "cvm_session"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,199}$")
 _MIN_PASSWORD = 8
 _hasher = PasswordHasher()

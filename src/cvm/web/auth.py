@@ -25,12 +25,12 @@ from fastapi.responses import RedirectResponse
 
 from cvm.errors import AuthenticationError, CvmError, PermissionDeniedError
 from cvm.i18n import language
-from cvm.users import LoginLimitError, Session
+from cvm.users import SESSION_COOKIE, LoginLimitError, Session
 
 __all__ = ["COOKIE", "SecurityHeaders", "page_user", "check_csrf", "read_form", "router",
            "Redirect"]
 
-COOKIE = "cvm_session"
+COOKIE = SESSION_COOKIE
 LOGIN_CSRF = "cvm_login_csrf"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "

@@ -3,7 +3,11 @@
 A staff key is a person: its name is the owner of opportunities and cases (create it with
 ``cvm programme apikey --role staff --name li.wei``). A staff key sees and changes only its
 own (another owner's opportunity or case is 403); an admin key sees and changes all, and
-sees the control group too. Served from a workspace (``cvm programme serve``).
+sees the control group too. Served from a workspace (``cvm programme serve``, ``cvm serve``).
+
+The two lists also answer a logged-in user of the pages (their session cookie, no key):
+staff their own, a manager their team's, analysts and admins all (`cvm.users`); the
+control group only to analysts and admins. Changes stay with keys (and the pages' forms).
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from cvm.api.deps import IdemKey, Prog, StaffKey
+from cvm.api.deps import STAFF, Bearer, IdemKey, Prog, StaffKey, check_key
 from cvm.api.schemas import CaseUpdateIn, OutcomeIn
-from cvm.errors import PermissionDeniedError, WorkspaceError
+from cvm.errors import AuthenticationError, PermissionDeniedError, WorkspaceError
 from cvm.programme.apikeys import Principal
+from cvm.users import SESSION_COOKIE
 
 router = APIRouter(tags=["work"])
 
@@ -41,6 +47,26 @@ def _owner(principal: Principal) -> str | None:
     return principal.name
 
 
+async def _readers(request: Request, prog: Prog, creds: Bearer
+                   ) -> tuple[list[str] | None, bool]:
+    """Whose work the caller may read (None: everyone) and whether the control group too:
+    from an API key when one is sent, else from the pages' session cookie."""
+    if creds is not None or SESSION_COOKIE not in request.cookies:
+        principal = await check_key(request, prog, creds.credentials if creds else None,
+                                    STAFF)
+        owner = _owner(principal)
+        return (None if owner is None else [owner]), owner is None
+    ws = _ws(prog)
+    session = await run_in_threadpool(ws.users.session, request.cookies[SESSION_COOKIE])
+    if session is None:
+        raise AuthenticationError("the session has ended; log in again")
+    owners = await run_in_threadpool(ws.users.work_owners, session)
+    return owners, session.role in ("admin", "analyst")
+
+
+Readers = Annotated[tuple[list[str] | None, bool], Depends(_readers)]
+
+
 def _json(rows: list[dict[str, Any]]) -> JSONResponse:
     def default(v):
         if isinstance(v, dt.datetime | dt.date):
@@ -56,14 +82,19 @@ def _records(df) -> list[dict[str, Any]]:
             for r in df.to_dict("records")]
 
 
-@router.get("/opportunities", summary="Opportunities of a day: a staff key's own")
-def list_opportunities(prog: Prog, principal: StaffKey,
+@router.get("/opportunities", summary="Opportunities of a day: the caller's own (or team's)")
+def list_opportunities(prog: Prog, readers: Readers,
                        as_of: Annotated[dt.date, Query(description="The scored day.")],
                        lang: Annotated[str, Query(pattern="^(en|zh-CN)$")] = "en"
                        ) -> JSONResponse:
-    owner = _owner(principal)
+    owners, control = readers
     ops = _ws(prog).opportunities
-    df = ops.list(as_of, owner=owner, lang=lang, include_control=owner is None)
+    if owners is not None and len(owners) == 1:
+        df = ops.list(as_of, owner=owners[0], lang=lang, include_control=control)
+    else:
+        df = ops.list(as_of, lang=lang, include_control=control)
+        if owners is not None:
+            df = df[df["owner"].isin(owners)]
     return _json(_records(df))
 
 
@@ -84,12 +115,18 @@ def record_outcome(prog: Prog, principal: StaffKey, body: OutcomeIn,
     return JSONResponse(json.loads(json.dumps(row, default=str)), status_code=201)
 
 
-@router.get("/cases", summary="Cases: a staff key's own")
-def list_cases(prog: Prog, principal: StaffKey,
+@router.get("/cases", summary="Cases: the caller's own (or team's)")
+def list_cases(prog: Prog, readers: Readers,
                status: Annotated[list[str] | None, Query()] = None,
                overdue: bool = False) -> JSONResponse:
-    owner = _owner(principal)
-    df = _ws(prog).cases.list(owner, status, overdue)
+    owners, _ = readers
+    cases = _ws(prog).cases
+    if owners is not None and len(owners) == 1:
+        df = cases.list(owners[0], status, overdue)
+    else:
+        df = cases.list(None, status, overdue)
+        if owners is not None:
+            df = df[df["owner"].isin(owners)]
     return _json(_records(df))
 
 
