@@ -48,6 +48,7 @@ NAV: list[NavItem] = [
     NavItem("/value", "Value", ANALYSTS),
     NavItem("/opportunities", "Opportunities", EVERYONE),
     NavItem("/cases", "Cases", EVERYONE),
+    NavItem("/customers", "Customers", EVERYONE),
     NavItem("/programme", "Programme", ANALYSTS),
 ]
 
