@@ -69,7 +69,7 @@ def test_interfaces_do_not_reach_into_storage_or_engines():
     forbidden = ("sqlalchemy", "duckdb", "cvm.store.tables", "cvm.store.db", "pyspark")
     found = []
     for module in MODULES:
-        if module.startswith(("cvm.cli", "cvm.api")):
+        if module.startswith(("cvm.cli", "cvm.api", "cvm.web")):
             for imported, _ in _imports(module):
                 if imported.startswith(forbidden):
                     found.append(f"{module} imports {imported}")
