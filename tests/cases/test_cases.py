@@ -180,8 +180,8 @@ s1,call_centre,inquiry,2024-10-10 10:00:00,2024-10-10 10:00:06
     assert quiet.cases.alerts("2024-10-31").empty
 
 
-@pytest.fixture
-def unhappy(ws, tmp_path, db_url):
+def import_unhappy(ws, tmp_path):
+    """Four customers, three contacts and five questionnaires of two surveys."""
     write_csv(tmp_path / "c.csv", """
 customer_id,relationship_type,region,account_manager
 b1,business,south,zhao
@@ -230,6 +230,11 @@ r7,,csat,sat,1,2024-10-15 08:00
     for table, name in (("customers", "c"), ("transactions", "t"), ("interactions", "i"),
                         ("survey_items", "si"), ("survey_responses", "sr")):
         ws.import_file(table, tmp_path / f"{name}.csv")
+
+
+@pytest.fixture
+def unhappy(ws, tmp_path, db_url):
+    import_unhappy(ws, tmp_path)
     return ws.with_settings(**{"programme.database_url": db_url})
 
 
@@ -273,3 +278,16 @@ def test_cases_open_on_the_command_line_counts_low_satisfaction(unhappy):
     rows = [line.replace("│", " ").split() for line in got.stdout.splitlines()
             if "zhao" in line or "satisfaction" in line]
     assert rows == [["detractor", "zhao", "1"], ["low_satisfaction", "branch:north", "2"]]
+
+
+def test_low_satisfaction_triggers_on_duckdb_and_spark(ws, tmp_path, engine):
+    from cvm.cases.triggers import find_triggers
+
+    import_unhappy(ws, tmp_path)
+    found = find_triggers(ws.with_settings(engine=engine), dt.date(2024, 10, 31),
+                          dt.date(2024, 9, 1))
+    low = found[found["trigger"] == "low_satisfaction"]
+    assert low["trigger_key"].tolist() == ["low_satisfaction:csat:r6", "low_satisfaction:csat:r1",
+                                           "low_satisfaction:rel:r4"]
+    assert [d["touchpoint"] for d in low["details"]] == [None, "web", None]
+    assert [d["item"] for d in low["details"]] == ["sat", "sat", "service"]
