@@ -46,6 +46,10 @@ ANALYSTS = ("admin", "manager", "analyst")
 NAV: list[NavItem] = [
     NavItem("/", "KPIs", EVERYONE),
     NavItem("/value", "Value", ANALYSTS),
+    NavItem("/clv", "Lifetime value", ANALYSTS),
+    NavItem("/loyalty", "Loyalty", ANALYSTS),
+    NavItem("/retention", "Retention", ANALYSTS),
+    NavItem("/service", "Service", ANALYSTS),
     NavItem("/opportunities", "Opportunities", EVERYONE),
     NavItem("/cases", "Cases", EVERYONE),
     NavItem("/customers", "Customers", EVERYONE),
