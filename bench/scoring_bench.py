@@ -10,12 +10,15 @@ of its own, started one after the other on the same workspace:
 1. ``duckdb-scan`` (the floor): DuckDB reading the workspace's transaction parts once,
    ``SELECT count(*), sum(amount), count(DISTINCT customer_id) FROM read_parquet(...)``;
 2. ``cvm-duckdb``: the command itself, ``cvm score run --as-of 2024-11-30 -w WS``;
-3. ``cvm-duckdb-opportunities``: right after it, ``cvm opportunities build --as-of
-   2024-11-30 -w WS`` (the scores of the day turned into opportunities); the report adds
-   a row for the two together (times and CPU added, the larger peak), the monthly run;
-4. ``cvm-duckdb-phases``: the score run in Python (``ws.scoring.run``) with timers around
+3. ``cvm-duckdb-phases``: the score run in Python (``ws.scoring.run``) with timers around
    its main steps (features, CLV fit, churn models, propensity models, saving), for the
    breakdown of where the time goes (a second DuckDB sample as well);
+4. ``cvm-duckdb-opportunities``: ``cvm opportunities build --as-of 2024-11-30 -w WS``
+   (the scores of the day turned into opportunities); the report adds a row for it and
+   the score run together (times and CPU added, the larger peak), the monthly run; the
+   build comes after both score runs because a score run reads the opportunities already
+   built as contacts (`cvm.scoring.contacts`), and the operational database (which holds
+   nothing else here) is removed before the first run, so a rerun starts the same;
 5. ``cvm-duckdb-opportunities-phases``: the build in Python (``ws.opportunities.build``)
    with timers around its steps (reading the scores, the customer facts, product lines,
    the evidence frame, the plan, saving);
@@ -481,13 +484,19 @@ def main() -> None:
         print(json.dumps(info), flush=True)
         logs = ws.parent / "logs"
         logs.mkdir(exist_ok=True)
+        # no opportunities of an earlier invocation: the score run reads them as contacts
+        # (scoring.contacts), so every score run here starts from the same state, and both
+        # score runs on DuckDB come before the build
+        for target in (ws, spark):
+            for f in target.glob("programme.db*"):
+                f.unlink()
         plan = [
             ("duckdb-scan", [py, me, "--run", "floor", "--ws", str(ws)]),
             ("cvm-duckdb", [cvm, "score", "run", "--as-of", args.as_of, "-w", str(ws)]),
-            ("cvm-duckdb-opportunities", [cvm, "opportunities", "build", "--as-of",
-                                          args.as_of, "-w", str(ws)]),
             ("cvm-duckdb-phases", [py, me, "--run", "phases", "--ws", str(ws),
                                    "--as-of", args.as_of]),
+            ("cvm-duckdb-opportunities", [cvm, "opportunities", "build", "--as-of",
+                                          args.as_of, "-w", str(ws)]),
             ("cvm-duckdb-opportunities-phases", [py, me, "--run", "opportunity-phases",
                                                  "--ws", str(ws), "--as-of", args.as_of]),
             ("cvm-spark", [cvm, "score", "run", "--as-of", args.as_of, "-w", str(spark)]),
