@@ -231,3 +231,24 @@ def test_labels_the_pages_look_up_from_data_have_chinese():
               "all"}
     zh = catalogue("zh-CN")
     assert sorted(m for m in labels if m not in zh) == []
+
+
+def test_viewing_the_pages_stores_nothing_and_fits_no_model(site):
+    ws, clients, _ = site
+    manifest = ws.warehouse.manifest()
+    models = sorted(p.name for p in (ws.path / "models").glob("*")) \
+        if (ws.path / "models").exists() else []
+    for page in PAGES:
+        assert clients["root"].get(page + "?as_of=2024-11-30").status_code == 200
+    assert ws.warehouse.manifest() == manifest
+    assert (sorted(p.name for p in (ws.path / "models").glob("*"))
+            if (ws.path / "models").exists() else []) == models
+
+
+def test_a_month_without_a_stored_run_says_how_to_store_it(site):
+    _, clients, _ = site
+    assert 'id="months"' not in clients["ana"].get("/clv").text   # one run: no month links
+    r = clients["ana"].get("/clv?as_of=2024-10-31")
+    assert r.status_code == 200
+    assert "cvm score run --as-of 2024-10-31" in r.text
+    assert 'id="clv-total"' not in r.text

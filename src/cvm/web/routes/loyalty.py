@@ -137,5 +137,5 @@ async def loyalty(request: Request, user: page_user(*ANALYSTS)):
     if data["groups"]:
         figures["groups_figure"] = figure(_groups_figure(data["groups"], lang), 300)
     return page(request, "loyalty.html", title=translate(lang, "Loyalty and satisfaction"),
-                plots=bool(figures), day=day, by=by, group_names=GROUPS,
+                plots=bool(figures), day=day, months=sorted(runs), by=by, group_names=GROUPS,
                 tier_labels=TIER_LABELS, **data, **figures)

@@ -111,4 +111,4 @@ async def retention(request: Request, user: page_user(*ANALYSTS)):
     data = await run_in_threadpool(memo, ws, ("retention", day), lambda: _retention(ws, day))
     figures = _figures(data, lang)
     return page(request, "retention.html", title=translate(lang, "Retention"),
-                plots=bool(figures), day=day, **data, **figures)
+                plots=bool(figures), day=day, months=sorted(runs), **data, **figures)

@@ -114,6 +114,6 @@ async def service(request: Request, user: page_user(*ANALYSTS)):
         figures["compliance_figure"] = figure(_compliance_figure(data["compliance"], lang),
                                               max(240, 60 * len(data["compliance"]) + 100))
     return page(request, "service.html", title=translate(lang, "Service"),
-                plots=bool(figures), day=day, cases=cases, cases_error=cases_error,
-                top=TOP, tier_labels=TIER_LABELS,
+                plots=bool(figures), day=day, months=sorted(runs), cases=cases,
+                cases_error=cases_error, top=TOP, tier_labels=TIER_LABELS,
                 dur=lambda s: duration(s, lang), **data, **figures)
