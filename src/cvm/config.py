@@ -468,7 +468,7 @@ class ProgrammeSettings(_Section):
 
 
 class WebSettings(_Section):
-    """The pages (cvm serve): sessions, login limits."""
+    """The pages (cvm serve): sessions, login limits, the decline reasons offered."""
 
     session_hours: float = Field(8.0, gt=0, le=24 * 30, description=(
         "A login lasts this many hours; then the user logs in again."))
@@ -480,6 +480,11 @@ class WebSettings(_Section):
         "until the window ends."))
     login_window_minutes: int = Field(15, ge=1, le=24 * 60, description=(
         "The window of login_failures, in minutes."))
+    decline_reasons: list[str] = Field(default_factory=lambda: [
+        "price", "not_interested", "has_it_elsewhere", "bad_timing", "unhappy_with_service",
+        "other"], min_length=1, description=(
+        "The coded reasons the opportunity page offers when a customer declines (kept with "
+        "the outcome; cvm opportunities evaluate counts them)."))
 
 
 class Settings(_Section):

@@ -201,6 +201,23 @@ def test_declined_keeps_its_coded_reason_and_a_plain_post_goes_back_to_the_list(
     assert got[["outcome", "reason_code"]].values.tolist() == [["declined", "price"]]
 
 
+def test_the_decline_reasons_offered_and_taken_are_the_settings(ws, clients):
+    site = create_site(ws.with_settings(**{"web.decline_reasons": ["too_dear", "moving"]}))
+    c = TestClient(site, follow_redirects=False)
+    c.cookies = clients("li.wei").cookies
+    html = c.get("/opportunities?lang=en").text
+    assert re.findall(r'<option value="(\w+)">', html)[:2] == ["too_dear", "moving"]
+    assert '<option value="price">' not in html
+    oid = mine(ws, ["li.wei"])["opportunity_id"].iloc[4]
+    form = {**form_of(html, oid), "outcome": "declined"}
+    r = c.post(f"/opportunities/{oid}/outcome", data={**form, "reason_code": "price"})
+    assert r.status_code == 422 and "web.decline_reasons" in r.text
+    assert outcomes_of(ws, oid).empty
+    r = c.post(f"/opportunities/{oid}/outcome", data={**form, "reason_code": "moving"})
+    assert r.status_code == 303
+    assert outcomes_of(ws, oid)["reason_code"].tolist() == ["moving"]
+
+
 @pytest.mark.parametrize("token", [None, "", "not-the-token"])
 def test_a_missing_or_wrong_csrf_token_is_refused_and_stores_nothing(ws, clients, token):
     c = clients("li.wei")

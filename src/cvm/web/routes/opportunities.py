@@ -17,21 +17,18 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from cvm.errors import PermissionDeniedError, WorkspaceError
+from cvm.errors import InputError, PermissionDeniedError, WorkspaceError
 from cvm.users import Session
 from cvm.web.auth import check_csrf, page_user, read_form
 from cvm.web.render import ANALYSTS, EVERYONE, lang_of, page, records
 from cvm.web.routes._common import month_shown
 
-__all__ = ["router", "OUTCOMES", "DECLINE_REASONS", "ROW_LIMIT"]
+__all__ = ["router", "OUTCOMES", "ROW_LIMIT", "may_record"]
 
 router = APIRouter(include_in_schema=False)
 
 #: The buttons of a row, in order (`cvm.opportunities` takes these outcomes).
 OUTCOMES = ("contacted", "accepted", "declined", "no_answer", "not_reachable")
-#: The coded reasons a customer declines for (the decline reasons of the evaluation).
-DECLINE_REASONS = ("price", "not_interested", "has_it_elsewhere", "bad_timing",
-                   "unhappy_with_service", "other")
 #: At most this many rows on one page (highest priority first); ``?owner=`` narrows.
 ROW_LIMIT = 500
 #: Roles who see the control group (marked) and everyone's list.
@@ -64,7 +61,7 @@ def may_record(ws, user: Session, owner: str) -> bool:
 
 
 def _row_context(ws, user: Session) -> dict:
-    return {"outcomes": OUTCOMES, "decline_reasons": DECLINE_REASONS,
+    return {"outcomes": OUTCOMES, "decline_reasons": ws.settings.web.decline_reasons,
             "can_record": user.role != "analyst", "show_owner": user.role != "staff",
             "once": lambda: secrets.token_urlsafe(12)}
 
@@ -99,6 +96,9 @@ async def record_outcome(request: Request, opportunity_id: str, user: page_user(
         raise PermissionDeniedError(f"opportunity {opportunity_id!r} is not yours")
     outcome = form.get("outcome", "")
     code = (form.get("reason_code") or None) if outcome == "declined" else None
+    if code is not None and code not in ws.settings.web.decline_reasons:
+        raise InputError(f"reason code {code!r} is not one of "
+                         f"{', '.join(ws.settings.web.decline_reasons)} (web.decline_reasons)")
     once = form.get("once", "").strip() or secrets.token_urlsafe(12)
     key = f"web:{user.username}:{opportunity_id}:{once}:{outcome}:{code or ''}"[:200]
     await run_in_threadpool(ws.opportunities.record, opportunity_id, outcome, code,
