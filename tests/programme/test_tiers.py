@@ -157,3 +157,14 @@ def test_tier_progress_shows_the_gap_to_the_next_open_tier(make):
     assert got["m2"]["gap"] is None
     assert got["m3"]["tier"] is None and got["m3"]["next_tier"] == "silver"
     assert got["m3"]["gap"] == 100_000
+
+
+def test_members_by_tier_counts_the_active_members_of_each_tier(make):
+    prog = _setup(make)
+    for m in ("m2", "m3", "m4"):
+        prog.create_member(m, joined_on=date(2024, 3, 15), now=at(2024, 3, 15))
+    prog.earn("m1", "s1", "4200", now=at(2025, 1, 15))    # silver
+    prog.earn("m2", "s2", "16000", now=at(2025, 1, 15))   # platinum
+    prog.earn("m4", "s4", "1500", now=at(2025, 1, 15))    # silver
+    prog.run_tiers(date(2025, 1, 31))
+    assert prog.members_by_tier() == {"silver": 2, "platinum": 1, None: 1}

@@ -211,8 +211,8 @@ def test_split_histogram_tiers_and_durations_by_hand():
     assert h["top"] == 99.0 and sum(h["counts"]) == 101 and h["counts"][-1] == 5
     tiers = [{"code": "gold", "name": "Gold", "rank": 2},
              {"code": "silver", "name": "Silver", "rank": 1}]
-    members = [{"tier": None}, {"tier": "gold"}, {"tier": None}, {"tier": "silver"}]
-    assert [(r["tier"], r["members"], r["share"]) for r in members_by_tier(tiers, members)] \
+    counts = {"gold": 1, None: 2, "silver": 1}
+    assert [(r["tier"], r["members"], r["share"]) for r in members_by_tier(tiers, counts)] \
         == [(None, 2, 0.5), ("silver", 1, 0.25), ("gold", 1, 0.25)]
     assert [duration(s, "en") for s in (15, 300, 7200, 172800, 90000)] == [
         "15 s", "5.0 min", "2.0 h", "2.0 d", "1.0 d"]

@@ -81,6 +81,10 @@ class Administration(Runner):
         on = on or utcnow().date()
         return self._read(lambda conn: tiers.progress(conn, on, self.settings))
 
+    def members_by_tier(self) -> dict[str | None, int]:
+        """Active members per tier code (None: in no tier yet)."""
+        return self._read(tiers.member_counts)
+
     def run_tiers(self, on: date | None = None, batch: int = 500) -> list[dict[str, Any]]:
         """The tier job for day `on`: upgrades, grace and downgrades for every member."""
         on = on or utcnow().date()

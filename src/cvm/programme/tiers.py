@@ -134,6 +134,14 @@ def progress(conn: Connection, on: date, settings: Any) -> list[dict[str, Any]]:
     return out
 
 
+def member_counts(conn: Connection) -> dict[str | None, int]:
+    """Active members per tier code (None: in no tier yet), one GROUP BY."""
+    rows = conn.execute(select(members.c.tier_code, func.count())
+                        .where(members.c.status == "active")
+                        .group_by(members.c.tier_code)).all()
+    return {code: int(n) for code, n in rows}
+
+
 def ranks(conn: Connection) -> dict[str | None, Any]:
     out = {r.code: r for r in conn.execute(select(tiers).order_by(tiers.c.rank))}
     return out

@@ -82,16 +82,20 @@ def _index(ws) -> dict | None:
             "rows": [{"construct": c, "score": float(df[c].mean())} for c in cons]}
 
 
-def _loyalty(ws, day, by: str) -> dict:
+def _loyalty(ws, day) -> dict:
     until = day.strftime("%Y-%m") if day is not None else None
     trend, trend_error = _try(lambda: _nps(ws, None, True, until))
-    groups, groups_error = _try(lambda: _nps(ws, by, False, None))
     overall, _ = _try(lambda: _nps(ws, None, False, None))
     levels, levels_error = _try(lambda: _levels(ws))
-    return {"trend": trend, "trend_error": trend_error, "groups": groups,
-            "groups_error": groups_error, "overall": overall[0] if overall else None,
+    return {"trend": trend, "trend_error": trend_error,
+            "overall": overall[0] if overall else None,
             "classes": _classes(ws, day), "levels": levels, "levels_error": levels_error,
             "index": _index(ws), "min_n": ws.settings.survey.nps_min_sample}
+
+
+def _groups(ws, by: str) -> dict:
+    groups, groups_error = _try(lambda: _nps(ws, by, False, None))
+    return {"groups": groups, "groups_error": groups_error}
 
 
 def _trend_figure(rows, lang):
@@ -129,8 +133,9 @@ async def loyalty(request: Request, user: page_user(*ANALYSTS)):
         by = "segment"
     runs = await run_in_threadpool(ws.scoring.runs)
     day = month_shown(request, runs)
-    data = await run_in_threadpool(memo, ws, ("loyalty", day, by),
-                                   lambda: _loyalty(ws, day, by))
+    data = await run_in_threadpool(memo, ws, ("loyalty", day), lambda: _loyalty(ws, day))
+    data = {**data, **await run_in_threadpool(memo, ws, ("nps-groups", by),
+                                              lambda: _groups(ws, by))}
     figures = {}
     if data["trend"]:
         figures["trend_figure"] = figure(_trend_figure(data["trend"], lang), 320)

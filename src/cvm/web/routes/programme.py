@@ -17,11 +17,10 @@ router = APIRouter(include_in_schema=False)
 SETUP = "cvm programme init --demo"
 
 
-def members_by_tier(tiers: list[dict], members: list[dict]) -> list[dict]:
-    """Active members per tier, lowest tier first, those in no tier first of all."""
-    counts: dict = {}
-    for m in members:
-        counts[m["tier"]] = counts.get(m["tier"], 0) + 1
+def members_by_tier(tiers: list[dict], counts: dict) -> list[dict]:
+    """Active members per tier (`counts`: tier code -> members), those in no tier first,
+    then the tiers lowest first, then any code no tier defines."""
+    counts = dict(counts)
     total = sum(counts.values())
     rows = [{"tier": None, "name": None, "members": counts.pop(None, 0)}]
     for t in sorted(tiers, key=lambda t: t["rank"]):
@@ -39,7 +38,7 @@ def _programme(ws) -> dict | None:
     if not tiers:
         return None
     liability = prog.liability()
-    return {"tiers": members_by_tier(tiers, prog.tier_progress()),
+    return {"tiers": members_by_tier(tiers, prog.members_by_tier()),
             "members": None, "liability": liability,
             "points": sum(r["points"] for r in liability),
             "value": sum(r["value"] for r in liability),
