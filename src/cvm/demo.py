@@ -9,7 +9,9 @@ customers take up product lines (brands) in a fixed order, so the later analyses
 behaviour, churn reasons, propensity to buy a line) have something real to find.
 
 `generate` writes the files; `build_demo` imports them into a workspace through the same
-path a user's files take. The size is a parameter (up to 1M customers / 10M transactions).
+path a user's files take, and with ``jobs`` runs the month's jobs on it (`month_jobs`) so
+that the pages, ``cvm kpi`` and ``cvm report`` have stored results to show. The size is a
+parameter (up to 1M customers / 10M transactions).
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["DemoParams", "generate", "build_demo"]
+__all__ = ["DemoParams", "generate", "build_demo", "month_jobs", "last_month_end",
+           "DEMO_MEMBERS"]
+
+#: Customers the demo enrols in its loyalty programme (as `cvm programme init --demo`).
+DEMO_MEMBERS = 1000
 
 _REL_TYPES = np.array(["consumer", "business", "channel", "internal"])
 _REL_P = [0.82, 0.12, 0.04, 0.02]
@@ -258,9 +264,11 @@ DEMO_MAPPINGS = {
 }
 
 
-def build_demo(directory: str | Path, params: DemoParams = DemoParams(), on_table=None):
+def build_demo(directory: str | Path, params: DemoParams = DemoParams(), on_table=None,
+               jobs: bool = False, on_job=None):
     """Generate the demo company into ``directory/data`` and import it into a new workspace
-    at ``directory``; return the Workspace."""
+    at ``directory``; with ``jobs``, then run the month's jobs (`month_jobs`, each reported
+    to ``on_job``). Returns the Workspace and the import reports."""
     from cvm.workspace import Workspace
 
     ws = Workspace.init(directory, exist_ok=True)
@@ -271,4 +279,51 @@ def build_demo(directory: str | Path, params: DemoParams = DemoParams(), on_tabl
         reports.append(report)
         if on_table is not None:
             on_table(report)
+    if jobs:
+        month_jobs(ws, on_job=on_job)
     return ws, reports
+
+
+def last_month_end(day: dt.date) -> dt.date:
+    """The last day of the last complete month up to ``day``: ``day`` itself when it ends
+    its month, else the end of the month before."""
+    if (day + dt.timedelta(days=1)).day == 1:
+        return day
+    return day.replace(day=1) - dt.timedelta(days=1)
+
+
+def month_jobs(ws, months: int = 2, members: int = DEMO_MEMBERS, on_job=None) -> list[dt.date]:
+    """The monthly jobs for the last ``months`` complete month ends of the workspace's data,
+    oldest first: the scoring run (`ScoringFacade.run`), the month's opportunities
+    (`OpportunitiesFacade.build`) and cases (`CasesFacade.open`); then the demo loyalty
+    programme with ``members`` customers enrolled (what `cvm programme init --demo` does);
+    then each month's KPI tree (`KpiFacade.compute`), so the later month has a trend and
+    `cvm score drift` two runs. ``on_job(text, seconds)`` hears of each job done. Returns
+    the month ends."""
+    import time
+
+    latest = ws.latest_day()
+    if latest is None:
+        raise ValueError("the workspace has no transactions to run the month's jobs on")
+    ends = [last_month_end(latest)]
+    while len(ends) < months:
+        ends.insert(0, ends[0].replace(day=1) - dt.timedelta(days=1))
+
+    def job(text, fn):
+        start = time.perf_counter()
+        out = fn()
+        if on_job is not None:
+            on_job(text, time.perf_counter() - start)
+        return out
+
+    for day in ends:
+        job(f"scored every customer as of {day}", lambda d=day: ws.scoring.run(d))
+        job(f"built the opportunities of {day}", lambda d=day: ws.opportunities.build(d))
+        job(f"opened the cases up to {day}", lambda d=day: ws.cases.open(d))
+    prog = ws.programme
+    job(f"set up the loyalty programme with {members:,} members",
+        lambda: prog.init(demo=True, members=members))
+    prog.close()
+    for day in ends:
+        job(f"computed the KPIs of {day}", lambda d=day: ws.kpi.compute(d))
+    return ends

@@ -140,7 +140,7 @@ def _walk(node):
         yield from _walk(child)
 
 
-def testprevious_month_end_is_the_month_end_before():
+def test_previous_month_end_is_the_month_end_before():
     from cvm.kpi.facade import previous_month_end
 
     assert previous_month_end(dt.date(2024, 3, 31)) == dt.date(2024, 2, 29)

@@ -134,9 +134,13 @@ def demo(
     customers: Annotated[int, typer.Option(min=100, max=2_000_000,
                                            help="Number of customers.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    jobs: Annotated[bool, typer.Option(
+        help="Run the month's jobs for the last two complete months: scores, "
+             "opportunities, cases, the loyalty programme, KPIs.")] = True,
 ) -> None:
-    """Build a seeded synthetic company, import it and show who its valuable customers are."""
-    from cvm.demo import DemoParams, build_demo
+    """Build a seeded synthetic company, import it, run the month's jobs and show who its
+    valuable customers are."""
+    from cvm.demo import DemoParams, build_demo, last_month_end
 
     start = time.perf_counter()
     ws = _built_demo(directory)
@@ -144,7 +148,9 @@ def demo(
         console.print(f"Building a demo company of {customers:,} customers in {directory} ...")
         ws, _ = build_demo(directory, DemoParams(customers=customers, seed=seed),
                            on_table=lambda r: console.print(
-                               f"  imported {r.rows_added:>10,} {r.table}"))
+                               f"  imported {r.rows_added:>10,} {r.table}"),
+                           jobs=jobs, on_job=lambda text, s: console.print(
+                               f"  {text} ({s:.1f} s)", markup=False, highlight=False))
     window = ws.value.window()
     console.print(f"\nValue over {window.start} .. {window.end} "
                   f"({ws.settings.currency}, by {ws.settings.value.tier_by}):")
@@ -157,8 +163,18 @@ def demo(
         ["relationship_type", "customers", "mean_value", "customer_value", "revenue_share"]),
          title="Customer value = customers x mean value, by relationship type")
     emit(ws.value.rfm_segments().select(["segment", "customers"]), title="RFM segments")
-    latest = ws.latest_day()
-    month_end = latest.replace(day=1) - dt.timedelta(days=1)  # the last complete month
+    month_end = last_month_end(ws.latest_day())  # the last complete month
+    if ws.kpi.months():
+        console.print(f"Done in {time.perf_counter() - start:.1f} s. Next, with "
+                      f"--workspace {directory}:\n"
+                      f"  cvm kpi --as-of {month_end}   the month's KPIs, NPS at the root\n"
+                      f"  cvm report --as-of {month_end} --out report.html   the monthly "
+                      "report, one file\n"
+                      f"  cvm opportunities list --as-of {month_end}   the month's work for "
+                      "staff\n"
+                      f"  cvm score drift --from {_month_before(month_end)} --to {month_end}"
+                      "   how the scores moved")
+        return
     console.print(f"Done in {time.perf_counter() - start:.1f} s. Next, with "
                   f"--workspace {directory}:\n"
                   "  cvm value tiers            who the valuable customers are\n"
@@ -166,6 +182,10 @@ def demo(
                   f"  cvm score run --as-of {month_end}  every customer scored, then "
                   "opportunities\n"
                   "  cvm programme init --demo  a loyalty programme with 1,000 of them enrolled")
+
+
+def _month_before(day: dt.date) -> dt.date:
+    return day.replace(day=1) - dt.timedelta(days=1)
 
 
 def _built_demo(directory: Path):
