@@ -64,6 +64,7 @@ def _register() -> None:
     from cvm.cli import kpi as _kpi
     from cvm.cli import opportunities as _opportunities
     from cvm.cli import programme as _programme
+    from cvm.cli import report as _report
     from cvm.cli import retention as _retention
     from cvm.cli import score as _score
     from cvm.cli import service as _service
@@ -88,6 +89,7 @@ def _register() -> None:
     _web.register(app)
     _retention.register(app)
     _kpi.register(app)
+    _report.register(app)
 
 
 _register()
