@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
+from cvm._dates import as_date
 from cvm.errors import InputError, PermissionDeniedError, WorkspaceError
 from cvm.users import Session
 from cvm.web.auth import check_csrf, page_user, read_form
@@ -94,6 +95,7 @@ async def record_outcome(request: Request, opportunity_id: str, user: page_user(
     owner = await run_in_threadpool(ws.opportunities.owner_of, opportunity_id)
     if not may_record(ws, user, owner):
         raise PermissionDeniedError(f"opportunity {opportunity_id!r} is not yours")
+    day = as_date(form["as_of"], "as_of").isoformat() if form.get("as_of") else ""
     outcome = form.get("outcome", "")
     code = (form.get("reason_code") or None) if outcome == "declined" else None
     if code is not None and code not in ws.settings.web.decline_reasons:
@@ -103,8 +105,7 @@ async def record_outcome(request: Request, opportunity_id: str, user: page_user(
     key = f"web:{user.username}:{opportunity_id}:{once}:{outcome}:{code or ''}"[:200]
     await run_in_threadpool(ws.opportunities.record, opportunity_id, outcome, code,
                             user.username, key)
-    day = form.get("as_of", "")
-    if request.headers.get("hx-request") != "true":
+    if request.headers.get("hx-request") != "true" or not day:
         return RedirectResponse(f"/opportunities?as_of={day}" if day else "/opportunities",
                                 status_code=303)
     lang = lang_of(request)
