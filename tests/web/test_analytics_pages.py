@@ -252,3 +252,15 @@ def test_a_month_without_a_stored_run_says_how_to_store_it(site):
     assert r.status_code == 200
     assert "cvm score run --as-of 2024-10-31" in r.text
     assert 'id="clv-total"' not in r.text
+
+
+def test_scores_listed_by_name_are_those_of_the_whole_list(site):
+    ws, _, _ = site
+    full = ws.scoring.list(DAY).set_index("customer_id")
+    part = ws.scoring.list(DAY, ["loyalty", "value_tier"]).set_index("customer_id")
+    assert list(part.columns) == ["value_tier", "loyalty", "loyalty_class"]
+    assert len(part) == len(full) == 800                 # every customer has a value tier
+    pd.testing.assert_frame_equal(part, full[list(part.columns)])
+    assert len(ws.scoring.history(DAY, ["revenue_potential"])) == \
+        int(full["revenue_potential"].notna().sum())
+

@@ -70,16 +70,21 @@ class ScoringFacade:
                                 f"{day}` (stored: {stored})")
         return day.isoformat()
 
-    def history(self, as_of) -> pd.DataFrame:
+    def history(self, as_of, scores: list[str] | None = None) -> pd.DataFrame:
         """The stored long rows of one run: customer_id, as_of, score, value, label,
-        version."""
+        version; with ``scores``, only those scores' rows (read without the others)."""
         t = self._ws.result("score_history", self._partition(as_of))
+        if scores is not None:
+            t = t.filter(t.score.isin(list(scores)))
         return t.to_pyarrow().to_pandas()
 
-    def list(self, as_of) -> pd.DataFrame:
+    def list(self, as_of, scores: list[str] | None = None) -> pd.DataFrame:
         """One row per customer of the run of ``as_of``, one column per score (a label
-        score as text; loyalty's class as ``loyalty_class``), in the registry's order."""
-        long = self.history(as_of)
+        score as text; loyalty's class as ``loyalty_class``), in the registry's order.
+
+        ``scores``: only these (e.g. ``["revenue_potential", "value_tier"]``), and only
+        the customers with one of them; much less to read on a large run."""
+        long = self.history(as_of, scores)
         ids = pd.Index(sorted(long["customer_id"].unique()), name="customer_id")
         names = list(dict.fromkeys(long["score"]))
         rank = {n: i for i, n in enumerate(SCORES)}

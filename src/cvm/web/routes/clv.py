@@ -61,7 +61,10 @@ def _relationship_types(ws) -> pd.Series | None:
 
 def _clv(ws, day) -> dict:
     notes = ws.scoring.notes(day)
-    scores = ws.scoring.list(day).set_index("customer_id")
+    # only the two scores read (a run of a million customers has some twenty); every
+    # customer of the run has a value tier, so these rows are the run's customers
+    scores = ws.scoring.list(day, ["revenue_potential", "value_tier"]).set_index(
+        "customer_id")
     own = notes[notes["score"] == "revenue_potential"]
     data = {"notes": records(notes[["score", "version", "status", "note"]]),
             "clv_note": own["note"].iloc[0] if len(own) else None,

@@ -48,7 +48,8 @@ def _try(make):
 def _classes(ws, day) -> dict | None:
     if day is None or day not in ws.scoring.runs():
         return None
-    scores = ws.scoring.list(day)
+    # every customer of the run has a value tier: its rows count the run's customers
+    scores = ws.scoring.list(day, ["loyalty", "value_tier"])
     if "loyalty_class" not in scores or scores["loyalty_class"].isna().all():
         return {"rows": [], "scored": len(scores), "mean": None}
     labels = scores["loyalty_class"].dropna()
