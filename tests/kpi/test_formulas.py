@@ -145,3 +145,13 @@ def test_previous_month_end_is_the_month_end_before():
 
     assert previous_month_end(dt.date(2024, 3, 31)) == dt.date(2024, 2, 29)
     assert previous_month_end(dt.date(2024, 1, 15)) == dt.date(2023, 12, 31)
+
+
+@pytest.mark.slow
+def test_the_same_values_on_each_engine(tmp_path, engine):
+    """Every hand-checked value again, computed on DuckDB and on local Spark."""
+    ws = build(tmp_path)
+    save_scores(ws)
+    got = ws.with_settings(engine=engine).kpi.values(AS_OF)
+    for kpi, want in EXPECTED.items():
+        assert got[kpi][0] == pytest.approx(want, abs=1e-12), (kpi, got[kpi][1])
