@@ -123,9 +123,9 @@ def test_staff_see_their_own_list_and_never_the_control_group(ws, clients):
 
 
 def test_a_manager_sees_the_team_and_its_queue(ws, clients):
-    shown = set(row_ids(clients("zhao").get("/opportunities").text))
-    expected = set(mine(ws, [EAST, "li.wei", "wang.fang"])["opportunity_id"])
-    assert shown == expected and len(expected) >= 6
+    shown = row_ids(clients("zhao").get("/opportunities").text)
+    expected = mine(ws, [EAST, "li.wei", "wang.fang"])     # highest priority first
+    assert shown == list(expected["opportunity_id"]) and len(expected) >= 6
     west = set(row_ids(clients("sun").get("/opportunities").text))
     assert west == set(mine(ws, ["branch:west"])["opportunity_id"]) and west
 
@@ -141,6 +141,31 @@ def test_analysts_and_admins_see_everyone_and_the_control_group_marked(ws, clien
     # an analyst reads only: no outcome buttons
     assert 'name="outcome"' not in clients("ana").get("/opportunities").text
     assert 'name="outcome"' in clients("root").get("/opportunities").text
+
+
+def test_a_long_list_shows_the_opportunities_of_highest_priority(ws, clients, monkeypatch):
+    import cvm.web.routes.opportunities as page
+
+    monkeypatch.setattr(page, "ROW_LIMIT", 5)
+    df = all_opportunities(ws)
+    html = clients("root").get("/opportunities?lang=en").text
+    assert row_ids(html) == list(df["opportunity_id"][:5])
+    assert "The 5 opportunities of highest priority" in html
+    team = mine(ws, [EAST, "li.wei", "wang.fang"])
+    assert row_ids(clients("zhao").get("/opportunities").text) == list(
+        team["opportunity_id"][:5])
+    theirs = df[df["owner"] == "branch:west"]
+    html = clients("ana").get("/opportunities?owner=branch:west").text
+    assert row_ids(html) == list(theirs["opportunity_id"][:5])
+
+
+def test_the_list_of_one_customer_and_the_first_few(ws):
+    df = all_opportunities(ws)
+    customer = df["customer_id"].iloc[0]
+    one = ws.opportunities.list(DAY, customer_id=customer)
+    pd.testing.assert_frame_equal(one, df[df["customer_id"] == customer].reset_index(drop=True))
+    assert ws.opportunities.list(DAY, customer_id="nobody").empty
+    pd.testing.assert_frame_equal(ws.opportunities.list(DAY, limit=7), df.head(7))
 
 
 def test_every_role_opens_the_three_pages_and_no_session_goes_to_the_login(ws, clients, app):
@@ -281,6 +306,16 @@ def test_cases_each_sees_their_own_the_team_or_all(ws, clients):
     overdue = ws.cases.list(overdue=True)
     assert set(case_ids(clients("root").get("/cases?show=overdue").text)) == set(
         overdue["case_id"])
+
+
+def test_a_long_list_of_cases_shows_those_due_first(ws, clients, monkeypatch):
+    import cvm.web.routes.cases as page
+
+    monkeypatch.setattr(page, "ROW_LIMIT", 3)
+    everyone = waiting(ws)
+    html = clients("root").get("/cases?lang=en").text
+    assert case_ids(html) == everyone["case_id"].tolist()[:3]
+    assert f"{len(everyone)} cases; the 3 due first are shown" in html
 
 
 def test_moving_a_case_on_with_and_without_a_root_cause(ws, clients):

@@ -138,13 +138,15 @@ class OpportunitiesFacade:
 
     # -- lists ---------------------------------------------------------------------------
     def list(self, as_of, owner: str | None = None, lang: str | None = "en",
-             include_control: bool = True) -> pd.DataFrame:
-        """The opportunities of ``as_of`` (of one ``owner``), highest priority first, with
-        the reason and action in ``lang`` (en or zh-CN). The control group is included
-        (``control`` true) unless ``include_control`` is false: what an owner is shown."""
+             include_control: bool = True, *, customer_id: str | None = None,
+             limit: int | None = None) -> pd.DataFrame:
+        """The opportunities of ``as_of`` (of one ``owner``, of one ``customer_id``; the
+        first ``limit``), highest priority first, with the reason and action in ``lang``
+        (en or zh-CN). The control group is included (``control`` true) unless
+        ``include_control`` is false: what an owner is shown."""
         day = as_date(as_of, "as_of")
-        df = _store.load(self.store, day, owner, include_control)
-        if df.empty and owner is None:
+        df = _store.load(self.store, day, owner, include_control, customer_id, limit)
+        if df.empty and owner is None and customer_id is None:
             raise WorkspaceError(f"no opportunities built for {day}; run `cvm opportunities "
                                  f"build --as-of {day}` (after `cvm score run --as-of {day}`)")
         df["reason"] = [reason(e, lang) for e in df["evidence"]]

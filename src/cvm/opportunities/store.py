@@ -43,8 +43,10 @@ def save_plan(store: Store, as_of: dt.date, plan: pd.DataFrame) -> int:
 
 
 def load(store: Store, as_of: dt.date | None = None, owner: str | None = None,
-         include_control: bool = True) -> pd.DataFrame:
-    """Stored opportunities (of a day, of an owner) with their latest outcome."""
+         include_control: bool = True, customer_id: str | None = None,
+         limit: int | None = None) -> pd.DataFrame:
+    """Stored opportunities (of a day, of an owner, of a customer; at most ``limit``, the
+    highest priority first) with their latest outcome."""
     latest = (select(out.c.opportunity_id, func.max(out.c.outcome_id).label("last"))
               .group_by(out.c.opportunity_id).subquery())
     last = out.alias("last_outcome")
@@ -58,7 +60,11 @@ def load(store: Store, as_of: dt.date | None = None, owner: str | None = None,
         q = q.where(opp.c.owner == owner)
     if not include_control:
         q = q.where(opp.c.control.is_(False))
+    if customer_id is not None:
+        q = q.where(opp.c.customer_id == customer_id)
     q = q.order_by(opp.c.as_of, opp.c.priority.desc(), opp.c.opportunity_id)
+    if limit is not None:
+        q = q.limit(limit)
     with store.read() as conn:
         rows = conn.execute(q).mappings().all()
     cols = [*_COLS, "outcome", "reason_code", "outcome_at"]

@@ -18,10 +18,12 @@ from cvm.web.auth import check_csrf, page_user, read_form
 from cvm.web.render import EVERYONE, page, records
 from cvm.web.routes.opportunities import may_record
 
-__all__ = ["router", "SHOWN"]
+__all__ = ["router", "SHOWN", "ROW_LIMIT"]
 
 router = APIRouter(include_in_schema=False)
 
+#: At most this many cases on the page, due first.
+ROW_LIMIT = 500
 #: What ``?show=`` may ask for: the cases still waiting (the default), the overdue ones,
 #: or every case.
 SHOWN = ("waiting", "overdue", "all")
@@ -47,11 +49,12 @@ def _cases_page(request: Request, ws, user: Session, show: str, status_code: int
                 error: str | None = None, error_case: int | None = None,
                 done: int | None = None):
     df = _visible(ws, user, show)
-    rows = records(df)
+    rows = records(df.head(ROW_LIMIT))
     for r in rows:
         r["details_text"] = _detail(r["details"])
         r["next"] = NEXT.get(r["status"], ())
     return page(request, "cases.html", status_code=status_code, title="Cases", rows=rows,
+                total=len(df), limit=ROW_LIMIT,
                 show=show, shown=SHOWN, error=error, error_case=error_case, done=done,
                 can_move=user.role != "analyst",
                 root_causes=ws.settings.cases.root_causes)

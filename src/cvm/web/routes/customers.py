@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from cvm.errors import NotFoundError, WorkspaceError
+from cvm.errors import NotFoundError
 from cvm.i18n import translate
 from cvm.scoring.registry import score_def
 from cvm.users import Session
@@ -93,13 +93,9 @@ def _customer(ws, user: Session, customer_id: str, lang: str) -> dict:
     loyalty = latest.get("loyalty", {}).get("label")
     interactions = _rows(ws, "interactions", customer_id, "opened_at")
     see_control = user.role in ("admin", "analyst")
-    opportunities = []
-    if runs:
-        try:
-            df = ws.opportunities.list(runs[-1], lang=lang, include_control=see_control)
-            opportunities = records(df[df["customer_id"] == customer_id])
-        except WorkspaceError:   # nothing built for the latest run
-            pass
+    opportunities = records(ws.opportunities.list(
+        runs[-1], lang=lang, include_control=see_control, customer_id=customer_id)
+    ) if runs else []
     try:
         member = ws.programme.member(customer_id)
         balance = ws.programme.balance(customer_id)

@@ -37,18 +37,27 @@ SEE_CONTROL = ("admin", "analyst")
 
 
 def _visible(ws, user: Session, day, lang: str, owner: str | None = None) -> pd.DataFrame:
-    """The opportunities of ``day`` the user may see (highest priority first)."""
+    """The opportunities of ``day`` the user may see: the `ROW_LIMIT` of highest priority
+    (of ``owner`` when the user sees more than one owner's)."""
     owners = ws.users.work_owners(user)
-    control = user.role in SEE_CONTROL
-    if owners is not None and len(owners) == 1:
-        return ws.opportunities.list(day, owner=owners[0], lang=lang, include_control=False)
-    try:
-        df = ws.opportunities.list(day, owner=owner, lang=lang, include_control=control)
-    except WorkspaceError:      # nothing built for the day
-        return pd.DataFrame(columns=["opportunity_id", "owner", "priority"])
-    if owners is not None:
-        df = df[df["owner"].isin(owners)]
-    return df.reset_index(drop=True)
+    ops = ws.opportunities
+    if owners is None:
+        try:
+            return ops.list(day, owner=owner, lang=lang,
+                            include_control=user.role in SEE_CONTROL, limit=ROW_LIMIT)
+        except WorkspaceError:      # nothing built for the day
+            return pd.DataFrame(columns=["opportunity_id", "owner", "priority"])
+    if owner is not None:
+        owners = [o for o in owners if o == owner]
+    parts = [ops.list(day, owner=o, lang=lang, include_control=False, limit=ROW_LIMIT)
+             for o in owners]
+    parts = [p for p in parts if len(p)]
+    if len(parts) <= 1:
+        return parts[0] if parts else pd.DataFrame(columns=["opportunity_id", "owner",
+                                                            "priority"])
+    df = pd.concat(parts, ignore_index=True)
+    df = df.sort_values(["priority", "opportunity_id"], ascending=[False, True])
+    return df.head(ROW_LIMIT).reset_index(drop=True)
 
 
 def may_record(ws, user: Session, owner: str) -> bool:
