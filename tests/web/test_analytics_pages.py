@@ -175,8 +175,13 @@ def test_service_compliance_breaches_and_cases_are_the_facades(site):
         assert _field(row, "compliance") == fmt_percent(r["compliance"], "en")
     assert 'data-touchpoint="call_centre"' in html
     breaches = ws.service.breaches(DAY).to_pandas()
-    in_month = (pd.to_datetime(breaches["opened_at"]) >= pd.Timestamp("2024-11-01")).sum()
-    assert f'id="breaches-month">{fmt_number(in_month, "en")}<' in html
+    in_month = breaches[pd.to_datetime(breaches["opened_at"]) >= pd.Timestamp("2024-11-01")]
+    assert f'id="breaches-month">{fmt_number(len(in_month), "en")}<' in html
+    assert f"{fmt_number(len(breaches), 'en')} in all" in html
+    since = ws.service.breaches(DAY, since=dt.date(2024, 11, 1)).to_pandas()
+    assert 0 < len(since) < len(breaches)
+    assert sorted(since["interaction_id"] + since["standard"]) == sorted(
+        in_month["interaction_id"] + in_month["standard"])
     cases = ws.cases.list(status=list(OPEN_STATUSES))
     assert len(cases) > 0
     assert f'id="cases-open">{fmt_number(len(cases), "en")}<' in html

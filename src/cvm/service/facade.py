@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from cvm._dates import as_date
 from cvm.errors import InputError, WorkspaceError
 from cvm.service.clock import Calendar
 from cvm.service.compliance import (
@@ -139,11 +140,17 @@ class ServiceFacade:
         return compliance_table(rows, standards, keys, every_standard=not by)
 
     def breaches(self, as_of: str | dt.datetime | None = None, by: list[str] | None = None,
-                 standard: str | None = None) -> pa.Table:
+                 standard: str | None = None,
+                 since: str | dt.datetime | dt.date | None = None) -> pa.Table:
         """Every breach up to ``as_of``: standard, interaction, customer, value tier, when
-        opened, due and answered, and how far over the limit."""
+        opened, due and answered, and how far over the limit; with ``since`` (a day: its
+        start), only those of interactions opened at or after it."""
         when = self.as_of(as_of)
         rows, standards, calendars, _ = self._statuses(when, list(by or []), standard)
+        if since is not None:
+            start = since if isinstance(since, dt.datetime) else dt.datetime.combine(
+                as_date(since, "since"), dt.time())
+            rows = rows.filter(rows.opened_at >= start)
         return breach_list(rows, standards, calendars, self._tiers())
 
     def _tiers(self):

@@ -4,7 +4,6 @@ open and overdue cases of the closed loop."""
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -49,14 +48,15 @@ def _try(make):
         return None, str(exc)
 
 
-def _breaches(ws, day) -> dict:
-    b = ws.service.breaches(day).to_pandas()
-    total = len(b)
-    if day is not None:
-        start = pd.Timestamp(day.replace(day=1))
-        b = b[pd.to_datetime(b["opened_at"]) >= start]
+def _breaches(ws, day, compliance: list[dict] | None) -> dict:
+    """The month's breaches furthest over their limit, how many in the month and in all
+    (the compliance table's breached, summed: the same count as the whole list)."""
+    since = day.replace(day=1) if day is not None else None
+    b = ws.service.breaches(day, since=since).to_pandas()
     top = b.sort_values("over_seconds", ascending=False).head(TOP)
-    return {"total": total, "month": len(b), "rows": records(top)}
+    total = sum(r["breached"] for r in compliance) if compliance else None
+    return {"total": total, "month": len(b) if since is not None else None,
+            "rows": records(top)}
 
 
 def _complaints(ws, day) -> dict:
@@ -70,7 +70,7 @@ def _complaints(ws, day) -> dict:
 
 def _service(ws, day) -> dict:
     compliance, compliance_error = _try(lambda: records(ws.service.compliance(day)))
-    breaches, breaches_error = _try(lambda: _breaches(ws, day))
+    breaches, breaches_error = _try(lambda: _breaches(ws, day, compliance))
     complaints, complaints_error = _try(lambda: _complaints(ws, day))
     return {"compliance": compliance, "compliance_error": compliance_error,
             "breaches": breaches, "breaches_error": breaches_error,
