@@ -23,7 +23,7 @@ __all__ = ["router", "SHOWN", "ROW_LIMIT"]
 router = APIRouter(include_in_schema=False)
 
 #: At most this many cases on the page, due first.
-ROW_LIMIT = 500
+ROW_LIMIT = 200
 #: What ``?show=`` may ask for: the cases still waiting (the default), the overdue ones,
 #: or every case.
 SHOWN = ("waiting", "overdue", "all")

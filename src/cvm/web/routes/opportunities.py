@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 #: The buttons of a row, in order (`cvm.opportunities` takes these outcomes).
 OUTCOMES = ("contacted", "accepted", "declined", "no_answer", "not_reachable")
 #: At most this many rows on one page (highest priority first); ``?owner=`` narrows.
-ROW_LIMIT = 500
+ROW_LIMIT = 200
 #: Roles who see the control group (marked) and everyone's list.
 SEE_CONTROL = ("admin", "analyst")
 
