@@ -5,6 +5,7 @@ what the facades give for the same workspace, formatted as the page formats them
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections import Counter
 
@@ -110,6 +111,9 @@ def test_clv_total_and_tiers_are_the_stored_scores(site):
     assert len(re.findall(r"<tr data-score=", html)) == len(notes)
     assert "customers without a purchase are blank" in _row(html, "notes", "score",
                                                             "revenue_potential")
+    checks = json.loads(notes.set_index("score").loc["propensity_aurora", "checks"])
+    assert f"auc_model {fmt_number(checks['auc_model'], 'en', 3)}" in _row(
+        html, "notes", "score", "propensity_aurora")
 
 
 def test_clv_by_relationship_type_adds_up_to_the_total(site):

@@ -4,6 +4,8 @@ value tier and by relationship type, and the run's notes on which models ran."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -59,6 +61,18 @@ def _relationship_types(ws) -> pd.Series | None:
     return None if s.isna().all() else s
 
 
+def _checks(text) -> list[tuple[str, object]]:
+    """A model's checks stored with the run (JSON) as (name, value) pairs, the line left
+    out (the note names it)."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return []
+    return [(k, v) for k, v in doc.items() if k != "line"] if isinstance(doc, dict) else []
+
+
 def _clv(ws, day) -> dict:
     notes = ws.scoring.notes(day)
     # only the two scores read (a run of a million customers has some twenty); every
@@ -66,7 +80,10 @@ def _clv(ws, day) -> dict:
     scores = ws.scoring.list(day, ["revenue_potential", "value_tier"]).set_index(
         "customer_id")
     own = notes[notes["score"] == "revenue_potential"]
-    data = {"notes": records(notes[["score", "version", "status", "note"]]),
+    rows = records(notes[["score", "version", "status", "note"]])
+    for row, checks in zip(rows, notes.get("checks", [None] * len(rows)), strict=True):
+        row["checks"] = _checks(checks)
+    data = {"notes": rows,
             "clv_note": own["note"].iloc[0] if len(own) else None,
             "scored": len(scores), "clv": None}
     if "revenue_potential" not in scores or scores["revenue_potential"].isna().all():
