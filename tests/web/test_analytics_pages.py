@@ -137,6 +137,15 @@ def test_loyalty_nps_classes_and_stored_index(site):
     for segment, r in groups.iterrows():
         assert _field(_row(html, "nps-groups", "group", segment), "nps") == \
             fmt_number(r["nps"], "en", 1)
+    # the trend per segment, up to the month shown: the facade's values in the figure
+    figures = [json.loads(b) for b in re.findall(
+        r'<script type="application/json" class="plot-data">(.*?)</script>', html, re.S)]
+    traces = {t["name"]: t for t in figures[2]["data"]}
+    assert sorted(traces) == sorted(groups.index)
+    monthly = ws.survey.nps("segment", month=True, min_n=0)
+    want = monthly[(monthly["group"] == "postpaid") & (monthly["month"] <= "2024-11")]
+    assert traces["postpaid"]["x"] == list(want["month"])
+    assert traces["postpaid"]["y"] == pytest.approx(list(want["nps"]))
     classes = ws.scoring.list(DAY)["loyalty_class"].value_counts()
     for name, n in classes.items():
         assert _field(_row(html, "loyalty-classes", "class", name), "customers") == \

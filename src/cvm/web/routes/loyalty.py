@@ -94,9 +94,11 @@ def _loyalty(ws, day) -> dict:
             "index": _index(ws), "min_n": ws.settings.survey.nps_min_sample}
 
 
-def _groups(ws, by: str) -> dict:
+def _groups(ws, by: str, day) -> dict:
+    until = day.strftime("%Y-%m") if day is not None else None
     groups, groups_error = _try(lambda: _nps(ws, by, False, None))
-    return {"groups": groups, "groups_error": groups_error}
+    trends, _ = _try(lambda: _nps(ws, by, True, until))
+    return {"groups": groups, "groups_error": groups_error, "group_trends": trends}
 
 
 def _trend_figure(rows, lang):
@@ -125,6 +127,22 @@ def _groups_figure(rows, lang):
     return fig
 
 
+def _group_trends_figure(rows, lang):
+    fig = go.Figure()
+    for group in dict.fromkeys(r["group"] for r in rows):
+        part = [r for r in rows if r["group"] == group]
+        fig.add_scatter(
+            x=[r["month"] for r in part], y=[r["nps"] for r in part], mode="lines+markers",
+            name=translate(lang, TIER_LABELS.get(str(group), str(group))),
+            error_y={"type": "data", "symmetric": False, "thickness": 1,
+                     "array": [r["ci_high"] - r["nps"] for r in part],
+                     "arrayminus": [r["nps"] - r["ci_low"] for r in part]})
+    fig.update_layout(title=translate(lang, "NPS by month and group, with 95% intervals"),
+                      yaxis_title="NPS", yaxis_range=[-100, 100], xaxis_type="category",
+                      legend={"orientation": "h"})
+    return fig
+
+
 @router.get("/loyalty")
 async def loyalty(request: Request, user: page_user(*ANALYSTS)):
     ws = request.app.state.workspace
@@ -135,13 +153,16 @@ async def loyalty(request: Request, user: page_user(*ANALYSTS)):
     runs = await run_in_threadpool(ws.scoring.runs)
     day = month_shown(request, runs)
     data = await run_in_threadpool(memo, ws, ("loyalty", day), lambda: _loyalty(ws, day))
-    data = {**data, **await run_in_threadpool(memo, ws, ("nps-groups", by),
-                                              lambda: _groups(ws, by))}
+    data = {**data, **await run_in_threadpool(memo, ws, ("nps-groups", by, day),
+                                              lambda: _groups(ws, by, day))}
     figures = {}
     if data["trend"]:
         figures["trend_figure"] = figure(_trend_figure(data["trend"], lang), 320)
     if data["groups"]:
         figures["groups_figure"] = figure(_groups_figure(data["groups"], lang), 300)
+    if data["group_trends"]:
+        figures["group_trends_figure"] = figure(
+            _group_trends_figure(data["group_trends"], lang), 360)
     return page(request, "loyalty.html", title=translate(lang, "Loyalty and satisfaction"),
                 plots=bool(figures), day=day, months=sorted(runs), by=by, group_names=GROUPS,
                 tier_labels=TIER_LABELS, **data, **figures)
