@@ -110,13 +110,19 @@ def test_no_other_host_is_referenced(reports):
 
 
 def test_plotly_inlined_once_and_figures_drawn(reports):
-    _, _, files = reports
+    ws, day, files = reports
     head = get_plotlyjs()[:300]
+    # the opportunities' outcomes are measured 90 days after the month: not yet here, so
+    # their figure is left out and the table says "pending until ..." (or "no control
+    # group" for a kind too small to hold one back)
+    by_kind = ws.opportunities.evaluate(day).by_kind
+    assert by_kind["rate_treated"].isna().all()
     for text in files.values():
         assert text.count(head) == 1
-        # value tiers, Pareto curve, CLV, NPS by segment, cohorts, service, opportunities,
-        # the NPS trend: each a figure
-        assert text.count('class="plotly-graph-div"') == 8
+        # value tiers, Pareto curve, CLV, NPS by segment, cohorts, service, the NPS trend
+        assert text.count('class="plotly-graph-div"') == 7
+        pending = by_kind["status"].str.startswith("pending until ").sum()
+        assert pending and text.count("pending until ") == pending
 
 
 def test_both_languages_and_print_styles(reports):

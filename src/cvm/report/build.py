@@ -163,8 +163,15 @@ def build_report(ws, as_of, lang: str | None = "en") -> str:
     service.add(t, lambda: _fig.compliance_figure(_compliance(ws, day), t))
 
     opportunities = _Section("opportunities", t("Opportunities"))
-    opportunities.add(t, lambda: _fig.opportunities_figure(
-        ws.opportunities.evaluate(day).by_kind, t))
+    evaluation: dict[str, pd.DataFrame] = {}
+
+    def by_kind() -> pd.DataFrame:
+        if "by_kind" not in evaluation:
+            evaluation["by_kind"] = ws.opportunities.evaluate(day).by_kind
+        return evaluation["by_kind"]
+    opportunities.add(t, lambda: _opportunity_table(by_kind(), t, lang))
+    opportunities.add(t, lambda: _fig.opportunities_figure(by_kind(), t)
+                      if by_kind()["rate_treated"].notna().any() else None)
 
     sections = [changes, value, clv, loyalty, retention, service, opportunities]
     env = Environment(loader=PackageLoader("cvm.report", "templates"),
@@ -175,6 +182,20 @@ def build_report(ws, as_of, lang: str | None = "en") -> str:
         html_lang="zh-CN" if lang == "zh-CN" else "en",
         plotlyjs=Markup(get_plotlyjs()), status_labels={
             k: t(v) for k, v in STATUS_LABELS.items()})
+
+
+def _opportunity_table(by_kind: pd.DataFrame, t, lang: str) -> list[dict]:
+    """Per kind of the month's opportunities: sent to staff, control group, the outcome
+    rate of each (blank until measured) and the status (measured, or pending until when)."""
+    def rate(x):
+        return "" if pd.isna(x) else format_value(float(x), "share", lang)
+    return [{"title": t("The month's opportunities by kind"),
+             "columns": [t("Kind"), t("Sent to staff"), t("Control group"),
+                         t("Outcome rate (sent)"), t("Outcome rate (control)"), t("Status")],
+             "rows": [[t(r["kind"]), format_value(float(r["treated"]), "count", lang),
+                       format_value(float(r["control"]), "count", lang),
+                       rate(r["rate_treated"]), rate(r["rate_control"]), r["status"]]
+                      for r in by_kind.to_dict("records")]}]
 
 
 def _needs(view: AsOfView, table: str) -> bool:
