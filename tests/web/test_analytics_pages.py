@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import write_csv
 from cvm.cases.lifecycle import OPEN_STATUSES
 from cvm.demo import DemoParams, build_demo
 from cvm.i18n import catalogue
@@ -282,3 +283,28 @@ def test_scores_listed_by_name_are_those_of_the_whole_list(site):
     assert len(ws.scoring.history(DAY, ["revenue_potential"])) == \
         int(full["revenue_potential"].notna().sum())
 
+
+
+def test_a_workspace_with_only_customers_and_purchases_gets_each_page_saying_what_is_missing(
+        ws, tmp_path):
+    write_csv(tmp_path / "c.csv", "customer_id,relationship_type\na,business\nb,consumer\n")
+    write_csv(tmp_path / "t.csv", "customer_id,timestamp,amount\na,2024-10-01 10:00,100\n"
+              "b,2024-10-02 10:00,20\n")
+    ws.import_file("customers", tmp_path / "c.csv")
+    ws.import_file("transactions", tmp_path / "t.csv")
+    ws.users.add("ana", PASSWORD, "analyst")
+    c = _client(ws, "ana")
+    said = {
+        "/clv": "cvm score run --as-of YYYY-MM-DD",
+        "/loyalty": "cvm survey index --workspace DIR --save",
+        "/service": "no service interactions imported yet",
+        "/programme": "cvm programme init --demo",
+    }
+    for page in PAGES:
+        r = c.get(page)
+        assert r.status_code == 200, page
+        if page in said:
+            assert said[page] in r.text, page
+    retention = c.get("/retention").text
+    assert "No complete month to measure yet." in retention
+    assert retention.count("no contracts imported") == 2          # survival, reasons
