@@ -38,8 +38,9 @@ def _programme(ws) -> dict | None:
     if not tiers:
         return None
     liability = prog.liability()
-    return {"tiers": members_by_tier(tiers, prog.members_by_tier()),
-            "members": None, "liability": liability,
+    counts = prog.members_by_tier()
+    return {"tiers": members_by_tier(tiers, counts), "members": sum(counts.values()),
+            "liability": liability,
             "points": sum(r["points"] for r in liability),
             "value": sum(r["value"] for r in liability),
             "breakage": prog.breakage(), "earn_burn": prog.earn_burn(),
@@ -51,7 +52,5 @@ async def programme(request: Request, user: page_user(*ANALYSTS)):
     ws = request.app.state.workspace
     lang = lang_of(request)
     data = await run_in_threadpool(_programme, ws)
-    if data is not None:
-        data["members"] = sum(r["members"] for r in data["tiers"])
     return page(request, "programme.html", title=translate(lang, "Programme"), data=data,
                 setup=SETUP)
