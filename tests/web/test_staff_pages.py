@@ -381,6 +381,20 @@ def test_the_customer_page_shows_the_tier_of_cvm_value_tiers(ws, clients):
     assert f'{scores.loc[customer, "churn_probability"]:.2f}' in row
 
 
+def test_the_customer_page_lists_every_complaint_and_the_survey_answers(ws, clients):
+    contacts = ws.table("interactions").to_pandas()
+    answers = ws.table("survey_responses").to_pandas()
+    complaints = contacts[(contacts["kind"] == "complaint")
+                          & contacts["customer_id"].isin(answers["customer_id"])]
+    counts = complaints["customer_id"].value_counts()
+    customer = counts.index[0]          # the most complaints of those who answered a survey
+    html = clients("li.wei").get(f"/customers/{customer}?lang=en").text
+    assert f'id="complaints" data-count="{counts.iloc[0]}">' in html
+    for table_id, df in (("interactions", contacts), ("answers", answers)):
+        table = re.search(rf'<table id="{table_id}">.*?</table>', html, re.S).group(0)
+        assert table.count("<tr") - 1 == min(int((df["customer_id"] == customer).sum()), 50)
+
+
 def test_the_customer_page_shows_a_members_balance_and_404_for_nobody(ws, clients):
     customer = all_opportunities(ws)["customer_id"].iloc[0]
     c = clients("sun")

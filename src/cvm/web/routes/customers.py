@@ -40,12 +40,16 @@ def _tiers(ws) -> pd.DataFrame:
                 lambda: ws.value.tiers(customers=True).to_pandas().set_index("customer_id"))
 
 
-def _rows(ws, table: str, customer_id: str, order: str) -> list[dict]:
-    """The customer's rows of a canonical table, latest first."""
+def _rows(ws, table: str, customer_id: str, order: str, kind: str | None = None
+          ) -> list[dict]:
+    """The customer's rows of a canonical table (of one ``kind``), the `LIMIT` latest."""
     if not ws.has_rows(table):
         return []
     t = ws.table(table)
-    t = t.filter(t.customer_id == customer_id).order_by(t[order].desc()).limit(LIMIT)
+    t = t.filter(t.customer_id == customer_id)
+    if kind is not None:
+        t = t.filter(t.kind == kind)
+    t = t.order_by(t[order].desc()).limit(LIMIT)
     return records(t.to_pyarrow())
 
 
@@ -106,7 +110,7 @@ def _customer(ws, user: Session, customer_id: str, lang: str) -> dict:
         "customer_id": customer_id, "attributes": found[0] if found else {},
         "tier": tier, "clv": clv, "loyalty": loyalty, "runs": runs, "scores": scores,
         "answers": _rows(ws, "survey_responses", customer_id, "timestamp"),
-        "complaints": [r for r in interactions if r.get("kind") == "complaint"],
+        "complaints": _rows(ws, "interactions", customer_id, "opened_at", "complaint"),
         "interactions": interactions,
         "cases": records(ws.cases.list(customer_id=customer_id)),
         "opportunities": opportunities, "member": member,
