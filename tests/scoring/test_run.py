@@ -216,3 +216,31 @@ def test_models_learn_from_a_uniform_sample_beyond_max_training_rows(scored):
     assert abs(a.mean() - b.mean()) < 0.02
     models = small.models.set_index("score")
     assert (models["training_rows"] <= 1000).all() and (models["check_rows"] <= 1000).all()
+
+
+def test_training_frame_is_the_cut_offs_frames_stacked(scored):
+    """The training frame, stacked in Arrow to save memory, equals pd.concat of each
+    cut-off's features joined with its labels, value for value and type for type."""
+    from cvm.scoring import run as run_module
+    from cvm.scoring.asof import AsOfView
+
+    ws, _ = scored
+    view = AsOfView(ws, AS_OF)
+    tx, customers = view.table("transactions"), view.table("customers")
+    interactions = view.table("interactions")
+    lines, _ = run_module.product_lines(tx, ws.settings.scoring.max_lines)
+    first = tx.timestamp.min().to_pyarrow().as_py().date()
+    cutoffs = run_module._cutoffs(END.date(), first, ws.settings.scoring.training_cutoffs)
+    assert len(cutoffs) >= 2
+    got = run_module._training_frame(tx, customers, interactions, cutoffs, lines)
+    frames = []
+    for c in cutoffs:
+        f = run_module._frame(run_module.purchase_features(tx, customers, interactions, c,
+                                                           lines))
+        lab = run_module._frame(run_module.purchase_labels(tx, c, lines,
+                                                           run_module.HORIZON_DAYS))
+        f = f.join(lab, how="left")
+        f[lab.columns] = f[lab.columns].fillna(0).astype(int)
+        frames.append(f.assign(cutoff=c).reset_index())
+    pd.testing.assert_frame_equal(got, pd.concat(frames, ignore_index=True),
+                                  check_exact=True)
