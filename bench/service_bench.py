@@ -379,7 +379,14 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], help="contenders to leave out")
     ap.add_argument("--no-assert", action="store_true",
                     help="report differences from the floor instead of failing")
+    ap.add_argument("--report", type=Path, default=None,
+                    help="only write the report of this results_service.json")
     args = ap.parse_args()
+    if args.report:
+        rows = json.loads(args.report.read_text())
+        info = json.loads((args.cache / f"r{args.rows}" / "prepared.json").read_text())
+        print(report(rows, args, info))
+        return
     if args.run:
         print(json.dumps(RUNNERS[args.run](args.ws, args.as_of), default=str))
         return
@@ -451,18 +458,19 @@ def report(rows: list[dict], args, info: dict) -> str:
         f"{info['import_s']} s).",
         "",
         "| contender | seconds (process) | seconds (query / calls) | CPU s | peak MB "
-        "| vs floor (process) | vs floor (query) | load avg 1 min, start → end | started (UTC) "
-        "| numbers vs floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "| vs floor (process) | vs floor (query) | CPU vs floor's | load avg 1 min, start → "
+        "end | started (UTC) | numbers vs floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     by = {r["name"]: r for r in rows}
     for r in rows:
         proc = r.get("elapsed_s", r["wall_s"])
         inside = r.get("seconds_inside")
         floor = by.get(FLOOR.get(r["name"], ""))
-        ratio_p = ratio_q = ""
+        ratio_p = ratio_q = ratio_c = ""
         if floor and r["status"] == "ok":
             ratio_p = f"{proc / floor.get('elapsed_s', floor['wall_s']):.2f}x"
+            ratio_c = f"{sb._cpu(r) / sb._cpu(floor):.2f}x"
         if floor and r["status"] == "ok" and r["name"].startswith("cvm-duckdb"):
             ratio_q = f"{proc / floor['seconds_inside']:.2f}x"
         extra = "" if r["status"] == "ok" else f" ({r['status']})"
@@ -479,8 +487,9 @@ def report(rows: list[dict], args, info: dict) -> str:
                 r["diffs"][:3])
         lines.append(
             f"| {r['name']}{extra} | {proc:.1f} | "
-            f"{'' if inside is None else f'{inside:.1f}'} | {sb._cpu(r):.0f} | {peak:,.0f} | "
-            f"{ratio_p} | {ratio_q} | {r['load_start'][0]:.2f} → {r['load_end'][0]:.2f} | "
+            f"{'' if inside is None else f'{inside:.1f}'} | {sb._cpu(r):.1f} | {peak:,.0f} | "
+            f"{ratio_p} | {ratio_q} | {ratio_c} | {r['load_start'][0]:.2f} → "
+            f"{r['load_end'][0]:.2f} | "
             f"{r['started']} | {same} |")
     return "\n".join(lines) + "\n"
 
