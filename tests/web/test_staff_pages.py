@@ -255,6 +255,21 @@ def test_a_missing_or_wrong_csrf_token_is_refused_and_stores_nothing(ws, clients
     r = c.post(f"/opportunities/{oid}/outcome", data=form, headers={"HX-Request": "true"})
     assert r.status_code == 403
     assert outcomes_of(ws, oid).empty
+    # htmx shows the message above the list and leaves the row as it was
+    assert (r.headers["HX-Retarget"], r.headers["HX-Reswap"]) == ("#flash", "innerHTML")
+    assert "security token is missing or out of date" in r.text and "<html" not in r.text
+
+
+def test_an_htmx_click_without_a_session_sends_the_page_to_the_login(ws, app):
+    oid = mine(ws, ["li.wei"])["opportunity_id"].iloc[0]
+    anon = TestClient(app, follow_redirects=False)
+    r = anon.post(f"/opportunities/{oid}/outcome", data={"outcome": "accepted"},
+                  headers={"HX-Request": "true",
+                           "HX-Current-URL": f"http://testserver/opportunities?as_of={DAY}"})
+    assert r.status_code == 204
+    assert r.headers["HX-Redirect"] == f"/login?next=%2Fopportunities%3Fas_of%3D{DAY}"
+    plain = anon.post(f"/opportunities/{oid}/outcome", data={"outcome": "accepted"})
+    assert plain.status_code == 303 and plain.headers["location"].startswith("/login?next=")
 
 
 def test_only_the_owner_their_manager_and_an_admin_record(ws, clients):

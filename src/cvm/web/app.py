@@ -10,11 +10,12 @@ login redirect, or the message with its status); on ``/api`` as the API's JSON.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import plotly
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -61,7 +62,11 @@ def _page_errors(app: FastAPI) -> None:
             path = request.url.path
             if path.startswith(("/api/", "/static/", "/assets/", "/openapi", "/docs")):
                 return await api[kind](request, exc)
+            htmx = request.headers.get("hx-request") == "true"
             if isinstance(exc, Redirect):
+                if htmx:    # the whole page goes to the login, then back to the page
+                    return Response(status_code=204,
+                                    headers={"HX-Redirect": _htmx_login(request)})
                 return RedirectResponse(exc.location, status_code=303)
             if isinstance(exc, CvmError):
                 status, message = http_status(exc), str(exc)
@@ -73,6 +78,10 @@ def _page_errors(app: FastAPI) -> None:
                 return await api[kind](request, exc)
             if not hasattr(request.state, "lang"):
                 request.state.lang = app.state.workspace.settings.language
+            if htmx:    # the message above the page (#flash), the element left as it was
+                resp = page(request, "_flash.html", status_code=status, message=message)
+                resp.headers.update({"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+                return resp
             return page(request, "error.html", status_code=status, status=status,
                         message=message)
         return answer
@@ -80,6 +89,13 @@ def _page_errors(app: FastAPI) -> None:
     for kind in (CvmError, StarletteHTTPException, RequestValidationError):
         app.exception_handlers[kind] = handler(kind)
 
+
+
+def _htmx_login(request: Request) -> str:
+    """The login page, then back to the page an htmx request came from."""
+    current = urlsplit(request.headers.get("hx-current-url", ""))
+    back = current.path + (f"?{current.query}" if current.query else "") or "/"
+    return f"/login?next={quote(back, safe='')}"
 
 
 def workspace_site() -> FastAPI:
