@@ -295,16 +295,25 @@ def last_month_end(day: dt.date) -> dt.date:
 def month_jobs(ws, months: int = 2, members: int = DEMO_MEMBERS, on_job=None) -> list[dt.date]:
     """The monthly jobs for the last ``months`` complete month ends of the workspace's data,
     oldest first: the scoring run (`ScoringFacade.run`), the month's opportunities
-    (`OpportunitiesFacade.build`) and cases (`CasesFacade.open`); then the demo loyalty
-    programme with ``members`` customers enrolled (what `cvm programme init --demo` does);
-    then each month's KPI tree (`KpiFacade.compute`), so the later month has a trend and
-    `cvm score drift` two runs. ``on_job(text, seconds)`` hears of each job done. Returns
-    the month ends."""
+    (`OpportunitiesFacade.build`) and cases (`CasesFacade.open`); the demo loyalty programme
+    with ``members`` customers enrolled (what `cvm programme init --demo` does); then each
+    month's KPI tree (`KpiFacade.compute`), so the later month has a trend and
+    `cvm score drift` two runs. ``on_job(text, seconds)`` hears of each job done (from
+    another thread for the programme). Returns the month ends.
+
+    The programme's enrolment commits each booked purchase durably, so it waits on the
+    disk more than it computes: it runs beside the first month's scoring, in a thread with
+    its own `Workspace` object (its own engine connection), and is finished before any
+    opportunities are built (they read the members' way to the next tier)."""
     import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cvm.errors import WorkspaceError
+    from cvm.workspace import Workspace
 
     latest = ws.latest_day()
     if latest is None:
-        raise ValueError("the workspace has no transactions to run the month's jobs on")
+        raise WorkspaceError(f"{ws.path}: no transactions to run the month's jobs on")
     ends = [last_month_end(latest)]
     while len(ends) < months:
         ends.insert(0, ends[0].replace(day=1) - dt.timedelta(days=1))
@@ -316,14 +325,24 @@ def month_jobs(ws, months: int = 2, members: int = DEMO_MEMBERS, on_job=None) ->
             on_job(text, time.perf_counter() - start)
         return out
 
-    for day in ends:
-        job(f"scored every customer as of {day}", lambda d=day: ws.scoring.run(d))
-        job(f"built the opportunities of {day}", lambda d=day: ws.opportunities.build(d))
-        job(f"opened the cases up to {day}", lambda d=day: ws.cases.open(d))
-    prog = ws.programme
-    job(f"set up the loyalty programme with {members:,} members",
-        lambda: prog.init(demo=True, members=members))
-    prog.close()
+    def programme():
+        prog = Workspace(ws.path, ws.settings).programme
+        try:
+            return prog.init(demo=True, members=members)
+        finally:
+            prog.close()
+
+    ws.programme.init()  # the operational database created or upgraded once, here
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        enrolled = pool.submit(job, f"set up the loyalty programme with {members:,} members",
+                               programme)
+        for i, day in enumerate(ends):
+            job(f"scored every customer as of {day}", lambda d=day: ws.scoring.run(d))
+            if i == 0:
+                enrolled.result()
+            job(f"built the opportunities of {day}", lambda d=day: ws.opportunities.build(d))
+            job(f"opened the cases up to {day}", lambda d=day: ws.cases.open(d))
+        enrolled.result()
     for day in ends:
         job(f"computed the KPIs of {day}", lambda d=day: ws.kpi.compute(d))
     return ends
