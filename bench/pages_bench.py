@@ -21,8 +21,8 @@ Two steps, each a process of its own:
         --copy-from /tmp/scoring_bench/c1000000/ws
     PYTHONPATH=src python bench/pages_bench.py run --ws /tmp/pages_bench/ws1m
 
-``profile --page /value`` runs one page's later view (``--cold``: its first) in this process
-under pyinstrument (when installed) and prints where the time goes.
+``profile --page /cases`` samples the server with py-spy (when installed) while the page is
+asked for again and again after its first view, and prints where the time goes.
 """
 
 from __future__ import annotations
@@ -138,22 +138,13 @@ def run(args) -> None:
 
     ws_dir = Path(args.ws)
     info = json.loads((ws_dir.parent / "prepared.json").read_text())
-    port = _free_port()
     log = open(ws_dir.parent / "serve.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "cvm", "serve", "-w", str(ws_dir),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    server, base = _serve(ws_dir, log)
     rows = []
     load_before = _load()
     try:
         with httpx.Client(base_url=base, timeout=600) as client:
-            for _ in range(600):
-                try:
-                    client.get("/login")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            _wait(client)
             _login(client)
             for path in PAGES:
                 url = path.format(customer=info["vip_customer"])
@@ -198,26 +189,73 @@ def run(args) -> None:
     print("\n".join(lines))
 
 
+def _serve(ws_dir: Path, log):
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "cvm", "serve", "-w", str(ws_dir),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _wait(client) -> None:
+    import httpx
+
+    for _ in range(600):
+        try:
+            client.get("/login")
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not answer within a minute")
+
+
 def profile(args) -> None:
-    from fastapi.testclient import TestClient
+    """Sample the server's threads with py-spy while one page is asked for again and again
+    (after its first view); print the share of samples under each frame of a page's work
+    (pages run in a thread pool, so an in-process profiler of the main thread sees none)."""
+    import collections
 
-    from cvm.web import create_site
-    from cvm.workspace import Workspace
+    import httpx
 
-    info = json.loads((Path(args.ws).parent / "prepared.json").read_text())
-    client = TestClient(create_site(Workspace.open(args.ws)), follow_redirects=False)
-    _login(client)
+    spy = shutil.which(args.py_spy) or args.py_spy
+    if not Path(spy).exists():
+        raise SystemExit("py-spy not found: pip install py-spy (or --py-spy PATH)")
+    ws_dir = Path(args.ws)
+    info = json.loads((ws_dir.parent / "prepared.json").read_text())
     url = args.page.format(customer=info["vip_customer"])
-    try:
-        from pyinstrument import Profiler
-    except ImportError:
-        raise SystemExit("pip install pyinstrument to profile") from None
-    if not args.cold:
-        client.get(url)          # the first view: its queries kept, as the server keeps them
-    with Profiler(interval=0.001) as prof:
-        r = client.get(url)
-    print(url, r.status_code, "first view" if args.cold else "a later view")
-    prof.print(show_all=False)
+    name = re.sub(r"\W+", "_", args.page)
+    out = ws_dir.parent / f"profile{name}.txt"
+    with open(os.devnull, "w") as null:
+        server, base = _serve(ws_dir, null)
+        try:
+            with httpx.Client(base_url=base, timeout=600) as client:
+                _wait(client)
+                _login(client)
+                client.get(url)
+                rec = subprocess.Popen([spy, "record", "-p", str(server.pid), "-r", "200",
+                                        "--format", "raw", "-o", str(out), "-d",
+                                        str(args.seconds), "--nonblocking"],
+                                       stdout=null, stderr=null)
+                n, start = 0, time.perf_counter()
+                while rec.poll() is None:
+                    client.get(url)
+                    n += 1
+        finally:
+            server.terminate()
+            server.wait(30)
+    print(f"{url}: {n} views in {time.perf_counter() - start:.1f} s; samples in {out}")
+    under, total = collections.Counter(), 0
+    for line in out.read_text().splitlines():
+        stack, count = line.rsplit(" ", 1)
+        frames = [f for f in stack.split(";") if "cvm/web/" in f or "cvm/" in f
+                  or "sqlalchemy" in f or "ibis" in f or "pandas" in f or "jinja2" in f]
+        if not any("cvm/web/" in f for f in frames):
+            continue
+        total += int(count)
+        for frame in dict.fromkeys(re.sub(r":\d+\)$", ")", f) for f in frames):
+            under[frame] += int(count)
+    for frame, count in under.most_common(args.top):
+        print(f"{100 * count / total:5.1f}%  {frame.split('site-packages/')[-1]}")
 
 
 def main() -> None:
@@ -233,7 +271,9 @@ def main() -> None:
     f = sub.add_parser("profile")
     f.add_argument("--ws", required=True)
     f.add_argument("--page", default="/value")
-    f.add_argument("--cold", action="store_true", help="profile the first view")
+    f.add_argument("--seconds", type=int, default=15)
+    f.add_argument("--top", type=int, default=25)
+    f.add_argument("--py-spy", default="py-spy")
     args = ap.parse_args()
     {"prepare": prepare, "run": run, "profile": profile}[args.step](args)
 
