@@ -38,9 +38,10 @@ from cvm.kpi.formulas import FORMULAS, Context, NoData
 if TYPE_CHECKING:
     from cvm.workspace import Workspace
 
-__all__ = ["KpiFacade", "HISTORY_SCHEMA", "previous_month_end"]
+__all__ = ["KpiFacade", "HISTORY_SCHEMA", "GROUPS_SCHEMA", "previous_month_end"]
 
 RESULT = "kpi_history"
+GROUPS_RESULT = "kpi_groups"
 #: The stored rows: one per node and month.
 HISTORY_SCHEMA = pa.schema([
     ("as_of", pa.date32()), ("position", pa.int32()), ("id", pa.string()),
@@ -48,6 +49,11 @@ HISTORY_SCHEMA = pa.schema([
     ("unit", pa.string()), ("direction", pa.string()), ("value", pa.float64()),
     ("previous", pa.float64()), ("target", pa.float64()), ("amber", pa.float64()),
     ("status", pa.string()), ("note", pa.string())])
+#: The stored rows per customer group: one per month, attribute, group and node.
+GROUPS_SCHEMA = pa.schema([
+    ("as_of", pa.date32()), ("by", pa.string()), ("group", pa.string()),
+    ("customers", pa.int64()), ("position", pa.int32()), ("id", pa.string()),
+    ("value", pa.float64()), ("status", pa.string())])
 
 
 def previous_month_end(day: dt.date) -> dt.date:
@@ -88,15 +94,23 @@ class KpiFacade:
         return own
 
     # -- computing -------------------------------------------------------------------------
-    def values(self, as_of, definitions: Definitions | None = None
+    def values(self, as_of, definitions: Definitions | None = None,
+               customers: set[str] | None = None, only: set[str] | None = None
                ) -> dict[str, tuple[float | None, str]]:
-        """Every node's value as of the end of ``as_of`` and, when it has none, why:
-        id -> (value or None, note). Nothing is stored."""
+        """Every node's value (of the ids in ``only``) as of the end of ``as_of`` and, when
+        it has none, why: id -> (value or None, note). With ``customers``, the nodes whose
+        formula is in `cvm.kpi.formulas.GROUPED` for those customers only (the others are
+        left out). Nothing is stored."""
+        from cvm.kpi.formulas import GROUPED
+
         day = as_date(as_of, "as_of")
         defs = definitions or self.definitions()
-        ctx = Context(self._ws, day, defs.settings)
+        ctx = Context(self._ws, day, defs.settings, customers)
         out = {}
         for node in defs.nodes:
+            if (customers is not None and node.formula not in GROUPED) or (
+                    only is not None and node.id not in only):
+                continue
             try:
                 value = FORMULAS[node.formula](ctx, **node.params)
                 value = _num(value)
@@ -128,10 +142,56 @@ class KpiFacade:
                          "status": status(value, n.target, n.amber, n.direction),
                          "note": note})
         table = pa.Table.from_pylist(rows, schema=HISTORY_SCHEMA)
+        groups = self._group_rows(day, defs)
         if save:
             self._ws.save_result(RESULT, table, mode="append", partition=day.isoformat(),
                                  note=f"cvm kpi --as-of {day}")
+            self._ws.save_result(GROUPS_RESULT, groups, mode="append",
+                                 partition=day.isoformat(), note=f"cvm kpi --as-of {day}")
         return _tree(table.to_pandas(), lang)
+
+    def _group_rows(self, day: dt.date, defs: Definitions) -> pa.Table:
+        """The root's and the KPIs' values per group of each customer attribute named by
+        ``groups`` in the file's ``[settings]``."""
+        from cvm.scoring.asof import AsOfView
+
+        top = [n for n in defs.nodes if n.parent is None or n.parent == defs.root.id]
+        position = {n.id: i for i, n in enumerate(defs.nodes)}
+        view = AsOfView(self._ws, day)
+        rows = []
+        for by in defs.settings.get("groups", []):
+            if not view.has_rows("customers") or by not in view.table("customers").columns:
+                continue
+            c = view.table("customers").select("customer_id", by).to_pyarrow().to_pandas()
+            for group, members in c.dropna().groupby(by, sort=True):
+                ids = set(members["customer_id"])
+                values = self.values(day, defs, customers=ids, only={n.id for n in top})
+                for n in top:
+                    if n.id not in values:
+                        continue
+                    value, _ = values[n.id]
+                    rows.append({"as_of": day, "by": by, "group": str(group),
+                                 "customers": len(ids), "position": position[n.id],
+                                 "id": n.id, "value": value,
+                                 "status": status(value, n.target, n.amber, n.direction)})
+        return pa.Table.from_pylist(rows, schema=GROUPS_SCHEMA)
+
+    def groups(self, as_of, kpi_id: str | None = None, by: str | None = None
+               ) -> pd.DataFrame:
+        """The stored values of the root and the KPIs per customer group of the month of
+        ``as_of`` (of one node, of one attribute): by, group, customers (in the group),
+        id, value, status; empty when the month has none (`[settings] groups`)."""
+        day = as_date(as_of, "as_of")
+        parts = self._ws.warehouse.result_partitions(GROUPS_RESULT)
+        if day.isoformat() not in parts:
+            return GROUPS_SCHEMA.empty_table().to_pandas()
+        df = self._ws.result(GROUPS_RESULT, day.isoformat()).to_pyarrow().to_pandas()
+        if kpi_id is not None:
+            df = df[df["id"] == kpi_id]
+        if by is not None:
+            df = df[df["by"] == by]
+        return (df.sort_values(["by", "position", "group"])
+                .drop(columns=["position"]).reset_index(drop=True))
 
     # -- reading -----------------------------------------------------------------------------
     def months(self) -> list[dt.date]:

@@ -39,7 +39,7 @@ import pandas as pd
 from cvm.errors import CvmError
 from cvm.scoring.asof import AsOfView
 
-__all__ = ["Context", "NoData", "FORMULAS", "formula"]
+__all__ = ["Context", "GroupView", "NoData", "FORMULAS", "GROUPED", "formula"]
 
 
 class NoData(Exception):
@@ -50,10 +50,14 @@ class Context:
     """What the formulas of one month share: the workspace, its as-of view, the month, and
     what several formulas read, read once."""
 
-    def __init__(self, ws, as_of: dt.date, settings: dict[str, Any] | None = None):
+    def __init__(self, ws, as_of: dt.date, settings: dict[str, Any] | None = None,
+                 customers: set[str] | None = None):
         self.ws = ws
         self.as_of = as_of
-        self.view = AsOfView(ws, as_of)
+        #: with ``customers``, every formula of `GROUPED` counts those customers only
+        self.customers = customers
+        view = AsOfView(ws, as_of)
+        self.view = view if customers is None else GroupView(view, customers)
         self.month_start = as_of.replace(day=1)
         self.day_before = self.month_start - dt.timedelta(days=1)
         self.settings = dict(settings or {})
@@ -79,7 +83,8 @@ class Context:
             if self.as_of not in self.ws.scoring.runs():
                 raise NoData(f"no scores stored for {self.as_of}; run `cvm score run "
                              f"--as-of {self.as_of}`")
-            return self.ws.scoring.list(self.as_of).set_index("customer_id")
+            df = self.ws.scoring.list(self.as_of).set_index("customer_id")
+            return df if self.customers is None else df[df.index.isin(self.customers)]
         return self.cached("scores", read)
 
     def score(self, name: str) -> pd.Series:
@@ -94,6 +99,48 @@ class Context:
         reading it must not create it."""
         return bool(self.ws.settings.programme.database_url) or (
             Path(self.ws.path) / "programme.db").exists()
+
+
+class GroupView:
+    """An `AsOfView` whose tables keep the rows of some customers only (tables without a
+    customer_id, such as survey_items, whole): the formulas of `GROUPED` on it give a
+    group's value."""
+
+    def __init__(self, view: AsOfView, customers: set[str]):
+        import ibis
+
+        self._view = view
+        self._ids = ibis.memtable({"customer_id": sorted(customers)})
+        self._tables: dict[str, Any] = {}
+        self._rows: dict[str, bool] = {}
+        self.as_of = view.as_of
+
+    path = property(lambda self: self._view.path)
+    settings = property(lambda self: self._view.settings)
+    backend = property(lambda self: self._view.backend)
+
+    def table(self, name: str):
+        if name not in self._tables:
+            t = self._view.table(name)
+            if "customer_id" in t.columns:
+                t = t.semi_join(self._ids, "customer_id")
+            self._tables[name] = t
+        return self._tables[name]
+
+    def has_rows(self, name: str) -> bool:
+        if name not in self._rows:
+            self._rows[name] = (self._view.has_rows(name)
+                                and int(self.table(name).count().to_pyarrow().as_py()) > 0)
+        return self._rows[name]
+
+    def latest_day(self) -> dt.date | None:
+        return self.as_of if self.has_rows("transactions") else None
+
+    @property
+    def survey(self):
+        from cvm.survey.facade import SurveyFacade
+
+        return SurveyFacade(self)
 
 
 def _day_end(day: dt.date) -> dt.datetime:
@@ -117,6 +164,13 @@ def _active(ctx: Context, day: dt.date) -> set[str]:
 
 #: name -> function(ctx, **params) -> float
 FORMULAS: dict[str, Callable[..., float]] = {}
+#: The formulas that can be computed for a group of customers (a segment, a region): those
+#: reading the customers' own rows and scores. The others (value tiers ranked over everyone,
+#: the service's and the cases' tables, the opportunities) are not split by group.
+GROUPED = frozenset({"retention", "churn", "active_customers", "new_customers",
+                     "revenue_month", "clv_total", "clv_mean", "clv_share", "clv_at_risk",
+                     "nps", "nps_share", "nps_answers", "satisfaction", "loyal_share",
+                     "programme_members", "programme_active", "programme_tiered"})
 
 
 def formula(name: str):
@@ -413,6 +467,8 @@ def _members(ctx: Context) -> pd.DataFrame:
         if not ctx.has_operational_db():
             raise NoData("no loyalty programme in this workspace (`cvm programme init`)")
         rows = ctx.ws.programme.tier_progress(ctx.as_of)
+        if ctx.customers is not None:
+            rows = [r for r in rows if r["member_id"] in ctx.customers]
         if not rows:
             raise NoData("the loyalty programme has no active members")
         return pd.DataFrame(rows)

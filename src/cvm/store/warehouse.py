@@ -43,6 +43,8 @@ RESULTS: dict[str, str] = {
                   "(cvm score run; one part per month)",
     "kpi_history": "the KPI tree per as-of day: each node's value, the month before's, "
                    "target and status (cvm kpi; one part per month)",
+    "kpi_groups": "the root's and the KPIs' values per customer group per as-of day "
+                  "(cvm kpi; one part per month)",
 }
 
 
