@@ -299,7 +299,8 @@ def test_a_wrong_password_stays_on_the_form(browser, site):
         with page.expect_response(lambda r: r.request.method == "POST") as answer:
             page.click("form[action='/login'] button[type=submit]")
         assert answer.value.status == 401
-        assert page.locator("[role=alert]").inner_text() == "Wrong username or password."
+        alert = page.locator("[role=alert]", has_text="Wrong username or password.")
+        assert alert.is_visible()
         assert "cvm_session" not in {c["name"] for c in ctx.cookies()}
         errors, outside = watch.take()
         assert outside == []
