@@ -34,7 +34,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from typer.testing import CliRunner
 
 from cvm.cli import app as cli
-from cvm.demo import DemoParams, build_demo
+from cvm.demo import DemoParams, build_demo, month_jobs
 from cvm.i18n import translate
 from cvm.kpi.display import format_value
 from cvm.web import create_site
@@ -105,11 +105,6 @@ class Site:
     by_tier: dict[str, str]         # tier -> one customer of it (`cvm value tiers --customers`)
 
 
-def _month_end_before(day: dt.date) -> dt.date:
-    return day if (day + dt.timedelta(days=1)).day == 1 else day.replace(day=1) - \
-        dt.timedelta(days=1)
-
-
 def cli_json(*args: str):
     res = CliRunner().invoke(cli, [*args, "--format", "json"])
     assert res.exit_code == 0, res.output
@@ -126,16 +121,7 @@ def site(tmp_path_factory) -> Site:
     assert "[owners.staff]\n" in text
     rules.write_text(text.replace("[owners.staff]\n", f'[owners.staff]\n"{TEAM}" = '
                                   f'["{STAFF}"]\n', 1), encoding="utf-8")
-    last = _month_end_before(ws.latest_day())
-    months = [last.replace(day=1) - dt.timedelta(days=1), last]
-    for day in months:            # the month's jobs, as `cvm demo` runs them
-        ws.scoring.run(day)
-        ws.opportunities.build(day)
-        ws.cases.open(day)
-    programme = ws.programme
-    programme.init(demo=True, members=200)
-    for day in months:
-        ws.kpi.compute(day)
+    last = month_jobs(ws, members=200)[-1]       # the month's jobs, as `cvm demo` runs them
     for role, name in USERS.items():
         ws.users.add(name, PASSWORD, role, TEAM if role in ("manager", "staff") else None)
 
@@ -161,7 +147,6 @@ def site(tmp_path_factory) -> Site:
     server.should_exit = True
     thread.join(15)
     sock.close()
-    programme.close()
 
 
 # -- the browser, and watching every load --------------------------------------------------
