@@ -359,6 +359,7 @@ def test_page_refused(sessions, site, role, path):
         # Chromium reports the 403 answer itself on the console, nothing else
         assert all("status of 403" in e for e in errors), errors
     finally:
+        watch.take()
         page.close()
 
 
@@ -378,19 +379,23 @@ def table_cell(page: Page, table: str, row_label: str, column: str) -> str:
 
 def test_vip_customers_on_value_equal_the_cli(sessions, site):
     tiers = {r["tier"]: r for r in cli_json("value", "tiers", "-w", str(site.ws.path))}
-    page, _ = visit(*sessions["manager"], "/value")
+    ctx, watch = sessions["manager"]
+    page, _ = visit(ctx, watch, "/value")
     try:
         for tier, name in TIER_NAMES.items():
             shown = table_cell(page, "#tiers", name, "customers")
             assert shown == f"{tiers[tier]['customers']:,}", (tier, shown)
+        assert watch.take() == ([], [])
     finally:
+        watch.take()
         page.close()
 
 
 def test_kpi_root_on_home_equals_the_cli(sessions, site):
     root = cli_json("kpi", "--as-of", site.day.isoformat(), "-w", str(site.ws.path))
     assert root["children"] and "NPS" in root["name"]
-    page, _ = visit(*sessions["manager"], "/")
+    ctx, watch = sessions["manager"]
+    page, _ = visit(ctx, watch, "/")
     try:
         assert page.locator("h1").inner_text() == f"KPIs · {site.day.isoformat()}"
         shown = page.locator(f"[data-kpi='{root['id']}']").first.inner_text()
@@ -399,19 +404,24 @@ def test_kpi_root_on_home_equals_the_cli(sessions, site):
         for child in root["children"]:
             assert page.locator(f"[data-kpi='{child['id']}']").first.inner_text() == (
                 format_value(child["value"], child["unit"], "en") or "–")
+        assert watch.take() == ([], [])
     finally:
+        watch.take()
         page.close()
 
 
 @pytest.mark.parametrize("tier", TIER_NAMES)
 def test_customer_page_shows_the_cli_tier(sessions, site, tier):
     customer = site.by_tier[tier]
-    page, response = visit(*sessions["manager"], f"/customers/{customer}")
+    ctx, watch = sessions["manager"]
+    page, response = visit(ctx, watch, f"/customers/{customer}")
     try:
         assert response.status == 200
         assert page.locator("h1").inner_text() == f"Customer {customer}"
         assert page.locator("#tier").inner_text() == TIER_NAMES[tier]
+        assert watch.take() == ([], [])
     finally:
+        watch.take()
         page.close()
 
 
@@ -436,4 +446,5 @@ def test_staff_record_an_outcome_in_one_click(sessions, site):
         assert stored.loc[opportunity, "outcome"] == "accepted"
         assert watch.take() == ([], [])
     finally:
+        watch.take()
         page.close()
