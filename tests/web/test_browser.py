@@ -297,6 +297,16 @@ def test_a_wrong_password_stays_on_the_form(browser, site):
 
 # -- every page, every role, both languages -----------------------------------------------
 
+def test_the_pages_here_are_the_sites_navigation():
+    """Every page of the site's navigation is visited here, with the same roles (a new page
+    needs a line in PAGES)."""
+    from cvm.web.render import NAV
+
+    assert {n.path: set(n.roles) for n in NAV} == {
+        path: set(roles) for path, roles in PAGES.items()
+        if path not in ("/customers/{customer}", "/opportunities/evaluation")}
+
+
 ALLOWED = [(role, path, lang) for role in USERS for path, roles in PAGES.items()
            if role in roles for lang in ("en", "zh")]
 FORBIDDEN = [(role, path) for role in USERS for path, roles in PAGES.items()
