@@ -244,3 +244,17 @@ def test_training_frame_is_the_cut_offs_frames_stacked(scored):
         frames.append(f.assign(cutoff=c).reset_index())
     pd.testing.assert_frame_equal(got, pd.concat(frames, ignore_index=True),
                                   check_exact=True)
+
+
+def test_history_reads_the_stored_rows_as_the_engine_does(scored):
+    """history() reads the day's stored parts with pyarrow (no engine, so Spark collects
+    nothing on its driver): the same rows as the stored result read on the engine, all
+    of them or those of some scores."""
+    ws, _ = scored
+    t = ws.result("score_history", AS_OF.isoformat())
+    pd.testing.assert_frame_equal(ws.scoring.history(AS_OF), t.to_pyarrow().to_pandas(),
+                                  check_exact=True)
+    some = ["value_tier", "churn_probability"]
+    pd.testing.assert_frame_equal(ws.scoring.history(AS_OF, some),
+                                  t.filter(t.score.isin(some)).to_pyarrow().to_pandas(),
+                                  check_exact=True)

@@ -72,11 +72,17 @@ class ScoringFacade:
 
     def history(self, as_of, scores: list[str] | None = None) -> pd.DataFrame:
         """The stored long rows of one run: customer_id, as_of, score, value, label,
-        version; with ``scores``, only those scores' rows (read without the others)."""
-        t = self._ws.result("score_history", self._partition(as_of))
-        if scores is not None:
-            t = t.filter(t.score.isin(list(scores)))
-        return t.to_pyarrow().to_pandas()
+        version; with ``scores``, only those scores' rows (read without the others).
+
+        The day's stored Parquet parts are read with pyarrow, whatever the engine: the rows
+        go to pandas anyway, and through Spark a million customers' rows are collected on
+        the driver, more than its heap holds."""
+        import pyarrow.parquet as pq
+
+        parts = self._ws.warehouse.result_parts("score_history", self._partition(as_of))
+        filters = None if scores is None else [("score", "in", list(scores))]
+        return pq.read_table([str(p) for p in parts], filters=filters,
+                             partitioning=None).to_pandas()
 
     def list(self, as_of, scores: list[str] | None = None) -> pd.DataFrame:
         """One row per customer of the run of ``as_of``, one column per score (a label
