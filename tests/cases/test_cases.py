@@ -291,3 +291,26 @@ def test_low_satisfaction_triggers_on_duckdb_and_spark(ws, tmp_path, engine):
                                            "low_satisfaction:rel:r4"]
     assert [d["touchpoint"] for d in low["details"]] == [None, "web", None]
     assert [d["item"] for d in low["details"]] == ["sat", "sat", "service"]
+
+
+def test_lists_and_counts_filter_and_limit_in_the_database(loop):
+    """Cases of several owners, at most N, overdue at a time, and the counts per trigger:
+    the 3 cases of October are due 2024-10-03 09:00 (complaint, branch:north), 2024-10-06
+    11:00:15 (breach, zhao) and 2024-10-09 08:00 (detractor, call-centre)."""
+    loop.cases.open("2024-10-31", since="2024-10-01")
+    c = loop.cases
+    now = dt.datetime(2024, 10, 7, tzinfo=UTC)      # the first two are late, not the third
+    two = c.list(owners=["zhao", "call-centre"], now=now)
+    assert list(two["trigger"]) == ["breach", "detractor"]
+    assert list(two["overdue"]) == [True, False]
+    assert list(c.list(limit=2, now=now)["trigger"]) == ["complaint", "breach"]
+    assert list(c.list(overdue=True, now=now)["trigger"]) == ["complaint", "breach"]
+    assert c.list(status=["closed"], overdue=True, now=now).empty
+    assert c.list(owner="zhao", owners=["call-centre"]).empty
+    counts = c.counts(["open"], now=now)
+    assert counts.to_dict("records") == [
+        {"trigger": "breach", "cases": 1, "overdue": 1},
+        {"trigger": "complaint", "cases": 1, "overdue": 1},
+        {"trigger": "detractor", "cases": 1, "overdue": 0}]
+    assert c.counts(owners=["call-centre"], now=now)["cases"].sum() == 1
+    assert c.counts(["closed"], now=now).empty

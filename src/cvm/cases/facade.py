@@ -104,19 +104,35 @@ class CasesFacade:
 
     def list(self, owner: str | None = None, status: list[str] | None = None,
              overdue: bool = False, customer_id: str | None = None,
-             now: dt.datetime | None = None) -> pd.DataFrame:
-        """Cases (of one owner, in some statuses, of one customer), due first; ``overdue``
-        keeps those still waiting after their due time."""
+             now: dt.datetime | None = None, owners: list[str] | None = None,
+             limit: int | None = None) -> pd.DataFrame:
+        """Cases (of one owner or of the ``owners``, in some statuses, of one customer), due
+        first, at most ``limit``; ``overdue`` keeps those still waiting after their due
+        time. The filters and the limit run in the database."""
+        self._check(status)
+        now = now or utcnow()
+        if overdue:
+            status = [s for s in (status or OPEN_STATUSES) if s in OPEN_STATUSES]
+            if not status:     # none of the statuses asked for can be overdue
+                return pd.DataFrame(columns=LIST_COLUMNS)
+        df = _store.load(self.store, owner, status, customer_id, owners,
+                         now if overdue else None, limit)
+        due = pd.to_datetime(df["due_at"], utc=True)
+        df["overdue"] = df["status"].isin(OPEN_STATUSES) & (due < pd.Timestamp(now))
+        return df[LIST_COLUMNS].reset_index(drop=True)
+
+    def counts(self, status: list[str] | None = None, owners: list[str] | None = None,
+               now: dt.datetime | None = None) -> pd.DataFrame:
+        """Per trigger: cases (in some statuses, of the ``owners``) and how many are
+        overdue now; counted in the database."""
+        self._check(status)
+        return _store.counts(self.store, now or utcnow(), owners, status)
+
+    @staticmethod
+    def _check(status: list[str] | None) -> None:
         for s in status or []:
             if s not in STATUSES:
                 raise InputError(f"status {s!r} is not one of: {', '.join(STATUSES)}")
-        df = _store.load(self.store, owner, status, customer_id)
-        now = now or utcnow()
-        due = pd.to_datetime(df["due_at"], utc=True)
-        df["overdue"] = df["status"].isin(OPEN_STATUSES) & (due < pd.Timestamp(now))
-        if overdue:
-            df = df[df["overdue"]]
-        return df[LIST_COLUMNS].reset_index(drop=True)
 
     def update(self, case_id: int, status: str, by: str, root_cause: str | None = None,
                action: str | None = None, note: str = "", owner: str | None = None) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from cvm._time import utcnow
 from cvm.cases.lifecycle import OPEN_STATUSES, check_move
@@ -14,7 +14,7 @@ from cvm.store.db import Store
 from cvm.store.tables import case_events as ev
 from cvm.store.tables import cases as cs
 
-__all__ = ["open_cases", "load", "move", "escalate", "events", "open_counts", "owner_of"]
+__all__ = ["open_cases", "load", "counts", "move", "escalate", "events", "open_counts", "owner_of"]
 
 
 def _utc(ts) -> dt.datetime:
@@ -46,18 +46,45 @@ def open_cases(store: Store, rows: list[dict], by: str = "cvm") -> list[int]:
     return new
 
 
-def load(store: Store, owner: str | None = None, status: list[str] | None = None,
-         customer_id: str | None = None) -> pd.DataFrame:
-    q = select(cs).order_by(cs.c.due_at, cs.c.case_id)
-    if owner is not None:
-        q = q.where(cs.c.owner == owner)
+def _where(q, owners=None, status=None, customer_id=None, due_before=None):
+    if owners is not None:
+        q = q.where(cs.c.owner.in_(list(owners)))
     if status:
         q = q.where(cs.c.status.in_(status))
     if customer_id is not None:
         q = q.where(cs.c.customer_id == customer_id)
+    if due_before is not None:
+        q = q.where(cs.c.due_at < due_before)
+    return q
+
+
+def load(store: Store, owner: str | None = None, status: list[str] | None = None,
+         customer_id: str | None = None, owners: list[str] | None = None,
+         due_before: dt.datetime | None = None, limit: int | None = None) -> pd.DataFrame:
+    """Cases due first (of one owner or of several, in some statuses, of one customer, due
+    before a time), at most ``limit``."""
+    if owner is not None:
+        owners = [owner] if owners is None else [o for o in owners if o == owner]
+    q = _where(select(cs).order_by(cs.c.due_at, cs.c.case_id), owners, status, customer_id,
+               due_before)
+    if limit is not None:
+        q = q.limit(limit)
     with store.read() as conn:
         rows = conn.execute(q).mappings().all()
     return pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in cs.columns])
+
+
+def counts(store: Store, now: dt.datetime, owners: list[str] | None = None,
+           status: list[str] | None = None) -> pd.DataFrame:
+    """Per trigger: the cases (of these owners, in these statuses) and how many of them are
+    waiting past their due time at ``now``; one GROUP BY."""
+    late = func.sum(case((cs.c.status.in_(OPEN_STATUSES) & (cs.c.due_at < now), 1), else_=0))
+    q = _where(select(cs.c.trigger, func.count(), late).group_by(cs.c.trigger)
+               .order_by(cs.c.trigger), owners, status)
+    with store.read() as conn:
+        rows = conn.execute(q).all()
+    return pd.DataFrame([(t, int(n), int(o or 0)) for t, n, o in rows],
+                        columns=["trigger", "cases", "overdue"])
 
 
 def open_counts(store: Store) -> dict[str, int]:

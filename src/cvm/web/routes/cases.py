@@ -29,14 +29,14 @@ ROW_LIMIT = 200
 SHOWN = ("waiting", "overdue", "all")
 
 
-def _visible(ws, user: Session, show: str) -> pd.DataFrame:
+def _visible(ws, user: Session, show: str) -> tuple[pd.DataFrame, int]:
+    """The first `ROW_LIMIT` cases the user may see, due first, and how many there are."""
     owners = ws.users.work_owners(user)
     status = None if show == "all" else list(OPEN_STATUSES)
-    one = owners[0] if owners is not None and len(owners) == 1 else None
-    df = ws.cases.list(one, status, show == "overdue")
-    if owners is not None:
-        df = df[df["owner"].isin(owners)]
-    return df.reset_index(drop=True)
+    df = ws.cases.list(None, status, show == "overdue", owners=owners, limit=ROW_LIMIT)
+    counts = ws.cases.counts(status, owners)
+    total = int(counts["overdue" if show == "overdue" else "cases"].sum())
+    return df, total
 
 
 def _detail(details) -> str:
@@ -48,13 +48,13 @@ def _detail(details) -> str:
 def _cases_page(request: Request, ws, user: Session, show: str, status_code: int = 200,
                 error: str | None = None, error_case: int | None = None,
                 done: int | None = None):
-    df = _visible(ws, user, show)
-    rows = records(df.head(ROW_LIMIT))
+    df, total = _visible(ws, user, show)
+    rows = records(df)
     for r in rows:
         r["details_text"] = _detail(r["details"])
         r["next"] = NEXT.get(r["status"], ())
     return page(request, "cases.html", status_code=status_code, title="Cases", rows=rows,
-                total=len(df), limit=ROW_LIMIT,
+                total=total, limit=ROW_LIMIT,
                 show=show, shown=SHOWN, error=error, error_case=error_case, done=done,
                 can_move=user.role != "analyst",
                 root_causes=ws.settings.cases.root_causes)
