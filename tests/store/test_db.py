@@ -18,7 +18,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
     store = Store(db_url)
     assert current_revision(store.engine) is None
     store.upgrade()
-    assert current_revision(store.engine) == "0008"
+    assert current_revision(store.engine) == "0009"
     with store.engine.connect() as conn:
         names = set(sa.inspect(conn).get_table_names())
         assert set(metadata.tables) <= names
@@ -31,7 +31,7 @@ def test_upgrade_head_then_downgrade_base(db_url):
         assert set(sa.inspect(conn).get_table_names()) == {"alembic_version"}
     assert current_revision(store.engine) is None
     store.upgrade()       # and up again on the emptied database
-    assert current_revision(store.engine) == "0008"
+    assert current_revision(store.engine) == "0009"
     store.dispose()
 
 
@@ -196,7 +196,7 @@ def test_postgresql_reads_a_members_lots_from_the_indexes_alone(pg_schemas):
         text = _state_plan(prog.store.engine, "m1")
         assert "Index Only Scan" not in text and "Index Scan" in text, text
         prog.store.upgrade()
-        assert current_revision(prog.store.engine) == "0008"
+        assert current_revision(prog.store.engine) == "0009"
     finally:
         prog.close()
         pg_schemas.drop(url)
@@ -339,3 +339,17 @@ def test_a_write_sends_three_statements_and_commits(pg_schemas, monkeypatch):
         assert (b["active"], b["pending"]) == (100 - 30 - 5 + 5, 20)
     finally:
         prog.close()
+
+
+def test_a_days_opportunities_are_read_in_priority_order_from_the_index(tmp_path):
+    """SQLite's plan for a page of the day's opportunities (highest priority first) walks
+    ix_opportunities_as_of_priority instead of sorting the whole day."""
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    store.upgrade()
+    with store.engine.connect() as conn:
+        plan = " ".join(r[-1] for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT opportunity_id FROM opportunities WHERE as_of = "
+            "'2024-11-30' ORDER BY as_of, priority DESC, opportunity_id LIMIT 200"))
+    store.dispose()
+    assert "ix_opportunities_as_of_priority" in plan and "USE TEMP B-TREE FOR ORDER BY" \
+        not in plan

@@ -303,6 +303,7 @@ opportunities = Table(
     Column("evidence", JSON, nullable=False),
     Column("created_at", Stamp, nullable=False),
     Index(None, "as_of", "owner"),
+    Index(None, "as_of", "priority"),
     Index(None, "customer_id", "kind"),
 )
 
