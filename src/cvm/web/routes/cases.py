@@ -12,11 +12,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from cvm.cases.lifecycle import NEXT, OPEN_STATUSES
-from cvm.errors import InputError, PermissionDeniedError
+from cvm.errors import InputError
 from cvm.users import Session
-from cvm.web.auth import check_csrf, page_user, read_form
+from cvm.web.auth import page_user
 from cvm.web.render import EVERYONE, page, records
-from cvm.web.routes.opportunities import may_record
+from cvm.web.routes._common import work_form
 
 __all__ = ["router", "SHOWN", "ROW_LIMIT"]
 
@@ -79,13 +79,8 @@ async def cases(request: Request, user: page_user(*EVERYONE)):
 async def move_case(request: Request, case_id: int, user: page_user(*EVERYONE)):
     """Move one case on; back to the list, or the list with what the life cycle refused."""
     ws = request.app.state.workspace
-    form = await read_form(request)
-    check_csrf(request, user, form)
-    if user.role == "analyst":
-        raise PermissionDeniedError("an analyst reads the cases; their owners work them")
-    owner = await run_in_threadpool(ws.cases.owner_of, case_id)
-    if not may_record(ws, user, owner):
-        raise PermissionDeniedError(f"case {case_id} is not yours")
+    form, _ = await work_form(request, ws, user, lambda: ws.cases.owner_of(case_id),
+                              f"case {case_id}")
     status = form.get("status", "")
     show = form.get("show") if form.get("show") in SHOWN else "waiting"
     try:

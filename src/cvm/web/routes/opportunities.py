@@ -18,13 +18,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
 from cvm._dates import as_date
-from cvm.errors import InputError, PermissionDeniedError, WorkspaceError
+from cvm.errors import InputError, WorkspaceError
 from cvm.users import Session
-from cvm.web.auth import check_csrf, page_user, read_form
+from cvm.web.auth import page_user
 from cvm.web.render import ANALYSTS, EVERYONE, lang_of, page, records
-from cvm.web.routes._common import month_shown
+from cvm.web.routes._common import month_shown, work_form
 
-__all__ = ["router", "OUTCOMES", "ROW_LIMIT", "may_record"]
+__all__ = ["router", "OUTCOMES", "ROW_LIMIT"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,16 +60,6 @@ def _visible(ws, user: Session, day, lang: str, owner: str | None = None) -> pd.
     return df.head(ROW_LIMIT).reset_index(drop=True)
 
 
-def may_record(ws, user: Session, owner: str) -> bool:
-    """Whether ``user`` may record an outcome on an opportunity (or move a case) of
-    ``owner``: staff their own, a manager their team's (or everyone's without a team), an
-    admin all; an analyst none."""
-    if user.role == "analyst":
-        return False
-    owners = ws.users.work_owners(user)
-    return owners is None or owner in owners
-
-
 def _row_context(ws, user: Session) -> dict:
     return {"outcomes": OUTCOMES, "decline_reasons": ws.settings.web.decline_reasons,
             "can_record": user.role != "analyst", "show_owner": user.role != "staff",
@@ -97,13 +87,9 @@ async def opportunities(request: Request, user: page_user(*EVERYONE)):
 async def record_outcome(request: Request, opportunity_id: str, user: page_user(*EVERYONE)):
     """Record what happened with one opportunity; answers the row (htmx) or the list."""
     ws = request.app.state.workspace
-    form = await read_form(request)
-    check_csrf(request, user, form)
-    if user.role == "analyst":
-        raise PermissionDeniedError("an analyst reads the lists; the owner records outcomes")
-    owner = await run_in_threadpool(ws.opportunities.owner_of, opportunity_id)
-    if not may_record(ws, user, owner):
-        raise PermissionDeniedError(f"opportunity {opportunity_id!r} is not yours")
+    form, owner = await work_form(request, ws, user,
+                                  lambda: ws.opportunities.owner_of(opportunity_id),
+                                  f"opportunity {opportunity_id!r}")
     day = as_date(form["as_of"], "as_of").isoformat() if form.get("as_of") else ""
     outcome = form.get("outcome", "")
     code = (form.get("reason_code") or None) if outcome == "declined" else None
