@@ -1,12 +1,15 @@
 """The ``cvm`` command line: parse, call the Workspace, print with Rich.
 
-Each area is a Typer sub-app in its own module of this package, registered below.
+Each area is a Typer sub-app or command in its own module of this package, listed in
+`_COMMANDS` and imported only when its command runs.
 User errors (`cvm.errors.CvmError`) exit with status 2 and a one-paragraph message on
 stderr; ``cvm --debug ...`` shows the traceback instead. While a command runs, what long
 steps report (e.g. "starting Spark") shows as a spinner on stderr (`_common.command_scope`).
 """
 
 from __future__ import annotations
+
+import importlib
 
 import click
 import typer
@@ -18,7 +21,59 @@ from cvm.errors import CvmError
 __all__ = ["app", "main"]
 
 
+#: Every command of the root: name -> (module in this package, attribute). An attribute
+#: that is a Typer app is a command group (``cvm value ...``), else a command function.
+#: Modules are imported only when their command is looked up, so ``cvm service
+#: standards`` does not pay for importing pandas, SQLAlchemy or the programme; ``cvm
+#: --help`` looks every command up (for its line of help) and so imports them all.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("workspace_commands", "init"),
+    "import": ("workspace_commands", "import_"),
+    "status": ("workspace_commands", "status"),
+    "demo": ("workspace_commands", "demo"),
+    "summary": ("workspace_commands", "summary"),
+    "value": ("value", "app"),
+    "clv": ("clv", "app"),
+    "survey": ("survey", "app"),
+    "churn": ("churn", "app"),
+    "programme": ("programme", "app"),
+    "score": ("score", "app"),
+    "opportunities": ("opportunities", "app"),
+    "cases": ("cases", "app"),
+    "service": ("service", "app"),
+    "campaign": ("campaign", "app"),
+    "users": ("users", "app"),
+    "serve": ("web", "serve"),
+    "retention": ("retention", "retention"),
+    "kpi": ("kpi", "kpi"),
+    "report": ("report", "report"),
+}
+
+
+def _load(name: str) -> click.Command:
+    module_name, attr = _COMMANDS[name]
+    obj = getattr(importlib.import_module(f"cvm.cli.{module_name}"), attr)
+    if not isinstance(obj, typer.Typer):  # one command function: a one-command app
+        single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+        single.command(name)(obj)
+        obj = single
+    command = typer.main.get_command(obj)
+    command.name = name
+    return command
+
+
 class _CvmGroup(TyperGroup):
+    """The root group: commands from `_COMMANDS`, each loaded when first looked up; a
+    `cvm.errors.CvmError` raised by any of them becomes a message and exit status."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in _COMMANDS:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands.get(cmd_name)
+
     def invoke(self, ctx: click.Context):
         try:
             with command_scope():
@@ -54,45 +109,6 @@ def _root(ctx: typer.Context,
           version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
                                        help="Print the version and exit.")):
     ctx.obj = {"debug": debug}
-
-
-def _register() -> None:
-    from cvm.cli import campaign as _campaign
-    from cvm.cli import cases as _cases
-    from cvm.cli import churn as _churn
-    from cvm.cli import clv as _clv
-    from cvm.cli import kpi as _kpi
-    from cvm.cli import opportunities as _opportunities
-    from cvm.cli import programme as _programme
-    from cvm.cli import report as _report
-    from cvm.cli import retention as _retention
-    from cvm.cli import score as _score
-    from cvm.cli import service as _service
-    from cvm.cli import survey as _survey
-    from cvm.cli import users as _users
-    from cvm.cli import value as _value
-    from cvm.cli import web as _web
-    from cvm.cli import workspace_commands as _workspace
-
-    _workspace.register(app)
-    app.add_typer(_value.app, name="value")
-    app.add_typer(_clv.app, name="clv")
-    app.add_typer(_survey.app, name="survey")
-    app.add_typer(_churn.app, name="churn")
-    app.add_typer(_programme.app, name="programme")
-    app.add_typer(_score.app, name="score")
-    app.add_typer(_opportunities.app, name="opportunities")
-    app.add_typer(_cases.app, name="cases")
-    app.add_typer(_service.app, name="service")
-    app.add_typer(_campaign.app, name="campaign")
-    app.add_typer(_users.app, name="users")
-    _web.register(app)
-    _retention.register(app)
-    _kpi.register(app)
-    _report.register(app)
-
-
-_register()
 
 
 def main() -> None:

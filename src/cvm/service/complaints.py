@@ -191,10 +191,10 @@ class _Data:
 
     def nps_answers(self):
         """(customer_id, answered_at, score) of the 0-10 NPS item, or None."""
-        from cvm.survey.answers import nps_item, survey_definition
-
         if not (self.has["survey_responses"] and self.has["survey_items"]):
             return None
+        from cvm.survey.answers import nps_item, survey_definition  # scipy: only when needed
+
         try:
             definition = survey_definition(self.ws)
             item = nps_item(definition)
@@ -493,8 +493,6 @@ def _moments(d: _Data) -> tuple[pa.Table, list[str]]:
 
 
 def _silent(d: _Data) -> tuple[pa.Table, list[str]]:
-    from cvm.survey.answers import survey_definition
-
     cols = ["group", "respondents", "unhappy", "unhappy_share", "complained", "silent",
             "silent_share", "ci_low", "ci_high", "silent_per_complainer", "customers",
             "estimated_silent", "estimated_low", "estimated_high"]
@@ -502,6 +500,8 @@ def _silent(d: _Data) -> tuple[pa.Table, list[str]]:
     if not (d.has["survey_responses"] and d.has["survey_items"]):
         return empty, ["silent dissatisfaction needs survey answers (survey_responses, "
                        "survey_items)"]
+    from cvm.survey.answers import survey_definition  # scipy: only when there are answers
+
     try:
         definition = survey_definition(d.ws)
     except InputError as exc:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cvm._intervals import wilson
 from cvm.errors import InputError
 from cvm.service.clock import Calendar, epoch_seconds, from_epoch
 from cvm.service.standards import Standard
@@ -34,20 +35,6 @@ PERIOD_UNITS = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 #: ``--by`` columns of the interactions table itself
 INTERACTION_GROUPS = ("touchpoint", "kind", "category", "outcome")
 _STATUS = ("met", "breached", "pending")
-
-
-def wilson(successes, trials, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of successes / trials (NaN where there are no trials)."""
-    from statsmodels.stats.proportion import proportion_confint
-
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    low, high = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
-    ok = n > 0
-    if ok.any():
-        lo, hi = proportion_confint(k[ok], n[ok], alpha=1 - level, method="wilson")
-        low[ok], high[ok] = lo, hi
-    return low, high
 
 
 def group_columns(by: list[str], customer_columns: list[str]) -> tuple[str | None, list[str]]:

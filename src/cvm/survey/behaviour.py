@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cvm._intervals import wilson
 from cvm.errors import InputError
 from cvm.survey.nps import nps_classes
 
@@ -22,14 +23,9 @@ __all__ = ["says_vs_does", "wilson_interval"]
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion."""
-    if n == 0:
-        return float("nan"), float("nan")
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
+    """Wilson score interval of a proportion (NaN when ``n`` is 0)."""
+    low, high = wilson(successes, n, confidence)
+    return float(low), float(high)
 
 
 def says_vs_does(data: pd.DataFrame, behaviours: Sequence[str], *, nps: str | None = None,
