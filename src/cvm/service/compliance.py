@@ -76,28 +76,50 @@ def _open_time(t, ts_col: str, cal, prefix: str, pieces: int):
     return j, b
 
 
-def statuses(interactions, standard: Standard, as_of: dt.datetime,
+def _covered(t, standards: list[Standard]):
+    """``t`` joined with the standards covering each row (a row per interaction and
+    standard): ``_standard``, ``_std_touchpoint``, ``_limit`` and ``_end`` (the measure's
+    time). One scan of ``t`` for any number of standards, as a join with a small table of
+    them (a row per standard and kind)."""
+    specs = [(s.name, None if s.touchpoint == "all" else s.touchpoint, kind,
+              s.column == "resolved_at", s.limit_seconds, s.touchpoint)
+             for s in standards for kind in (s.kinds or (None,))]
+    names = ["_standard", "_s_touchpoint", "_s_kind", "_by_resolution", "_limit",
+             "_std_touchpoint"]
+    m = ibis.memtable(pa.table(
+        {n: [row[i] for row in specs] for i, n in enumerate(names)},
+        schema=pa.schema([("_standard", pa.string()), ("_s_touchpoint", pa.string()),
+                          ("_s_kind", pa.string()), ("_by_resolution", pa.bool_()),
+                          ("_limit", pa.int64()), ("_std_touchpoint", pa.string())])))
+    on = ((m._s_touchpoint.isnull() | (t.touchpoint == m._s_touchpoint))
+          & (m._s_kind.isnull() | (t.kind.lower() == m._s_kind)))
+    j = t.inner_join(m, on)
+    return j.mutate(_end=ibis.ifelse(j._by_resolution, j.resolved_at, j.first_response_at))
+
+
+def statuses(interactions, standards: Standard | list[Standard], as_of: dt.datetime,
              calendar: Calendar | None, *, period: str | None = None,
              groups: tuple[str, ...] = (), by_touchpoint: bool = False):
-    """One row per interaction the standard covers: ``standard``, ``touchpoint``, the
-    period and groups asked for, ``interaction_id``, ``customer_id``, ``kind``,
-    ``category``, ``opened_at``, ``measured_at`` (the measure, null unless answered by
-    ``as_of``), ``time_seconds`` (on the clock, null unless answered), ``clock_seconds``
-    (the time, or the time so far at ``as_of``) and ``status`` (met, breached, pending).
+    """One row per interaction and standard covering it (its touchpoint, one of its kinds,
+    opened by the as-of time): ``standard``, ``touchpoint``, the period and groups asked
+    for, ``interaction_id``, ``customer_id``, ``kind``, ``category``, ``opened_at``,
+    ``measured_at`` (the measure, null unless answered by ``as_of``), ``time_seconds`` (on
+    the clock, null unless answered), ``clock_seconds`` (the time, or the time so far at
+    ``as_of``) and ``status`` (met, breached, pending).
 
+    The ``standards`` share one clock (``calendar`` is its calendar, None when elapsed).
     ``interactions`` may carry customer attributes joined on for the groups."""
-    t = interactions
+    standards = [standards] if isinstance(standards, Standard) else list(standards)
+    if len({s.clock.name for s in standards}) != 1:
+        raise ValueError("statuses: the standards must share one clock")
+    clock = standards[0].clock
     asof = ibis.literal(as_of, type="timestamp")
-    cond = t.opened_at <= asof
-    if standard.touchpoint != "all":
-        cond &= t.touchpoint == standard.touchpoint
-    if standard.kinds:
-        cond &= t.kind.lower().isin(list(standard.kinds))
-    t = t.filter(cond)
-    end = t[standard.column]
+    t = interactions.filter(interactions.opened_at <= asof)
+    t = _covered(t, standards)
+    end = t._end
     t = t.mutate(measured_at=ibis.ifelse(end.notnull() & (end <= asof), end,
                                          ibis.null("timestamp")))
-    if standard.clock.is_elapsed:
+    if clock.is_elapsed:
         opened = t.opened_at.truncate("s").epoch_seconds().cast("int64")
         time = t.measured_at.truncate("s").epoch_seconds().cast("int64") - opened
         so_far = asof.truncate("s").epoch_seconds().cast("int64") - opened
@@ -110,14 +132,14 @@ def statuses(interactions, standard: Standard, as_of: dt.datetime,
         b_asof = int(calendar.at(np.array([epoch_seconds(as_of)]))[0])
         time = ibis.ifelse(t.measured_at.notnull(), b_end - t._b_open, ibis.null("int64"))
         so_far = b_asof - t._b_open
-    limit = standard.limit_seconds
+    limit = t._limit
     answered = t.measured_at.notnull()
     time = ibis.ifelse(answered, time, ibis.null("int64"))
     clock_seconds = ibis.ifelse(answered, time, so_far)
     status = ibis.cases((answered & (time <= limit), "met"), (answered, "breached"),
                         (so_far > limit, "breached"), else_="pending")
-    cols = {"standard": ibis.literal(standard.name),
-            "touchpoint": t.touchpoint if by_touchpoint else ibis.literal(standard.touchpoint)}
+    cols = {"standard": t._standard,
+            "touchpoint": t.touchpoint if by_touchpoint else t._std_touchpoint}
     if period is not None:
         cols["period_start"] = t.opened_at.truncate(PERIOD_UNITS[period]).date()
     for g in groups:

@@ -119,9 +119,12 @@ class ServiceFacade:
                 a: customers[a] for a in attrs})
             t = t.left_join(c, t.customer_id == c.c_customer_id).drop("c_customer_id")
         calendars = self._calendars(standards, as_of)
-        parts = [statuses(t, s, as_of, calendars[s.name], period=period,
+        by_clock: dict[str, list[Standard]] = {}
+        for s in standards:  # one scan of the interactions per clock
+            by_clock.setdefault(s.clock.name, []).append(s)
+        parts = [statuses(t, group, as_of, calendars[group[0].name], period=period,
                           groups=tuple(groups), by_touchpoint="touchpoint" in groups)
-                 for s in standards]
+                 for group in by_clock.values()]
         rows = parts[0]
         for p in parts[1:]:
             rows = rows.union(p)
