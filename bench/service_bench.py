@@ -26,7 +26,10 @@ Then, each in a process of its own, one after the other, all with ``--as-of`` (d
    imports (what the commands' time is made of);
 6. ``cvm-spark-standards`` and ``cvm-spark-complaints``: the commands on the Spark copy
    (local[2], default settings);
-7. ``sql-standards`` again, to see whether the machine's speed moved during the runs.
+7. with ``--repeat N``, N - 1 more rounds of the floors and the DuckDB commands (1-4),
+   interleaved, and a table of their medians (a 3-second process varies by a second from
+   one run to the next on this machine);
+8. ``sql-standards`` again, to see whether the machine's speed moved during the runs.
 
 Processes are measured as in bench/scoring_bench.py (`scoring_bench.measure`: /usr/bin/time
 -v, the summed resident memory of the process tree, load averages at start and end). Each
@@ -377,6 +380,9 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=None,
                     help="cvm source folder to measure (default: HEAD's src/, exported)")
     ap.add_argument("--skip", nargs="*", default=[], help="contenders to leave out")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds of the four DuckDB contenders (floors and commands, "
+                         "interleaved); with more than one, their medians are reported too")
     ap.add_argument("--no-assert", action="store_true",
                     help="report differences from the floor instead of failing")
     ap.add_argument("--report", type=Path, default=None,
@@ -419,6 +425,11 @@ def main() -> None:
         ("sql-standards (again, at the end)",
          [py, me, "--run", "sql-standards", "--ws", str(ws)]),
     ]
+    duck = {"sql-standards", "sql-complaints", "cvm-duckdb-standards",
+            "cvm-duckdb-complaints"}
+    extra = [(f"{name} (round {k})", cmd) for k in range(2, args.repeat + 1)
+             for name, cmd in plan if name in duck]
+    plan = plan[:-1] + extra + plan[-1:]
     rows, problems = [], []
     for name, cmd in plan:
         if name in args.skip:
@@ -427,10 +438,10 @@ def main() -> None:
             cmd = [*cmd, "--as-of", args.as_of]
         log = logs / f"{name.split()[0]}.log"
         r = sb.measure(name, cmd, log, args.timeout)
-        r.update(rows=info["rows"], commit=commit)
-        floor = next((x for x in rows if x["name"] == FLOOR.get(name)), None)
+        r.update(rows=info["rows"], commit=commit, contender=name.split(" (round")[0])
+        floor = next((x for x in rows if x["name"] == FLOOR.get(r["contender"])), None)
         if floor is not None and r["status"] == "ok":
-            r["diffs"] = check(name, log.with_suffix(".out"), floor)
+            r["diffs"] = check(r["contender"], log.with_suffix(".out"), floor)
             if r["diffs"]:
                 problems.append(f"{name}: " + "; ".join(r["diffs"][:5]))
         print(json.dumps({k: v for k, v in r.items()
@@ -442,10 +453,10 @@ def main() -> None:
     text = report(rows, args, info)
     (args.cache / "results_service.md").write_text(text)
     print(text)
-    duck = [p for p in problems if "spark" not in p]
+    on_duck = [p for p in problems if "spark" not in p]
     if problems:
         print("\n".join(problems), file=sys.stderr)
-    if duck and not args.no_assert:
+    if on_duck and not args.no_assert:
         sys.exit("cvm on DuckDB and the hand-written SQL disagree (above)")
 
 
@@ -491,6 +502,40 @@ def report(rows: list[dict], args, info: dict) -> str:
             f"{ratio_p} | {ratio_q} | {ratio_c} | {r['load_start'][0]:.2f} → "
             f"{r['load_end'][0]:.2f} | "
             f"{r['started']} | {same} |")
+    return "\n".join(lines) + "\n" + _medians(rows)
+
+
+def _medians(rows: list[dict]) -> str:
+    """With repeated rounds: each contender's median process and CPU seconds, its range,
+    and the medians' ratio to its floor's."""
+    import statistics
+
+    by: dict[str, list[dict]] = {}
+    for r in rows:
+        if r["status"] == "ok" and not r["name"].endswith("(again, at the end)"):
+            by.setdefault(r.get("contender", r["name"]), []).append(r)
+    if max((len(v) for v in by.values()), default=0) < 2:
+        return ""
+
+    def med(rs, f):
+        return statistics.median(f(r) for r in rs)
+
+    lines = ["", "Medians over the rounds:", "",
+             "| contender | rounds | seconds (process), median | min - max | CPU s, median "
+             "| vs floor (process) | vs floor (CPU) |", "|---|---:|---:|---|---:|---:|---:|"]
+    for name, rs in by.items():
+        if len(rs) < 2:
+            continue
+        wall = med(rs, lambda r: r.get("elapsed_s", r["wall_s"]))
+        cpu = med(rs, sb._cpu)
+        walls = [r.get("elapsed_s", r["wall_s"]) for r in rs]
+        floor = by.get(FLOOR.get(name, ""))
+        rp = rc = ""
+        if floor:
+            rp = f"{wall / med(floor, lambda r: r.get('elapsed_s', r['wall_s'])):.2f}x"
+            rc = f"{cpu / med(floor, sb._cpu):.2f}x"
+        lines.append(f"| {name} | {len(rs)} | {wall:.2f} | {min(walls):.1f} - {max(walls):.1f} "
+                     f"| {cpu:.1f} | {rp} | {rc} |")
     return "\n".join(lines) + "\n"
 
 
