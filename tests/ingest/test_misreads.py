@@ -38,10 +38,11 @@ def test_ambiguous_dates_are_refused_with_a_hint(ws, tmp_path, value):
     assert "ambiguous" in problem.expected and "--date-format" in problem.expected
 
 
-@pytest.mark.parametrize("value", ["infinity", "-infinity", "epoch", "0024-01-05"])
+@pytest.mark.parametrize("value", ["infinity", "-infinity", "epoch", "0024-01-05",
+                                   '"2024-01-05 \t10:00:00"', '"2024-01-05\n10:00:00"'])
 def test_special_and_implausible_timestamps_are_refused(ws, tmp_path, value):
     path = write_csv(tmp_path / "t.csv", HEADER + "t0,c1,2024-01-04,5\n" + f"t1,c1,{value},10\n")
-    (problem,) = _refused(ws, path, "timestamp")
+    (problem,) = _refused(ws, path, "timestamp")  # a tab or line break inside: refused
     assert problem.row == 3
 
 

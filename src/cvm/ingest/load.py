@@ -124,10 +124,13 @@ def _parse_expr(f: FieldSpec, raw: str, date_format: str | None, tz: str,
     else:
         # cheap tests route each value to one parser; DuckDB's cast reads ISO year-first
         # dates only, and a time zone after the time (Z, +08:00, -05:00, UTC) makes it an
-        # instant, converted to the workspace's zone (the slower path, taken only then)
+        # instant, converted to the workspace's zone (the slower path, taken only then); a
+        # tab or line break inside (a shifted delimiter, a broken line) is refused, though
+        # DuckDB's cast would read past it
         slashed = "[" + ", ".join(_lit(x) for x in _SLASHED_FORMATS) + "]"
         zoned = f"length({raw}) > 10 AND regexp_matches(substr({raw}, 11), '[^0-9:. T]')"
         ts = (f"CASE WHEN NOT (ascii({raw}) BETWEEN 48 AND 57) THEN NULL "
+              f"WHEN regexp_matches({raw}, '[\\t\\n\\r\\v\\f]') THEN NULL "
               f"WHEN contains({raw}, '/') THEN CASE WHEN regexp_full_match({raw}, "
               f"{_lit(_SLASHED)}) THEN TRY_STRPTIME({raw}, {slashed}) END "
               f"WHEN NOT contains({raw}, '-') THEN CASE WHEN length({raw}) = 8 "
