@@ -50,6 +50,9 @@ class TableSpec:
     keep_extra: bool = False  # keep unmapped columns (customers' further attributes)
     references_customers: bool = True
     ordered_pairs: tuple[tuple[str, str], ...] = field(default=())  # (earlier, later) fields
+    #: each imported part is stored sorted by these fields, so that looking one customer up
+    #: (the customer page) reads one Parquet row group instead of the whole table
+    stored_order: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -110,6 +113,7 @@ TABLES: dict[str, TableSpec] = {
                 FieldSpec("signup_date", _D, "Date the customer relationship began."),
             ),
             key=("customer_id",),
+            stored_order=("customer_id",),
             keep_extra=True,
             references_customers=False,
         ),
@@ -146,6 +150,7 @@ TABLES: dict[str, TableSpec] = {
                 FieldSpec("timestamp", _T, "When the answer was given."),
             ),
             key=("survey", "respondent_id", "item"),
+            stored_order=("customer_id",),
         ),
         TableSpec(
             "survey_items",
@@ -182,6 +187,7 @@ TABLES: dict[str, TableSpec] = {
             key=("interaction_id",),
             derived_key=True,
             ordered_pairs=(("opened_at", "first_response_at"), ("opened_at", "resolved_at")),
+            stored_order=("customer_id",),
         ),
         TableSpec(
             "contracts",

@@ -232,9 +232,10 @@ class Workspace:
         return self._cache[key]
 
     def save_result(self, name: str, table: pa.Table, mode: str = "replace",
-                    note: str | None = None, partition: str | None = None) -> Path:
+                    note: str | None = None, partition: str | None = None,
+                    row_group_size: int | None = None) -> Path:
         """Store a derived table; see `Warehouse.save_result`."""
-        return self.warehouse.save_result(name, table, mode, note, partition)
+        return self.warehouse.save_result(name, table, mode, note, partition, row_group_size)
 
     def has_rows(self, name: str) -> bool:
         return self.warehouse.row_count(name) > 0

@@ -133,3 +133,20 @@ def test_results_replace_or_keep_history(ws):
         ws.result("nope")
     with pytest.raises(WorkspaceError, match="unknown result name 'transactions'"):
         ws.save_result("transactions", pa.table({"a": [1]}))
+
+
+def test_customer_tables_are_stored_in_customer_order(ws, tmp_path):
+    """interactions (like customers and survey answers) are stored sorted by customer, so
+    one customer's rows lie in one row group; rows of one customer keep the file's order."""
+    path = write_csv(tmp_path / "i.csv",
+                     "interaction_id,customer_id,touchpoint,kind,opened_at\n"
+                     "i1,C3,web,inquiry,2024-01-05 10:00\n"
+                     "i2,C1,web,inquiry,2024-01-01 10:00\n"
+                     "i3,C3,branch,complaint,2024-01-02 10:00\n"
+                     "i4,C2,web,inquiry,2024-01-03 10:00\n"
+                     "i5,C1,web,praise,2024-01-04 10:00\n")
+    ws.import_file("interactions", path)
+    (part,) = ws.warehouse.parts("interactions")
+    stored = pq.read_table(part, columns=["customer_id", "interaction_id"]).to_pylist()
+    assert [(r["customer_id"], r["interaction_id"]) for r in stored] == [
+        ("C1", "i2"), ("C1", "i5"), ("C2", "i4"), ("C3", "i1"), ("C3", "i3")]

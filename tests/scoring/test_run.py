@@ -132,7 +132,9 @@ def test_scores_read_nothing_after_the_as_of_day(tmp_path, demo_files, scored):
     pd.testing.assert_frame_equal(again.scores, run.scores, check_exact=False, rtol=1e-9)
 
 
-def test_rerunning_a_month_replaces_that_month_only(tmp_path_factory, demo_files):
+def test_rerunning_a_month_replaces_that_month_only(tmp_path_factory, demo_files,
+                                                    monkeypatch):
+    monkeypatch.setattr("cvm.scoring.run._HISTORY_GROUP", 4096)
     ws = _import(Workspace.init(tmp_path_factory.mktemp("rerun") / "ws"), demo_files,
                  ["customers", "transactions"])
     first = ws.scoring.run("2024-08-31")
@@ -147,6 +149,14 @@ def test_rerunning_a_month_replaces_that_month_only(tmp_path_factory, demo_files
     assert rows("transactions") > 0
     parts = ws.warehouse.manifest()["results"]["score_history"]
     assert sorted(p["partition"] for p in parts) == ["2024-08-31", "2024-09-30"]
+    # each run in row groups of 4,096 rows in customer order, so that one customer's
+    # lookup reads one group: the groups' id ranges follow one another
+    meta = pq.ParquetFile(ws.warehouse.result_parts("score_history", "2024-09-30")[0]).metadata
+    assert meta.num_rows > 4 * 4096
+    assert meta.num_row_groups == -(-meta.num_rows // 4096)
+    ranges = [(meta.row_group(i).column(0).statistics.min,
+               meta.row_group(i).column(0).statistics.max) for i in range(meta.num_row_groups)]
+    assert all(hi <= lo2 for (_, hi), (lo2, _) in zip(ranges, ranges[1:], strict=False))
     d = ws.scoring.drift("2024-08-31", "2024-09-30")
     tiers = d.tiers
     assert int(tiers.to_numpy().sum()) == len(ws.scoring.list("2024-09-30"))
@@ -258,3 +268,27 @@ def test_history_reads_the_stored_rows_as_the_engine_does(scored):
     pd.testing.assert_frame_equal(ws.scoring.history(AS_OF, some),
                                   t.filter(t.score.isin(some)).to_pyarrow().to_pandas(),
                                   check_exact=True)
+
+
+def test_history_is_stored_in_customer_order(scored):
+    """A run's history is stored by customer id, each customer's scores in registry order
+    (as in the run's wide table); the row groups are checked in
+    test_rerunning_a_month_replaces_that_month_only."""
+    ws, run = scored
+    (part,) = ws.warehouse.result_parts("score_history", AS_OF.isoformat())
+    stored = pq.read_table(part).to_pandas()
+    ids = stored["customer_id"].tolist()
+    assert ids == sorted(ids)
+    order = list(run.scores.columns.drop("customer_id"))
+    for _, g in stored.groupby("customer_id", sort=False):
+        assert list(g["score"]) == [s for s in order if s in set(g["score"])]
+
+
+def test_customer_major_order_by_hand():
+    from cvm.scoring.run import _customer_major
+
+    # three customers ranked 0..2; score a has rows for ranks 2, 0; score b for 1, 2, 0:
+    # stacked rows 0:(a,2) 1:(a,0) 2:(b,1) 3:(b,2) 4:(b,0) -> rank 0: rows 1, 4; rank 1:
+    # row 2; rank 2: rows 0, 3
+    order = _customer_major([np.array([2, 0]), np.array([1, 2, 0])], 3)
+    assert order.tolist() == [1, 4, 2, 0, 3]

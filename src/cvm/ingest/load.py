@@ -595,9 +595,12 @@ class _Importer:
                  if f.name not in self.mapping]
         cols += [f"{_q('x_' + c)} AS {_q(c)}" for c in self.extras]
         staged = self.ws.warehouse.scratch_dir / f"staged-{self.spec.name}-{id(self)}.parquet"
+        order = ""
+        if self.spec.stored_order:  # the source's row order breaks ties
+            order = f" ORDER BY {', '.join(_q(c) for c in self.spec.stored_order)}, {ROW}"
         try:
             self.con.execute(
-                f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}) "
+                f"COPY (SELECT {', '.join(cols)} FROM staged WHERE {good}{order}) "
                 f"TO {_lit(str(staged))} (FORMAT parquet, COMPRESSION zstd)")
             entry = {"file": str(self.source.path), "sha256": self.sha256, "rows": added,
                  "options": self.options}

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -162,7 +163,7 @@ def run_scores(ws, as_of, save: bool = True, random_state: int = 0) -> ScoreRun:
     if save:
         part = as_of.isoformat()
         ws.save_result("score_history", _long(out, as_of), mode="append", partition=part,
-                       note=f"cvm score run --as-of {part}")
+                       note=f"cvm score run --as-of {part}", row_group_size=_HISTORY_GROUP)
         notes = run.notes.assign(as_of=as_of)
         if not run.models.empty:
             checks = {r["score"]: json.dumps({k: v for k, v in r.items() if k != "score"})
@@ -328,6 +329,9 @@ def _order(out: _Collector) -> list[str]:
     return sorted(names, key=lambda n: (rank[score_def(n).name], n))
 
 
+#: Rows per Parquet row group of a run's score history (in customer order: `_long`)
+_HISTORY_GROUP = 65_536
+
 _LONG = pa.schema([("customer_id", pa.string()), ("as_of", pa.date32()),
                    ("score", pa.string()), ("value", pa.float64()), ("label", pa.string()),
                    ("version", pa.string())])
@@ -336,10 +340,16 @@ _LONG = pa.schema([("customer_id", pa.string()), ("as_of", pa.date32()),
 def _long(out: _Collector, as_of: dt.date) -> pa.Table:
     """(customer_id, as_of, score, value, label, version), customers with no value for a
     score left out; built in Arrow, one score at a time (a million customers times a dozen
-    scores is too many rows for pandas' object columns)."""
+    scores is too many rows for pandas' object columns).
+
+    Rows are in customer order (by id; a customer's scores in registry order), so that the
+    Parquet row groups of a run hold disjoint ranges of ids and looking one customer up
+    (the customer page) reads one group rather than every row of the run."""
     ids = pa.array(out.ids.to_numpy(dtype=object), pa.string())
     n = len(ids)
-    parts = []
+    rank = np.empty(n, dtype=np.int64)  # each customer's place in id order
+    rank[pc.sort_indices(ids).to_numpy()] = np.arange(n)
+    parts, kept = [], []
     for name in _order(out):
         v = out.values.get(name)
         lab = out.labels.get(name)
@@ -348,6 +358,7 @@ def _long(out: _Collector, as_of: dt.date) -> pa.Table:
         label = (pa.array(lab.to_numpy(dtype=object), pa.string(), from_pandas=True)
                  if lab is not None else pa.nulls(n, pa.string()))
         keep = pc.or_(pc.is_valid(value), pc.is_valid(label))
+        kept.append(rank[np.flatnonzero(keep.to_numpy(zero_copy_only=False))])
         part = pa.table({"customer_id": ids, "value": value, "label": label}).filter(keep)
         m = part.num_rows
         parts.append(pa.table({
@@ -357,4 +368,26 @@ def _long(out: _Collector, as_of: dt.date) -> pa.Table:
             "value": part["value"], "label": part["label"],
             "version": pa.repeat(pa.scalar(score_def(name).version, pa.string()), m)},
             schema=_LONG))
-    return pa.concat_tables(parts) if parts else _LONG.empty_table()
+    if not parts:
+        return _LONG.empty_table()
+    return pa.concat_tables(parts).take(_customer_major(kept, n))
+
+
+def _customer_major(kept: list[np.ndarray], n: int) -> np.ndarray:
+    """The order putting score-major rows into customer order: ``kept[s]`` holds, for the
+    rows of score ``s`` (stacked one score after another), each row's customer rank in
+    ``0..n-1``. A counting sort: each customer's rows start after all lower ranks' rows and
+    follow one another in score order."""
+    counts = np.zeros(n, dtype=np.int64)
+    for r in kept:
+        counts[r] += 1
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    order = np.empty(int(counts.sum()), dtype=np.int64)
+    filled = np.zeros(n, dtype=np.int64)
+    offset = 0
+    for r in kept:  # ranks within one score are distinct: no clashes in the assignment
+        dest = start[r] + filled[r]
+        order[dest] = np.arange(offset, offset + len(r))
+        filled[r] += 1
+        offset += len(r)
+    return order

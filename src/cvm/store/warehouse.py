@@ -194,7 +194,8 @@ class Warehouse:
 
     # ---- results: tables cvm derives (scores, forecasts), replaced or kept as history ------
     def save_result(self, name: str, table: pa.Table, mode: str = "replace",
-                    note: str | None = None, partition: str | None = None) -> Path:
+                    note: str | None = None, partition: str | None = None,
+                    row_group_size: int | None = None) -> Path:
         """Store a derived table (one of `RESULTS`) as Parquet.
 
         ``mode="replace"`` makes it the result's only part (the old parts are removed once the
@@ -202,7 +203,9 @@ class Warehouse:
         run keeps its history (give the rows a column saying which run they are). With a
         ``partition`` (e.g. the as-of day), an appended part replaces the parts saved
         earlier under the same partition and no other: rerunning a month replaces that
-        month only.
+        month only. ``row_group_size`` sets the Parquet row groups' size (pyarrow's
+        default otherwise): small groups of rows sorted by a key let a lookup of one key
+        skip the others.
         """
         import pyarrow.parquet as pq
 
@@ -214,7 +217,8 @@ class Warehouse:
         with self.write_lock():
             staged = self.scratch_dir / f"result-{name}-{uuid.uuid4().hex}.parquet"
             try:
-                pq.write_table(table, staged, compression="zstd")
+                pq.write_table(table, staged, compression="zstd",
+                               row_group_size=row_group_size)
             except BaseException:
                 staged.unlink(missing_ok=True)
                 raise
