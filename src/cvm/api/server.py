@@ -133,7 +133,7 @@ def _app(workspace: Path | str, pages: bool = False):
     if pages:
         from cvm.web.app import create_site
 
-        return create_site(ws)
+        return create_site(ws, warm=True)
     return create_app(Programme.from_workspace(ws))
 
 

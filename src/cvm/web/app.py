@@ -29,8 +29,9 @@ __all__ = ["create_site", "workspace_site"]
 _PLOTLY = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def create_site(ws) -> FastAPI:
-    """The pages and the REST API of a workspace."""
+def create_site(ws, warm: bool = False) -> FastAPI:
+    """The pages and the REST API of a workspace; with ``warm``, the analytics pages' data
+    is prepared in the background from now on (`cvm.web.warm`)."""
     from cvm.api.app import create_app
     from cvm.web.routes import ROUTERS
 
@@ -48,6 +49,10 @@ def create_site(ws) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     _page_errors(app)
+    if warm:
+        from cvm.web.warm import start
+
+        start(ws)
     return app
 
 
@@ -104,4 +109,4 @@ def workspace_site() -> FastAPI:
 
     from cvm.workspace import Workspace
 
-    return create_site(Workspace.open(os.environ["CVM_WORKSPACE"]))
+    return create_site(Workspace.open(os.environ["CVM_WORKSPACE"]), warm=True)

@@ -4,6 +4,7 @@ value tier and by relationship type, and the run's notes on which models ran."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import numpy as np
@@ -98,6 +99,11 @@ def _clv(ws, day) -> dict:
     return data
 
 
+def cached(ws, day: dt.date):
+    """The page's data for ``day``, kept until the warehouse changes."""
+    return memo(ws, ("clv", day), lambda: _clv(ws, day))
+
+
 @router.get("/clv")
 async def clv(request: Request, user: page_user(*ANALYSTS)):
     ws = request.app.state.workspace
@@ -106,7 +112,7 @@ async def clv(request: Request, user: page_user(*ANALYSTS)):
     day = month_shown(request, runs)
     data = None
     if day is not None and day in runs:
-        data = await run_in_threadpool(memo, ws, ("clv", day), lambda: _clv(ws, day))
+        data = await run_in_threadpool(cached, ws, day)
     ctx = {"day": day, "months": sorted(runs), "data": data,
            "tier_labels": TIER_LABELS, "plots": False}
     if data is not None and data["clv"] is not None:

@@ -4,6 +4,8 @@ stored it (a PLS fit is never made on a page view: ``cvm survey index --save`` s
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
@@ -143,6 +145,13 @@ def _group_trends_figure(rows, lang):
     return fig
 
 
+def cached(ws, day: dt.date | None, by: str = "segment") -> dict:
+    """The page's data for ``day`` and the groups ``by``, kept until the warehouse
+    changes."""
+    return {**memo(ws, ("loyalty", day), lambda: _loyalty(ws, day)),
+            **memo(ws, ("nps-groups", by, day), lambda: _groups(ws, by, day))}
+
+
 @router.get("/loyalty")
 async def loyalty(request: Request, user: page_user(*ANALYSTS)):
     ws = request.app.state.workspace
@@ -152,9 +161,7 @@ async def loyalty(request: Request, user: page_user(*ANALYSTS)):
         by = "segment"
     runs = await run_in_threadpool(ws.scoring.runs)
     day = month_shown(request, runs)
-    data = await run_in_threadpool(memo, ws, ("loyalty", day), lambda: _loyalty(ws, day))
-    data = {**data, **await run_in_threadpool(memo, ws, ("nps-groups", by, day),
-                                              lambda: _groups(ws, by, day))}
+    data = await run_in_threadpool(cached, ws, day, by)
     figures = {}
     if data["trend"]:
         figures["trend_figure"] = figure(_trend_figure(data["trend"], lang), 320)

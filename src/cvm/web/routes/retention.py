@@ -4,6 +4,8 @@ survival of tenure, and churn by reason with the recommended response (`ws.churn
 
 from __future__ import annotations
 
+import datetime as dt
+
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -102,13 +104,18 @@ def _figures(data: dict, lang: str) -> dict:
     return out
 
 
+def cached(ws, day: dt.date | None):
+    """The page's data for ``day``, kept until the warehouse changes."""
+    return memo(ws, ("retention", day), lambda: _retention(ws, day))
+
+
 @router.get("/retention")
 async def retention(request: Request, user: page_user(*ANALYSTS)):
     ws = request.app.state.workspace
     lang = lang_of(request)
     runs = await run_in_threadpool(ws.scoring.runs)
     day = month_shown(request, runs)
-    data = await run_in_threadpool(memo, ws, ("retention", day), lambda: _retention(ws, day))
+    data = await run_in_threadpool(cached, ws, day)
     figures = _figures(data, lang)
     return page(request, "retention.html", title=translate(lang, "Retention"),
                 plots=bool(figures), day=day, months=sorted(runs), **data, **figures)

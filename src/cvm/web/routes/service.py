@@ -4,6 +4,8 @@ open and overdue cases of the closed loop."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -101,13 +103,18 @@ def _compliance_figure(rows, lang):
     return fig
 
 
+def cached(ws, day: dt.date | None):
+    """The page's data for ``day``, kept until the warehouse changes."""
+    return memo(ws, ("service", day), lambda: _service(ws, day))
+
+
 @router.get("/service")
 async def service(request: Request, user: page_user(*ANALYSTS)):
     ws = request.app.state.workspace
     lang = lang_of(request)
     runs = await run_in_threadpool(ws.scoring.runs)
     day = month_shown(request, runs)
-    data = await run_in_threadpool(memo, ws, ("service", day), lambda: _service(ws, day))
+    data = await run_in_threadpool(cached, ws, day)
     cases, cases_error = await run_in_threadpool(_try, lambda: _cases(ws))
     figures = {}
     if data["compliance"]:

@@ -25,11 +25,16 @@ def _value(ws) -> dict:
             "by_brand": records(v.breakdown("brand"))}
 
 
+def cached(ws):
+    """The page's data, kept until the warehouse changes."""
+    return memo(ws, ("value",), lambda: _value(ws))
+
+
 @router.get("/value")
 async def value(request: Request, user: page_user(*ANALYSTS)):
     ws = request.app.state.workspace
     lang = lang_of(request)
-    data = await run_in_threadpool(memo, ws, ("value",), lambda: _value(ws))
+    data = await run_in_threadpool(cached, ws)
     lorenz = data["lorenz"]
     xs = next(iter(lorenz.values()))
     ys = list(lorenz.values())[1]
