@@ -174,7 +174,7 @@ def test_retention_reasons_and_survival_are_the_facades(site):
         row = _row(html, "reasons", "reason", r["reason"])
         assert _field(row, "churned") == fmt_number(r["churned"], "en")
     ours = _row(html, "reasons", "reason", "active_our_fault")
-    assert "service_recovery_call" in ours
+    assert ">service recovery call<" in ours  # the response code shown as words
     median = ws.churn.survival(as_of=DAY).summary["median_tenure"].iloc[0]
     assert f'data-field="median">{fmt_number(median, "en", 1)}<' in html
     assert html.count('class="plot-data"') == 4     # rates, cohorts, survival, reasons
@@ -308,3 +308,55 @@ def test_a_workspace_with_only_customers_and_purchases_gets_each_page_saying_wha
     retention = c.get("/retention").text
     assert "No complete month to measure yet." in retention
     assert retention.count("no contracts imported") == 2          # survival, reasons
+
+
+def test_warm_prepares_each_page_under_the_key_the_page_reads(site, monkeypatch):
+    """After `cvm.web.warm.warm`, the pages are served without computing again: each
+    page's computation, replaced by one that fails, is not called."""
+    from cvm.web import warm as warming
+    from cvm.web.cache import _kept
+    from cvm.web.routes import clv, loyalty, retention, service, value
+
+    ws, clients, _ = site
+    _kept.clear()
+    assert warming.warm(ws) == ["value", "customers", "service", "loyalty", "retention",
+                                "clv"]
+
+    def boom(*_a, **_k):
+        raise AssertionError("computed again")
+
+    for module, name in [(value, "_value"), (service, "_service"), (loyalty, "_loyalty"),
+                         (loyalty, "_groups"), (retention, "_retention"), (clv, "_clv")]:
+        monkeypatch.setattr(module, name, boom)
+    some = ws.value.customer_tiers().limit(1).to_pyarrow().column("customer_id")[0].as_py()
+    monkeypatch.setattr(ws.value, "tiers", boom)  # what customers.tiers_of computes
+    for path in ("/value", "/service", "/loyalty", "/retention", "/clv",
+                 f"/customers/{some}"):
+        assert clients["boss"].get(path).status_code == 200, path
+
+
+def test_memo_makes_a_key_once_while_others_wait(tmp_path):
+    import threading
+    import time
+
+    from cvm.web.cache import memo
+
+    class Ws:  # what memo reads of a workspace: its path and warehouse folder
+        path = tmp_path
+        warehouse = type("W", (), {"dir": tmp_path})()
+
+    calls = []
+
+    def make():
+        calls.append(1)
+        time.sleep(0.2)
+        return len(calls)
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(memo(Ws, ("k",), make)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1] and got == [1, 1, 1, 1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,7 +25,7 @@ from markupsafe import Markup
 
 from cvm.i18n import number, percent, translate
 
-__all__ = ["NavItem", "NAV", "TIER_LABELS", "EVERYONE", "ANALYSTS", "page", "figure",
+__all__ = ["NavItem", "NAV", "TIER_LABELS", "EVERYONE", "ANALYSTS", "label", "page", "figure",
            "lang_of", "fmt_number", "fmt_percent", "records"]
 
 
@@ -98,6 +99,18 @@ def records(table) -> list[dict[str, Any]]:
             for r in rows]
 
 
+#: A code as stored (``service_recovery``, ``no_answer``, ``call_centre``)
+_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
+def label(lang: str, message: str, **values: Any) -> str:
+    """``message`` in ``lang`` (`cvm.i18n.translate`); a stored code the catalogue has no
+    words for (every English page: English messages are their own ids) is shown as words,
+    ``service_recovery`` as "service recovery"."""
+    text = translate(lang, message, **values)
+    return text.replace("_", " ") if _CODE.fullmatch(text) else text
+
+
 def page(request: Request, template: str, status_code: int = 200, **context: Any
          ) -> HTMLResponse:
     lang = lang_of(request)
@@ -105,7 +118,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     role = session.role if session else None
     path = request.url.path
     ctx = {
-        "_": lambda message, **values: translate(lang, message, **values),
+        "_": lambda message, **values: label(lang, message, **values),
         "num": lambda v, digits=0: fmt_number(v, lang, digits),
         "pct": lambda v, digits=1: fmt_percent(v, lang, digits),
         "tier": lambda name: translate(lang, TIER_LABELS.get(name, name)),

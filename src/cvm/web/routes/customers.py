@@ -21,9 +21,9 @@ from cvm.scoring.registry import score_def
 from cvm.users import Session
 from cvm.web.auth import page_user
 from cvm.web.cache import memo
-from cvm.web.render import EVERYONE, TIER_LABELS, figure, lang_of, page, records
+from cvm.web.render import EVERYONE, TIER_LABELS, figure, label, lang_of, page, records
 
-__all__ = ["router", "LIMIT", "score_title"]
+__all__ = ["router", "LIMIT", "score_title", "tiers_of"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +33,7 @@ LIMIT = 50
 _SHARE_KINDS = ("churn_probability", "default_risk", "overall_risk", "loyalty")
 
 
-def _tiers(ws) -> pd.DataFrame:
+def tiers_of(ws) -> pd.DataFrame:
     """``cvm value tiers --customers``, one row per customer, by id (kept until the
     warehouse changes)."""
     return memo(ws, ("value", "tiers", "customers"),
@@ -87,7 +87,7 @@ def _scores(ws, customer_id: str) -> tuple[list[dt.date], list[dict]]:
 
 def _customer(ws, user: Session, customer_id: str, lang: str) -> dict:
     found = _rows(ws, "customers", customer_id, "customer_id")
-    tiers = _tiers(ws)
+    tiers = tiers_of(ws)
     if not found and customer_id not in tiers.index:
         raise NotFoundError(f"no customer {customer_id!r}")
     tier = tiers.loc[customer_id].to_dict() if customer_id in tiers.index else None
@@ -123,7 +123,7 @@ def score_title(name: str, lang: str) -> str:
                             ("share_", "share of spend: {line}")):
         if name.startswith(prefix):
             return translate(lang, message, line=name[len(prefix):])
-    return translate(lang, name)
+    return label(lang, name)
 
 
 def _history_figure(runs: list[dt.date], scores: list[dict], lang: str):
