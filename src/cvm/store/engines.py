@@ -6,8 +6,11 @@ analytics run on the embedded default (DuckDB) and on Spark.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import shutil
+import threading
 from pathlib import Path
 
 import ibis
@@ -22,13 +25,75 @@ __all__ = ["connect", "read_parquet", "spark_session"]
 progress = logging.getLogger("cvm.progress")
 
 
+def _serialised(backend_cls: type) -> type:
+    """A subclass of an Ibis backend whose every method holds one re-entrant lock per
+    backend while it runs.
+
+    A DuckDB connection runs one query at a time: two threads querying through it at once
+    (two page views in the server's thread pool) make DuckDB fail with "Attempting to
+    execute an unsuccessful or closed pending query result". DuckDB uses every core for
+    one query anyway, so queries wait for one another rather than share the connection.
+    An Ibis memtable's clean-up (run by the garbage collector, in any thread) does not
+    wait for the lock, which could deadlock: it is put off to the next locked call when
+    the lock is taken."""
+    def locked(fn):
+        @functools.wraps(fn)
+        def run(self, *args, **kwargs):
+            with self._cvm_lock:
+                pending, self._cvm_pending[:] = list(self._cvm_pending), []
+                for later in pending:
+                    later()
+                return fn(self, *args, **kwargs)
+        return run
+
+    def finalizer(fn):
+        @functools.wraps(fn)
+        def make(self, *args, **kwargs):
+            drop = fn(self, *args, **kwargs)
+
+            def when_free(*a, **k):
+                if self._cvm_lock.acquire(blocking=False):
+                    try:
+                        drop(*a, **k)
+                    finally:
+                        self._cvm_lock.release()
+                else:
+                    self._cvm_pending.append(lambda: drop(*a, **k))
+            return when_free
+        return make
+
+    ns: dict = {}
+    for klass in reversed(backend_cls.__mro__):  # the most derived definition wins
+        if not klass.__module__.startswith("ibis."):
+            continue
+        for name, fn in vars(klass).items():
+            if inspect.isfunction(fn) and not name.startswith("__"):
+                ns[name] = finalizer(fn) if name == "_make_memtable_finalizer" else locked(fn)
+
+    def __init__(self, *args, **kwargs):
+        self._cvm_lock = threading.RLock()
+        self._cvm_pending = []
+        backend_cls.__init__(self, *args, **kwargs)
+
+    ns["__init__"] = __init__
+    return type(f"Serialised{backend_cls.__name__}", (backend_cls,), ns)
+
+
+@functools.cache
+def _duckdb_backend() -> type:
+    from ibis.backends.duckdb import Backend
+
+    return _serialised(Backend)
+
+
 def connect(settings: Settings, temp_dir: Path) -> ibis.BaseBackend:
-    """Open the engine named by ``settings.engine``."""
+    """Open the engine named by ``settings.engine`` (DuckDB: one query at a time, whichever
+    thread asks: `_serialised`)."""
     if settings.engine == "duckdb":
         temp_dir.mkdir(parents=True, exist_ok=True)
-        con = ibis.duckdb.connect(memory_limit=settings.duckdb_memory_limit,
-                                  temp_directory=str(temp_dir),
-                                  autoinstall_known_extensions=False)
+        con = _duckdb_backend()().connect(memory_limit=settings.duckdb_memory_limit,
+                                          temp_directory=str(temp_dir),
+                                          autoinstall_known_extensions=False)
         con.raw_sql("SET enable_progress_bar = false")
         return con
     return ibis.pyspark.connect(spark_session(settings, temp_dir / "spark.log"))

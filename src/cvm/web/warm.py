@@ -42,7 +42,15 @@ def warm(ws) -> list[str]:
 
 
 def start(ws) -> threading.Thread:
-    """Run `warm` in a daemon thread (it does not keep the server from stopping)."""
-    thread = threading.Thread(target=warm, args=(ws,), name="cvm-warm", daemon=True)
+    """Run `warm` in a daemon thread (it does not keep the server from stopping), on a
+    workspace of its own: a DuckDB connection must not run two queries at once, and page
+    views use the server's while this runs. What it makes is kept under the workspace's
+    path, where the pages look."""
+    def run():
+        from cvm.workspace import Workspace
+
+        warm(Workspace.open(ws.path))
+
+    thread = threading.Thread(target=run, name="cvm-warm", daemon=True)
     thread.start()
     return thread
