@@ -284,11 +284,24 @@ def test_history_is_stored_in_customer_order(scored):
         assert list(g["score"]) == [s for s in order if s in set(g["score"])]
 
 
-def test_customer_major_order_by_hand():
-    from cvm.scoring.run import _customer_major
+def test_long_table_by_hand():
+    """`_long` on three customers given out of id order and three scores (a label only,
+    a value with a label, a value only), blanks left out."""
+    from cvm.scoring.run import _Collector, _long
 
-    # three customers ranked 0..2; score a has rows for ranks 2, 0; score b for 1, 2, 0:
-    # stacked rows 0:(a,2) 1:(a,0) 2:(b,1) 3:(b,2) 4:(b,0) -> rank 0: rows 1, 4; rank 1:
-    # row 2; rank 2: rows 0, 3
-    order = _customer_major([np.array([2, 0]), np.array([1, 2, 0])], 3)
-    assert order.tolist() == [1, 4, 2, 0, 3]
+    ids = pd.Index(["c", "a", "b"])
+    out = _Collector(ids)
+    out.labels["value_tier"] = pd.Series(["vip", None, "small"], index=ids, dtype=object)
+    out.values["loyalty"] = pd.Series([0.5, np.nan, 0.25], index=ids)
+    out.labels["loyalty"] = pd.Series(["high", "low", None], index=ids, dtype=object)
+    out.values["churn_probability"] = pd.Series([np.nan, 0.1, 0.2], index=ids)
+    got = _long(out, AS_OF).to_pandas()
+    rows = [(r.customer_id, r.score, None if pd.isna(r.value) else r.value,
+             r.label) for r in got.itertuples()]
+    # registry order: value_tier, loyalty, churn_probability; "a" has no tier, and a
+    # loyalty label without a value; "c" no churn probability
+    assert rows == [("a", "loyalty", None, "low"), ("a", "churn_probability", 0.1, None),
+                    ("b", "value_tier", None, "small"), ("b", "loyalty", 0.25, None),
+                    ("b", "churn_probability", 0.2, None),
+                    ("c", "value_tier", None, "vip"), ("c", "loyalty", 0.5, "high")]
+    assert set(got["as_of"]) == {AS_OF}

@@ -339,55 +339,57 @@ _LONG = pa.schema([("customer_id", pa.string()), ("as_of", pa.date32()),
 
 def _long(out: _Collector, as_of: dt.date) -> pa.Table:
     """(customer_id, as_of, score, value, label, version), customers with no value for a
-    score left out; built in Arrow, one score at a time (a million customers times a dozen
-    scores is too many rows for pandas' object columns).
+    score left out, in customer order (by id; a customer's scores in registry order), so
+    that the Parquet row groups of a run hold disjoint ranges of ids and looking one
+    customer up (the customer page) reads one group rather than every row of the run.
 
-    Rows are in customer order (by id; a customer's scores in registry order), so that the
-    Parquet row groups of a run hold disjoint ranges of ids and looking one customer up
-    (the customer page) reads one group rather than every row of the run."""
-    ids = pa.array(out.ids.to_numpy(dtype=object), pa.string())
-    n = len(ids)
-    rank = np.empty(n, dtype=np.int64)  # each customer's place in id order
-    rank[pc.sort_indices(ids).to_numpy()] = np.arange(n)
-    parts, kept = [], []
-    for name in _order(out):
-        v = out.values.get(name)
-        lab = out.labels.get(name)
-        value = (pa.array(v.to_numpy(dtype=float), pa.float64(), from_pandas=True)
-                 if v is not None else pa.nulls(n, pa.float64()))
-        label = (pa.array(lab.to_numpy(dtype=object), pa.string(), from_pandas=True)
-                 if lab is not None else pa.nulls(n, pa.string()))
-        keep = pc.or_(pc.is_valid(value), pc.is_valid(label))
-        kept.append(rank[np.flatnonzero(keep.to_numpy(zero_copy_only=False))])
-        part = pa.table({"customer_id": ids, "value": value, "label": label}).filter(keep)
-        m = part.num_rows
-        parts.append(pa.table({
-            "customer_id": part["customer_id"],
-            "as_of": pa.repeat(pa.scalar(as_of, pa.date32()), m),
-            "score": pa.repeat(pa.scalar(name, pa.string()), m),
-            "value": part["value"], "label": part["label"],
-            "version": pa.repeat(pa.scalar(score_def(name).version, pa.string()), m)},
-            schema=_LONG))
-    if not parts:
+    Built in numpy and Arrow (a million customers times a dozen scores is too many rows
+    for pandas' object columns): a customers x scores matrix of values and of "has a
+    value or a label", read row by row; each string column is taken from a small array
+    (the ids, the score names) in near-sequential order."""
+    names = _order(out)
+    if not names:
         return _LONG.empty_table()
-    return pa.concat_tables(parts).take(_customer_major(kept, n))
+    ids = pa.array(out.ids.to_numpy(dtype=object), pa.string())
+    n, k = len(ids), len(names)
+    if not out.ids.is_monotonic_increasing:  # the run's frame is sorted by id already
+        by_id = pc.sort_indices(ids).to_numpy()
+        ids = ids.take(by_id)
+    else:
+        by_id = None
 
+    def col(series, dtype) -> np.ndarray:
+        a = series.to_numpy(dtype=dtype)
+        return a if by_id is None else a[by_id]
 
-def _customer_major(kept: list[np.ndarray], n: int) -> np.ndarray:
-    """The order putting score-major rows into customer order: ``kept[s]`` holds, for the
-    rows of score ``s`` (stacked one score after another), each row's customer rank in
-    ``0..n-1``. A counting sort: each customer's rows start after all lower ranks' rows and
-    follow one another in score order."""
-    counts = np.zeros(n, dtype=np.int64)
-    for r in kept:
-        counts[r] += 1
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    order = np.empty(int(counts.sum()), dtype=np.int64)
-    filled = np.zeros(n, dtype=np.int64)
-    offset = 0
-    for r in kept:  # ranks within one score are distinct: no clashes in the assignment
-        dest = start[r] + filled[r]
-        order[dest] = np.arange(offset, offset + len(r))
-        filled[r] += 1
-        offset += len(r)
-    return order
+    values = np.full((n, k), np.nan)
+    present = np.zeros((n, k), dtype=bool)
+    labelled = [j for j, name in enumerate(names) if name in out.labels]
+    label_cols = []
+    for j, name in enumerate(names):
+        if name in out.values:
+            values[:, j] = col(out.values[name], float)
+            present[:, j] = ~np.isnan(values[:, j])
+        if name in out.labels:
+            lab = pa.array(col(out.labels[name], object), pa.string(), from_pandas=True)
+            label_cols.append(lab)
+            present[:, j] |= lab.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(present.ravel())  # customer-major: row r = customer r // k
+    customer, score = rows // k, (rows % k).astype(np.int32)
+    label = pa.nulls(len(rows), pa.string())
+    if labelled:  # each row's label: position in the labelled scores' labels, stacked
+        slot = np.full(k, -1, dtype=np.int64)
+        slot[labelled] = np.arange(len(labelled))
+        at = slot[score]
+        has = at >= 0
+        label = pa.concat_arrays(label_cols).take(
+            pa.array(np.where(has, at * n + customer, 0), mask=~has))
+    versions = pa.array([score_def(name).version for name in names], pa.string())
+    score_idx = pa.array(score)
+    return pa.table({
+        "customer_id": ids.take(pa.array(customer)),
+        "as_of": pa.repeat(pa.scalar(as_of, pa.date32()), len(rows)),
+        "score": pa.array(names, pa.string()).take(score_idx),
+        "value": pa.array(values.ravel()[rows], pa.float64(), from_pandas=True),
+        "label": label,
+        "version": versions.take(score_idx)}, schema=_LONG)
