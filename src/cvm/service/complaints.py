@@ -45,8 +45,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cvm._intervals import wilson
 from cvm.errors import InputError
-from cvm.service.compliance import PERIOD_UNITS, statuses, wilson
+from cvm.service.compliance import PERIOD_UNITS, statuses
 from cvm.service.standards import Standard
 
 __all__ = ["COMPLAINT_VIEWS", "ComplaintViews", "complaint_views", "relative_risk"]
