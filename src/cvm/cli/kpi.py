@@ -17,7 +17,7 @@ from cvm.cli._common import (
 )
 from cvm.errors import InputError
 
-__all__ = ["register"]
+__all__ = ["kpi"]
 
 def kpi(as_of: Annotated[str | None, typer.Option(
             "--as-of", help="The month's last day (or any day: its month up to it), "
@@ -89,7 +89,3 @@ def _rows(tree: dict, lang: str, readable: bool):
                                            "status", "previous", "change", "unit",
                                            "direction", "formula", "note")})
     return pd.DataFrame(rows)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("kpi")(kpi)

@@ -9,7 +9,7 @@ import typer
 
 from cvm.cli._common import WorkspaceOpt, check_output_file, open_workspace, working, wrote
 
-__all__ = ["register"]
+__all__ = ["report"]
 
 
 def report(as_of: Annotated[str, typer.Option(
@@ -30,7 +30,3 @@ def report(as_of: Annotated[str, typer.Option(
     with working("writing the report"):
         path = write_report(ws, as_of, out, lang)
     wrote(path)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("report")(report)

@@ -23,7 +23,7 @@ from cvm.cli._common import (
 )
 from cvm.errors import InputError
 
-__all__ = ["register", "retention"]
+__all__ = ["retention"]
 
 By = StrEnum("By", {g: g for g in GROUPINGS})
 Period = StrEnum("Period", {p: p for p in PERIODS})
@@ -143,8 +143,3 @@ def _percent_matrix(matrix):
     for name in matrix.column_names[2:]:
         cols[name] = pc.round(pc.multiply(matrix[name], 100)).cast(pa.int64())
     return pa.table(cols)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``cvm retention`` to the root app."""
-    app.command("retention")(retention)

@@ -8,7 +8,7 @@ import typer
 
 from cvm.cli._common import WorkspaceOpt, console, open_workspace
 
-__all__ = ["register"]
+__all__ = ["serve"]
 
 
 def serve(workspace: WorkspaceOpt = None,
@@ -26,7 +26,3 @@ def serve(workspace: WorkspaceOpt = None,
                on_listen=lambda url: console.print(
                    f"cvm serve: pages at {url}/ , API at {url}/api/v1 (docs at {url}/docs); "
                    "press Ctrl+C to stop", markup=False, highlight=False, soft_wrap=True))
-
-
-def register(app: typer.Typer) -> None:
-    app.command()(serve)

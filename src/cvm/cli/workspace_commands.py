@@ -28,7 +28,7 @@ from cvm.cli._common import (
 )
 from cvm.errors import InputError
 
-__all__ = ["register"]
+__all__ = ["demo", "import_", "init", "status", "summary"]
 
 
 def init(directory: Annotated[Path, typer.Argument(
@@ -235,11 +235,3 @@ def status(workspace: WorkspaceOpt = None, fmt: FormatOpt = Format.table) -> Non
         console.print(f"Workspace {ws.path}: engine {ws.settings.engine}, currency "
                       f"{ws.settings.currency}")
     emit(pa.Table.from_pylist(rows), fmt, None, title="Tables")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("import")(import_)
-    app.command("status")(status)
-    app.command("demo")(demo)
-    app.command("summary")(summary)
