@@ -28,7 +28,7 @@ from cvm.service.clock import Calendar, epoch_seconds, from_epoch
 from cvm.service.standards import Standard
 
 __all__ = ["PERIOD_UNITS", "INTERACTION_GROUPS", "breach_list", "compliance_table",
-           "group_columns", "statuses", "wilson"]
+           "group_columns", "statuses"]
 
 #: ``--by`` periods and the truncation unit of each
 PERIOD_UNITS = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
